@@ -1,0 +1,1 @@
+"""oO: one tip, right now. (Kept import-light: rxconfig imports oo.settings.)"""

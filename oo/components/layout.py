@@ -1,0 +1,47 @@
+"""The black page every user screen stands on, and small shared pieces."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from oo import routes
+
+PAGE_STYLE = {
+    "background": "#000",
+    "color": "#f5f5f5",
+    "min_height": "100dvh",
+    "width": "100%",
+    "font_family": "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif",
+}
+MUTED = "#a3a3a3"  # 8.9:1 on black: readable as secondary text (WCAG AA)
+
+
+def black_page(*children: rx.Component, **props) -> rx.Component:
+    """A full-screen black page, content centred, phone first."""
+    return rx.box(
+        rx.center(
+            rx.vstack(*children, spacing="5", align="center", width="100%", max_width="36rem", padding="1.5rem"),
+            min_height="100dvh",
+        ),
+        style=PAGE_STYLE,
+        **props,
+    )
+
+
+def wordmark() -> rx.Component:
+    """The oO mark."""
+    return rx.heading("oO", size="8", weight="bold", color="#fff", letter_spacing="0.05em")
+
+
+def legal_links() -> rx.Component:
+    """Terms and Privacy, quietly."""
+    return rx.hstack(
+        rx.link("Terms", href=routes.TERMS, color=MUTED, size="2"),
+        rx.link("Privacy", href=routes.PRIVACY, color=MUTED, size="2"),
+        spacing="4",
+    )
+
+
+def spinner() -> rx.Component:
+    """Shown while the server checks the session."""
+    return rx.center(rx.spinner(size="3", color="#fff"), aria_label="Loading", role="status")

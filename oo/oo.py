@@ -1,0 +1,47 @@
+"""Composition root: assembles the app (pages, HTTP routes, middleware, lifespan tasks)."""
+
+import reflex as rx
+
+from oo import pages, routes
+from oo.api import create_api
+from oo.middleware import SecurityHeaders
+from oo.state.auth import AuthState
+from oo.state.connect import ConnectState
+from oo.state.signin import SignInState
+from oo.state.tip import TipState
+
+HEAD = [
+    rx.el.link(rel="manifest", href="/manifest.webmanifest"),
+    rx.el.meta(name="theme-color", content="#000000"),
+    rx.el.meta(name="color-scheme", content="dark"),
+    rx.el.link(rel="icon", href="/icon-192.png", type="image/png"),
+    rx.el.link(rel="apple-touch-icon", href="/icon-192.png"),
+    rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),
+    rx.el.meta(name="apple-mobile-web-app-status-bar-style", content="black"),
+]
+
+
+def index() -> rx.Component:
+    """The root only forwards to the tip (or sign-in)."""
+    return rx.box(style={"background": "#000", "min_height": "100dvh"})
+
+
+class IndexState(AuthState):
+    """Root redirect."""
+
+    @rx.event
+    def forward(self) -> rx.event.EventSpec:
+        """Signed in → /tip, else /signin."""
+        return rx.redirect(routes.TIP if self._current_user() else routes.SIGNIN, replace=True)
+
+
+app = rx.App(
+    head_components=HEAD,
+    api_transformer=[create_api(), SecurityHeaders],
+)
+app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
+app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)
+app.add_page(pages.connect_page, route=routes.CONNECT, title="Sources · oO", on_load=ConnectState.load)
+app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=TipState.load)
+app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")
+app.add_page(pages.privacy_page, route=routes.PRIVACY, title="Privacy · oO")

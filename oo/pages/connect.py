@@ -1,0 +1,73 @@
+"""Connect page: each task source with its status and Connect / Disconnect (U2)."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from oo import routes
+from oo.components.layout import MUTED, black_page, legal_links, spinner, wordmark
+from oo.state.connect import ConnectState
+
+STATUS_TEXT = {
+    "connected": "Connected",
+    "needs_reconnect": "Needs reconnect",
+    "not_connected": "Not connected",
+    "not_configured": "Not configured",
+}
+
+
+def source_row(src: dict) -> rx.Component:
+    """One source: name, status, and the action that fits the status."""
+    status = src["status"]
+    return rx.hstack(
+        rx.vstack(
+            rx.text(src["label"], weight="bold", size="4"),
+            rx.text(
+                rx.match(status, *[(k, v) for k, v in STATUS_TEXT.items()], status),
+                color=MUTED, size="2", data_testid=f"status-{src['provider']}",
+            ),
+            spacing="1",
+            align="start",
+        ),
+        rx.spacer(),
+        rx.match(
+            status,
+            ("connected", rx.button("Disconnect", variant="outline", color_scheme="gray",
+                                    on_click=ConnectState.disconnect(src["provider"]))),
+            ("needs_reconnect", rx.button("Reconnect", high_contrast=True,
+                                          on_click=ConnectState.connect(src["provider"]))),
+            ("not_connected", rx.button("Connect", high_contrast=True,
+                                        on_click=ConnectState.connect(src["provider"]))),
+            rx.fragment(),
+        ),
+        width="100%",
+        padding_y="0.75rem",
+        border_bottom="1px solid #262626",
+        data_testid=f"source-{src['provider']}",
+    )
+
+
+def connect_page() -> rx.Component:
+    """Sources, a way to the tip, sign-out."""
+    return black_page(
+        wordmark(),
+        rx.cond(
+            ConnectState.signed_in,
+            rx.vstack(
+                rx.heading("Your sources", size="5"),
+                rx.text("oO reads your open tasks from the sources you connect.", color=MUTED, size="2"),
+                rx.foreach(ConnectState.sources, source_row),
+                rx.cond(ConnectState.message != "", rx.text(ConnectState.message, role="status", size="2")),
+                rx.link(rx.button("Show my tip", size="3", high_contrast=True, width="100%"),
+                        href=routes.TIP, width="100%"),
+                rx.el.form(
+                    rx.button("Sign out", type="submit", variant="ghost", color_scheme="gray"),
+                    action=ConnectState.signout_url, method="post",
+                ),
+                width="100%",
+                spacing="3",
+            ),
+            spinner(),
+        ),
+        legal_links(),
+    )

@@ -1,0 +1,52 @@
+"""Sign-in page: Google (and Apple) through OpenID Connect, or the demo in demo mode."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from oo import routes
+from oo.components.layout import MUTED, black_page, legal_links, wordmark
+from oo.state.signin import SignInState
+
+BUTTON = {"width": "100%", "size": "3", "high_contrast": True}
+
+
+def signin_page() -> rx.Component:
+    """One screen: the mark, the options, the consent line."""
+    return black_page(
+        wordmark(),
+        rx.text("One tip. Right now.", color=MUTED, size="4"),
+        rx.cond(
+            SignInState.error != "",
+            rx.callout(SignInState.error, color_scheme="red", role="alert", data_testid="signin-error", width="100%"),
+        ),
+        rx.vstack(
+            rx.cond(
+                SignInState.google_url != "",
+                rx.link(rx.button("Sign in with Google", **BUTTON), href=SignInState.google_url, width="100%",
+                        data_testid="google-signin"),
+            ),
+            rx.cond(
+                SignInState.apple_url != "",
+                rx.link(rx.button("Sign in with Apple", **BUTTON), href=SignInState.apple_url, width="100%"),
+            ),
+            rx.cond(
+                SignInState.demo_url != "",
+                rx.el.form(
+                    rx.button("Try the demo", type="submit", variant="outline", **BUTTON),
+                    action=SignInState.demo_url, method="post", width="100%",
+                ),
+            ),
+            width="100%",
+            spacing="3",
+        ),
+        rx.text(
+            "By continuing you agree to the ",
+            rx.link("Terms", href=routes.TERMS, color="#fff"),
+            " and the ",
+            rx.link("Privacy notice", href=routes.PRIVACY, color="#fff"),
+            ". No passwords, ever.",
+            color=MUTED, size="2", text_align="center",
+        ),
+        legal_links(),
+    )

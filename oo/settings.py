@@ -1,0 +1,133 @@
+"""Typed settings: the only module that reads the environment (``OO_`` prefix, optional ``.env``)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "placeholder"}
+GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
+APPLE_DISCOVERY = "https://appleid.apple.com/.well-known/openid-configuration"
+
+
+class SettingsError(ValueError):
+    """The configuration cannot run (missing or placeholder secret in production, demo in production)."""
+
+
+class Settings(BaseSettings):
+    """Every ``OO_`` setting, with development defaults; see the README table."""
+
+    model_config = SettingsConfigDict(env_prefix="OO_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "production"] = "development"
+    port: int = 3000
+    backend_port: int = 8000
+    base_url: str = ""
+    backend_url: str = ""
+    data_dir: Path = ROOT / "data"
+    database_url: str = ""
+    secret_key: SecretStr = SecretStr("")
+    encryption_keys: SecretStr = SecretStr("")
+    demo: bool | None = None
+    session_days: int = Field(30, ge=1, le=365)
+    session_idle_days: int = Field(7, ge=1, le=365)
+
+    google_client_id: str = ""
+    google_client_secret: SecretStr = SecretStr("")
+    google_discovery_url: str = GOOGLE_DISCOVERY
+    apple_client_id: str = ""
+    apple_client_secret: SecretStr = SecretStr("")
+    apple_discovery_url: str = APPLE_DISCOVERY
+    admin_seed_email: str = ""
+
+    todoist_client_id: str = ""
+    todoist_client_secret: SecretStr = SecretStr("")
+    todoist_auth_url: str = "https://todoist.com"
+    todoist_api_url: str = "https://api.todoist.com/api/v1"
+    sync_interval_seconds: int = Field(300, ge=5)
+
+    redis_url: str = ""
+    bus_url: str = ""
+    scheduler: bool = True
+
+    @model_validator(mode="after")
+    def _resolve(self) -> Settings:
+        if not self.base_url:
+            self.base_url = f"http://localhost:{self.port}"
+        self.base_url = self.base_url.rstrip("/")
+        # Where HTTP routes (OAuth callbacks, webhooks, JSON API) live: the same origin in
+        # production (one port); `make dev` points it at the separate backend port.
+        self.backend_url = (self.backend_url or self.base_url).rstrip("/")
+        if not self.database_url:
+            self.database_url = f"sqlite:///{self.data_dir / 'oo.db'}"
+        if self.env == "production":
+            self._check_production()
+        return self
+
+    def _check_production(self) -> None:
+        problems = []
+        if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDERS or len(
+            self.secret_key.get_secret_value()
+        ) < 32:
+            problems.append("OO_SECRET_KEY must be set to a random value of at least 32 characters")
+        if self.demo:
+            problems.append("OO_DEMO must be off in production")
+        if not self.google_client_id and not self.apple_client_id:
+            problems.append("set OO_GOOGLE_CLIENT_ID/SECRET (or Apple) so people can sign in")
+        if problems:
+            raise SettingsError("oO refuses to start in production: " + "; ".join(problems))
+
+    @property
+    def is_dev(self) -> bool:
+        """True outside production."""
+        return self.env != "production"
+
+    @property
+    def demo_enabled(self) -> bool:
+        """Demo mode: explicit OO_DEMO, else on only when no sign-in provider is configured (never in prod)."""
+        if self.env == "production":
+            return False
+        if self.demo is not None:
+            return self.demo
+        return not (self.google_client_id or self.apple_client_id)
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies get ``Secure`` (and the ``__Host-`` prefix) when the site is served over https."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def origin(self) -> str:
+        """The scheme://host[:port] of the public base URL."""
+        parts = urlsplit(self.base_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    def secret(self) -> str:
+        """The app secret: the configured one, or one generated once and kept under the data dir (dev)."""
+        value = self.secret_key.get_secret_value()
+        if value:
+            return value
+        return _dev_secret(self.data_dir / "secret_key")
+
+
+def _dev_secret(path: Path) -> str:
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.write_text(value)
+    path.chmod(0o600)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

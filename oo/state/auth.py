@@ -1,0 +1,65 @@
+"""AuthState: the one place that resolves the current user from the server-side session.
+
+The HttpOnly session cookie is read from the websocket handshake headers (the browser's JS never
+sees it) and validated against the sessions table on every call. Identity lives only in
+underscore vars, which the client can neither read nor set. Every handler of every state goes
+through ``_current_user`` / ``_require_user``.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from oo import routes
+from oo.cookies import read_cookie, session_cookie_name
+from oo.db import session_scope
+from oo.services import accounts
+from oo.settings import get_settings
+
+log = logging.getLogger("oo.auth")
+
+
+class NotSignedIn(Exception):
+    """Raised by ``_require_user`` when the caller has no valid session."""
+
+
+class AuthState(rx.State):
+    """The signed-in user, as far as the page needs to know."""
+
+    signed_in: bool = False
+    user_name: str = ""
+    is_admin: bool = False
+    _user_id: int = 0
+
+    def _current_user(self) -> accounts.CurrentUser | None:
+        settings = get_settings()
+        token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
+        with session_scope() as session:
+            user = accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
+        return user
+
+    def _require_user(self) -> accounts.CurrentUser:
+        """The caller's user, re-validated from the session; raises NotSignedIn otherwise."""
+        user = self._current_user()
+        if user is None:
+            self._forget()
+            raise NotSignedIn
+        self._remember(user)
+        return user
+
+    def _remember(self, user: accounts.CurrentUser) -> None:
+        self._user_id, self.signed_in, self.user_name, self.is_admin = user.id, True, user.name, user.is_admin
+
+    def _forget(self) -> None:
+        self._user_id, self.signed_in, self.user_name, self.is_admin = 0, False, "", False
+
+    @rx.event
+    def check(self) -> rx.event.EventSpec | None:
+        """Page guard (on_load): send visitors without a valid session to /signin."""
+        try:
+            self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        return None
