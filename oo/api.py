@@ -129,7 +129,8 @@ async def auth_callback(request: Request) -> Response:
     try:
         async with httpx.AsyncClient() as http:
             identity = await oidc.finish(
-                http, provider, code=params["code"], nonce=flow.nonce, code_verifier=flow.code_verifier
+                http, provider, code=params["code"], nonce=flow.nonce, code_verifier=flow.code_verifier,
+                iss=params.get("iss"),
             )
     except oidc.OidcError as exc:
         log.warning("sign-in refused for %s: %s", name, exc.code)

@@ -51,7 +51,10 @@ class Keyring:
         keys = []
         for part in filter(None, (p.strip() for p in spec.split(","))):
             kid, _, b64 = part.partition(":")
-            raw = _b64d(b64) if b64 else b""
+            try:
+                raw = _b64d(b64)
+            except ValueError:  # binascii.Error is a ValueError
+                raw = b""
             if not kid.isalnum() or len(raw) != 32:
                 raise CryptoError("OO_ENCRYPTION_KEYS entries must be kid:base64(32 bytes), kid alphanumeric")
             keys.append((kid, raw))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.el.elements.base import BaseHTML
 
 from oo import routes
 
@@ -45,3 +46,29 @@ def legal_links() -> rx.Component:
 def spinner() -> rx.Component:
     """Shown while the server checks the session."""
     return rx.center(rx.spinner(size="3", color="#fff"), aria_label="Loading", role="status")
+
+
+class NativeForm(BaseHTML):
+    """A plain HTML ``<form>`` that really posts (Reflex's form turns submit into a websocket event).
+
+    Used where the browser must navigate with a POST: demo sign-in and sign-out, so the server's
+    response can set or clear the HttpOnly session cookie.
+    """
+
+    tag = "form"
+    action: rx.Var[str]
+    method: rx.Var[str]
+
+
+def post_button(label: str, action: rx.Var | str, **button_props) -> rx.Component:
+    """A button that POSTs a native form to ``action``."""
+    return NativeForm.create(
+        rx.button(label, type="submit", **button_props), action=action, method="post", width="100%"
+    )
+
+
+class NativeLink(BaseHTML):
+    """A plain ``<a>`` for full-page navigation to a backend route (Reflex links route client-side)."""
+
+    tag = "a"
+    href: rx.Var[str]

@@ -118,10 +118,22 @@ async def start(http: httpx.AsyncClient, provider: OidcProviderConfig) -> AuthRe
 
 
 async def finish(
-    http: httpx.AsyncClient, provider: OidcProviderConfig, *, code: str, nonce: str, code_verifier: str
+    http: httpx.AsyncClient,
+    provider: OidcProviderConfig,
+    *,
+    code: str,
+    nonce: str,
+    code_verifier: str,
+    iss: str | None = None,
 ) -> Identity:
-    """Exchange the code (with the PKCE verifier) and validate the ID token."""
+    """Exchange the code (with the PKCE verifier) and validate the ID token.
+
+    ``iss`` is the RFC 9207 issuer parameter of the callback, when the provider sends one: it must
+    be this provider's issuer (mix-up defence when several providers are configured).
+    """
     meta = await discovery(http, provider)
+    if iss is not None and iss != meta["issuer"]:
+        raise OidcError("bad_iss", "callback issuer does not match the provider")
     client = AsyncOAuth2Client(
         client_id=provider.client_id,
         client_secret=provider.client_secret,

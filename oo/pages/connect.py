@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from oo import routes
-from oo.components.layout import MUTED, black_page, legal_links, spinner, wordmark
+from oo.components.layout import MUTED, black_page, legal_links, post_button, spinner, wordmark
 from oo.state.connect import ConnectState
 
 STATUS_TEXT = {
@@ -60,10 +60,7 @@ def connect_page() -> rx.Component:
                 rx.cond(ConnectState.message != "", rx.text(ConnectState.message, role="status", size="2")),
                 rx.link(rx.button("Show my tip", size="3", high_contrast=True, width="100%"),
                         href=routes.TIP, width="100%"),
-                rx.el.form(
-                    rx.button("Sign out", type="submit", variant="ghost", color_scheme="gray"),
-                    action=ConnectState.signout_url, method="post",
-                ),
+                post_button("Sign out", ConnectState.signout_url, variant="ghost", color_scheme="gray"),
                 width="100%",
                 spacing="3",
             ),

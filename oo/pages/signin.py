@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from oo import routes
-from oo.components.layout import MUTED, black_page, legal_links, wordmark
+from oo.components.layout import MUTED, NativeLink, black_page, legal_links, post_button, wordmark
 from oo.state.signin import SignInState
 
 BUTTON = {"width": "100%", "size": "3", "high_contrast": True}
@@ -23,19 +23,18 @@ def signin_page() -> rx.Component:
         rx.vstack(
             rx.cond(
                 SignInState.google_url != "",
-                rx.link(rx.button("Sign in with Google", **BUTTON), href=SignInState.google_url, width="100%",
-                        data_testid="google-signin"),
+                # A plain <a>: a full navigation to the backend route, not a client-side route change.
+                NativeLink.create(rx.button("Sign in with Google", **BUTTON), href=SignInState.google_url,
+                        data_testid="google-signin", style={"width": "100%"}),
             ),
             rx.cond(
                 SignInState.apple_url != "",
-                rx.link(rx.button("Sign in with Apple", **BUTTON), href=SignInState.apple_url, width="100%"),
+                NativeLink.create(rx.button("Sign in with Apple", **BUTTON), href=SignInState.apple_url,
+                        style={"width": "100%"}),
             ),
             rx.cond(
                 SignInState.demo_url != "",
-                rx.el.form(
-                    rx.button("Try the demo", type="submit", variant="outline", **BUTTON),
-                    action=SignInState.demo_url, method="post", width="100%",
-                ),
+                post_button("Try the demo", SignInState.demo_url, variant="outline", **BUTTON),
             ),
             width="100%",
             spacing="3",

@@ -1,0 +1,1 @@
+"""Adapters to the outside world (Todoist, Web Push); config arrives as constructor arguments."""

@@ -1,0 +1,45 @@
+"""Recommender: a contextual bandit that picks one task and learns from the reaction.
+
+Pure library code (River, numpy, the standard library): services encode tasks, call
+`policy.pick`, persist `store.dumps(policy)` and call `policy.learn(x, reward)` later.
+
+    encoder = get_encoder(policy.encoder)
+    X = encoder.encode_batch(tasks, Context(now))     # FeatureMatrix, one row per task
+    index, score = policy.pick(X)
+    x = X.row(index)                                  # log it; learn from it on the reaction
+    policy.learn(x, REWARDS["done"])
+
+`oo.recommender.simulation` (a simulated population for offline evaluation) is not
+re-exported: the app does not need it.
+"""
+
+from .base import REWARDS, Candidates, FeatureMatrix, Pick, Policy
+from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskView, get_encoder
+from .linucb import LinUCBPolicy
+from .random_policy import RandomPolicy
+from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
+from .store import StoreError, dumps, loads
+
+__all__ = [
+    "ENCODERS",
+    "IMPROVED",
+    "POLICY_SPECS",
+    "REWARDS",
+    "TEXTBOOK",
+    "Candidates",
+    "Context",
+    "Encoder",
+    "FeatureMatrix",
+    "LinUCBPolicy",
+    "Pick",
+    "Policy",
+    "PolicySpec",
+    "RandomPolicy",
+    "StoreError",
+    "TaskView",
+    "build_policy",
+    "dumps",
+    "get_encoder",
+    "get_spec",
+    "loads",
+]

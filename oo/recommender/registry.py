@@ -1,0 +1,150 @@
+"""Policy versions as data: every shipped change is a new `name@version` with JSON-able params.
+
+A version is immutable once shipped: stored per-user models record their own params (see
+`oo.recommender.store`), and the admin registry (active / shadow / archived) refers to these
+keys. To change a policy, append a new version; never edit an old one.
+
+- `random@1`: uniform baseline and fallback.
+- `linucb@1`: the textbook spec: five raw features, alpha 1.0, River's default prior.
+- `linucb@2`: the same learner on the `improved@1` encoding.
+- `linucb@3`: `improved@1` + alpha and prior precision tuned on the simulator (tuning seed,
+  not the benchmark seed: `bench/learning_quality.py --grid`) + a cold-start prior mean that
+  favours overdue, due-soon and urgent tasks until the user's own reactions outweigh it. The
+  stronger prior precision (10, a ridge penalty) suits the 23-feature encoding: it keeps the
+  interaction weights near the prior until the data supports them.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from oo.recommender.base import Policy
+from oo.recommender.features import get_encoder
+from oo.recommender.linucb import LinUCBPolicy
+from oo.recommender.random_policy import RandomPolicy
+
+__all__ = ["POLICY_CLASSES", "POLICY_SPECS", "PolicySpec", "build_policy", "get_spec"]
+
+POLICY_CLASSES: dict[str, type[Policy]] = {"random": RandomPolicy, "linucb": LinUCBPolicy}
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """One registered policy version.
+
+    Examples:
+        >>> get_spec("linucb", 1).params["alpha"]
+        1.0
+        >>> [spec.key for spec in POLICY_SPECS]
+        ['random@1', 'linucb@1', 'linucb@2', 'linucb@3']
+    """
+
+    name: str
+    version: int
+    description: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def key(self) -> str:
+        """Registry key, `name@version`."""
+        return f"{self.name}@{self.version}"
+
+
+#: Cold start for linucb@3, on the `improved@1` features: until data arrives, overdue and
+#: due-soon tasks first, then by priority; weights stay small so a few reactions override them.
+COLD_START_PRIOR = {"overdue": 0.3, "due_soon": 0.2, "prio_4": 0.3, "prio_3": 0.2, "prio_2": 0.1}
+
+POLICY_SPECS: tuple[PolicySpec, ...] = (
+    PolicySpec("random", 1, "Uniform random pick; baseline and fallback.", {"encoder": "textbook@1"}),
+    PolicySpec(
+        "linucb",
+        1,
+        "Textbook LinUCB: raw is_overdue, task_age_days, priority, hour_of_day, day_of_week.",
+        {"encoder": "textbook@1", "alpha": 1.0, "prior_precision": 1.0, "noise_precision": 1.0},
+    ),
+    PolicySpec(
+        "linucb",
+        2,
+        "LinUCB on the improved encoding (intercept, log age, cyclical hour, interactions).",
+        {"encoder": "improved@1", "alpha": 1.0, "prior_precision": 1.0, "noise_precision": 1.0},
+    ),
+    PolicySpec(
+        "linucb",
+        3,
+        "LinUCB, improved encoding, tuned alpha, cold-start prior favouring overdue/urgent tasks.",
+        {
+            "encoder": "improved@1",
+            "alpha": 0.1,
+            "prior_precision": 10.0,
+            "noise_precision": 1.0,
+            "prior_mean": COLD_START_PRIOR,
+        },
+    ),
+)
+
+
+def get_spec(name: str, version: int) -> PolicySpec:
+    """Return the spec registered as `name@version`.
+
+    Raises:
+        KeyError: For an unknown policy version.
+    """
+    for spec in POLICY_SPECS:
+        if spec.name == name and spec.version == version:
+            return spec
+    raise KeyError(f"unknown policy {name}@{version}; known: {[s.key for s in POLICY_SPECS]}")
+
+
+def build_policy(
+    name: str, version: int, params: Mapping[str, Any] | None = None, *, seed: int | None = None
+) -> Policy:
+    """Build a fresh (untrained) policy from the registry.
+
+    Args:
+        name: Policy name (`random`, `linucb`).
+        version: Policy version.
+        params: Overrides of the spec's params (e.g. a stored policy's own params).
+        seed: Seed for the policy's randomness.
+
+    Returns:
+        The policy.
+
+    Raises:
+        KeyError: For an unknown policy version or encoder.
+        ValueError: For invalid params.
+
+    Examples:
+        >>> policy = build_policy("linucb", 3, seed=0)
+        >>> policy.key, policy.encoder, policy.alpha
+        ('linucb@3', 'improved@1', 0.1)
+    """
+    merged = {**copy.deepcopy(dict(get_spec(name, version).params)), **copy.deepcopy(dict(params or {}))}
+    return make_policy(name, version, merged, seed=seed)
+
+
+def make_policy(name: str, version: int, params: Mapping[str, Any], *, seed: int | None = None) -> Policy:
+    """Instantiate a policy class from complete params (what `Policy.params` returns).
+
+    Raises:
+        KeyError: For an unknown policy name or encoder.
+        ValueError: For invalid params.
+    """
+    cls = POLICY_CLASSES.get(name)
+    if cls is None:
+        raise KeyError(f"unknown policy name {name!r}; known: {sorted(POLICY_CLASSES)}")
+    kwargs = dict(params)
+    encoder = kwargs.get("encoder")
+    if cls is LinUCBPolicy and isinstance(encoder, str):
+        # Encoders are immutable per version, so features that disagree mean corrupt params.
+        names = list(get_encoder(encoder).feature_names)
+        if list(kwargs.setdefault("features", names)) != names:
+            raise ValueError(f"features do not match encoder {encoder!r}")
+    elif cls is LinUCBPolicy and "features" not in kwargs:
+        raise ValueError("linucb params need an 'encoder' key or an explicit 'features' list")
+    try:
+        return cls(version=version, seed=seed, **kwargs)
+    except TypeError as exc:  # an unexpected keyword in params
+        raise ValueError(f"invalid params for {name}@{version}: {exc}") from exc

@@ -1,0 +1,1 @@
+"""Browser tests against the real running app (production build)."""

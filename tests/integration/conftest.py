@@ -1,0 +1,37 @@
+"""Integration fixtures: a configured app environment on a temporary database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import SQLModel
+
+import oo.models  # noqa: F401
+from oo import db, settings
+
+
+@pytest.fixture
+def app_env(tmp_path, monkeypatch) -> Iterator[dict[str, str]]:
+    """OO_ environment on a temp data dir; settings and engine caches are reset around the test."""
+    env = {"OO_DATA_DIR": str(tmp_path), "OO_BASE_URL": "http://testserver", "OO_DEMO": "true"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+
+    def reset() -> None:
+        settings.get_settings.cache_clear()
+        db.get_engine.cache_clear()
+
+    reset()
+    yield env
+    reset()
+
+
+@pytest.fixture
+def make_tables():
+    """Create every table on the current engine (migrations are tested separately)."""
+
+    def make() -> None:
+        SQLModel.metadata.create_all(db.get_engine())
+
+    return make
