@@ -1,0 +1,70 @@
+"""Handlers called directly over the websocket: no session, or another user's session, gets nothing."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import httpx
+import pytest
+
+from oo.state.connect import ConnectState
+from oo.state.tip import TipState
+from tests.support.socket_client import call_handler
+
+pytestmark = pytest.mark.e2e
+
+
+def handler(state, name: str) -> str:
+    return f"{state.get_full_name()}.{name}"
+
+
+def demo_cookie(app) -> tuple[str, int]:
+    resp = httpx.post(f"{app.url}/auth/demo", headers={"origin": app.url})
+    assert resp.status_code == 303
+    token = resp.cookies["oo_session"]
+    db = sqlite3.connect(app.data_dir / "oo.db")
+    user_id = db.execute("select max(id) from user").fetchone()[0]
+    return f"oo_session={token}", user_id
+
+
+def count(app, sql: str, *args) -> int:
+    return sqlite3.connect(app.data_dir / "oo.db").execute(sql, args).fetchone()[0]
+
+
+def test_a_session_cookie_lets_the_owner_act(app):
+    cookie, uid = demo_cookie(app)
+    deltas = call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=cookie)
+    assert count(app, "select count(*) from integration where user_id = ?", uid) == 1
+    assert "Demo tasks connected" in json.dumps(deltas)
+
+
+def test_no_session_gets_nothing(app):
+    before = count(app, "select count(*) from integration")
+    for name, payload in (("connect", {"provider": "demo"}), ("disconnect", {"provider": "demo"})):
+        deltas = call_handler(app.url, handler(ConnectState, name), payload)
+        text = json.dumps(deltas)
+        assert "Demo tasks" not in text and "sources" not in text
+    call_handler(app.url, handler(TipState, "done"))
+    assert count(app, "select count(*) from integration") == before
+
+
+def test_another_users_session_cannot_touch_my_data(app):
+    victim, victim_id = demo_cookie(app)
+    call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=victim)
+    open_before = count(app, "select count(*) from task where user_id = ? and completed_at is null", victim_id)
+    assert open_before > 0
+    attacker, _ = demo_cookie(app)
+    call_handler(app.url, handler(ConnectState, "disconnect"), {"provider": "demo"}, cookie=attacker)
+    call_handler(app.url, handler(TipState, "done"), cookie=attacker)
+    call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo'; drop table task; --"}, cookie=attacker)
+    assert count(app, "select count(*) from integration where user_id = ?", victim_id) == 1
+    assert count(app, "select count(*) from task where user_id = ? and completed_at is null", victim_id) == open_before
+
+
+def test_forged_or_revoked_cookie_gets_nothing(app):
+    cookie, uid = demo_cookie(app)
+    httpx.post(f"{app.url}/auth/signout", headers={"origin": app.url, "cookie": cookie})
+    for bad in (cookie, "oo_session=forged-value", "oo_session=" + "A" * 43):
+        call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=bad)
+    assert count(app, "select count(*) from integration where user_id = ?", uid) == 0

@@ -1,0 +1,48 @@
+"""A bare Socket.IO client that calls Reflex event handlers the way an attacker could.
+
+No browser, no page: it connects to ``/_event`` with any Cookie header it likes and emits
+``event`` messages naming any public handler with any payload. Used to prove that handlers
+re-check the server-side session and ownership themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import uuid
+from typing import Any
+
+import socketio
+
+NAMESPACE = "/_event"  # Reflex's socket.io namespace (socket path /_event too)
+
+
+async def _call(url: str, handler: str, payload: dict[str, Any], cookie: str | None, wait: float) -> list[dict]:
+    sio = socketio.AsyncClient(reconnection=False)
+    received: list[dict] = []
+    sio.on("event", lambda data: received.append(data), namespace=NAMESPACE)
+    token = uuid.uuid4().hex
+    await sio.connect(
+        f"{url}?token={token}", socketio_path="/_event", transports=["websocket"],
+        headers={"Cookie": cookie} if cookie else {}, namespaces=[NAMESPACE],
+    )
+    try:
+        await sio.emit(
+            "event",
+            {"token": token, "name": handler, "payload": payload, "router_data": {"pathname": "/connect", "query": {}}},
+            namespace=NAMESPACE,
+        )
+        await asyncio.sleep(wait)
+    finally:
+        await sio.disconnect()
+    return received
+
+
+def call_handler(url: str, handler: str, payload: dict[str, Any] | None = None, *, cookie: str | None = None,
+                 wait: float = 1.5) -> list[dict]:
+    """Call ``handler`` (its full Reflex name) over a fresh socket; returns the deltas received.
+
+    Runs its own event loop in a worker thread, so it also works beside Playwright's sync API.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _call(url, handler, payload or {}, cookie, wait)).result(timeout=60)
