@@ -47,6 +47,7 @@ class User(SQLModel, table=True):
     role: str = Field(default="user", max_length=16)
     is_demo: bool = False
     timezone: str = Field(default="UTC", max_length=64)
+    quiet_hours: str | None = Field(default=None, max_length=16)  # "22-8"; None = server default
     oidc_issuer: str | None = Field(default=None, max_length=300)
     oidc_subject: str | None = Field(default=None, max_length=300)
     created_at: datetime = _ts(default=True)
@@ -142,3 +143,216 @@ class Task(SQLModel, table=True):
         sa.UniqueConstraint("user_id", "source", "external_id", name="uq_task_source_id"),
         sa.Index("ix_task_user_open", "user_id", "completed_at"),
     )
+
+
+def _json_text(default: str = "{}"):  # noqa: ANN202
+    return Field(default=default, sa_column=sa.Column(sa.Text, nullable=False, server_default=default))
+
+
+class TipView(SQLModel, table=True):
+    """One served tip (R5 explainability log; the ``tip_views`` metric). ``id`` is the public tip id."""
+
+    __tablename__ = "tip_view"
+
+    id: str = Field(primary_key=True, max_length=32)
+    user_id: int = Field(foreign_key="user.id")
+    task_id: int | None = Field(default=None)  # no FK: the log outlives a cached task
+    source: str = Field(default="", max_length=32)
+    external_id: str = Field(default="", max_length=64)
+    kind: str = Field(default="todo", max_length=16)
+    channel: str = Field(default="web", max_length=16)  # web | push | api
+    policy: str = Field(max_length=64)
+    policy_version: int = 1
+    score: float = 0.0
+    fallback: bool = False
+    features: str = _json_text()
+    explanation: str = _json_text()
+    latency_ms: float = 0.0
+    served_at: datetime = _ts(default=True)
+    reaction: str | None = Field(default=None, max_length=16)
+    reacted_at: datetime | None = _ts(nullable=True)
+
+    __table_args__ = (
+        sa.Index("ix_tip_view_user_served", "user_id", "served_at"),
+        sa.Index("ix_tip_view_served", "served_at"),
+    )
+
+
+class TipFeedback(SQLModel, table=True):
+    """One reaction (the ``tip_feedback`` metric); once per (user, idempotency key), first reward wins."""
+
+    __tablename__ = "tip_feedback"
+
+    id: int | None = Field(default=None, primary_key=True)
+    tip_id: str = Field(foreign_key="tip_view.id", max_length=32, index=True)
+    user_id: int = Field(foreign_key="user.id")
+    reaction: str = Field(max_length=16)
+    reward: float
+    idempotency_key: str = Field(max_length=64)
+    origin: str = Field(default="user", max_length=16)  # user | webhook (delayed reward)
+    created_at: datetime = _ts(default=True)
+    applied_at: datetime | None = _ts(nullable=True)  # outbox: the learner has absorbed it
+
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "idempotency_key", name="uq_feedback_key"),
+        sa.Index("ix_tip_feedback_user_created", "user_id", "created_at"),
+        sa.Index("ix_tip_feedback_pending", "applied_at"),
+    )
+
+
+class TipScore(SQLModel, table=True):
+    """Per scoring call and policy (active or shadow): features, pick, score, latency. 30-day retention."""
+
+    __tablename__ = "tip_score"
+
+    id: int | None = Field(default=None, primary_key=True)
+    request_id: str = Field(max_length=32, index=True)
+    tip_id: str | None = Field(default=None, max_length=32)
+    user_id: int = Field(foreign_key="user.id")
+    policy: str = Field(max_length=64)
+    policy_version: int = 1
+    role: str = Field(default="active", max_length=16)  # active | shadow | fallback
+    task_id: int | None = None
+    score: float = 0.0
+    candidates: int = 0
+    features: str = _json_text()
+    latency_ms: float = 0.0
+    created_at: datetime = _ts(default=True)
+
+    __table_args__ = (
+        sa.Index("ix_tip_score_user_created", "user_id", "created_at"),
+        sa.Index("ix_tip_score_created", "created_at"),
+    )
+
+
+class Policy(SQLModel, table=True):
+    """The policy registry (R4): name@version, parameters, status active | shadow | archived."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=64)
+    version: int = 1
+    params: str = _json_text()
+    status: str = Field(default="shadow", max_length=16)
+    description: str = Field(default="", max_length=500)
+    created_at: datetime = _ts(default=True)
+    updated_at: datetime = _ts(default=True)
+
+    __table_args__ = (sa.UniqueConstraint("name", "version", name="uq_policy_name_version"),)
+
+
+class ModelState(SQLModel, table=True):
+    """A user's learner state for one policy, in the recommender's versioned JSON format (no pickle)."""
+
+    __tablename__ = "model_state"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    policy_key: str = Field(max_length=80)
+    data: bytes = Field(sa_column=sa.Column(sa.LargeBinary, nullable=False))
+    updates: int = 0
+    updated_at: datetime = _ts(default=True)
+
+    __table_args__ = (sa.UniqueConstraint("user_id", "policy_key", name="uq_model_state_user_policy"),)
+
+
+class SourceAction(SQLModel, table=True):
+    """Outbox of actions to carry out at a task's source (close on Done), retried until done."""
+
+    __tablename__ = "source_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    task_id: int | None = None
+    source: str = Field(max_length=32)
+    external_id: str = Field(max_length=64)
+    action: str = Field(default="close", max_length=16)
+    status: str = Field(default="pending", max_length=16)  # pending | done | failed
+    attempts: int = 0
+    next_attempt_at: datetime = _ts(default=True)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = _ts(default=True)
+
+    __table_args__ = (sa.Index("ix_source_action_due", "status", "next_attempt_at"),)
+
+
+class EventRecord(SQLModel, table=True):
+    """A persisted bus event (R7), for replay and the admin stream; retention by ``occurred_at``."""
+
+    __tablename__ = "event"
+
+    id: str = Field(primary_key=True, max_length=32)
+    subject: str = Field(max_length=100)
+    user_id: int | None = Field(default=None, index=True)
+    occurred_at: datetime = _ts(default=True, index=True)
+    data: str = _json_text()
+    replay_of: str | None = Field(default=None, max_length=32)
+
+    __table_args__ = (sa.Index("ix_event_subject_time", "subject", "occurred_at"),)
+
+
+class WebhookDelivery(SQLModel, table=True):
+    """Webhook deliveries already processed (idempotency on the provider's delivery id)."""
+
+    __tablename__ = "webhook_delivery"
+
+    id: int | None = Field(default=None, primary_key=True)
+    provider: str = Field(max_length=32)
+    delivery_id: str = Field(max_length=128)
+    event_name: str = Field(default="", max_length=64)
+    user_id: int | None = Field(default=None, index=True)
+    received_at: datetime = _ts(default=True)
+
+    __table_args__ = (sa.UniqueConstraint("provider", "delivery_id", name="uq_webhook_delivery"),)
+
+
+class PushSubscription(SQLModel, table=True):
+    """A browser's Web Push subscription; endpoint and keys encrypted (they are capabilities)."""
+
+    __tablename__ = "push_subscription"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    endpoint_hash: str = Field(max_length=64, unique=True)
+    data: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_at: datetime = _ts(default=True)
+    last_success_at: datetime | None = _ts(nullable=True)
+    failures: int = 0
+
+
+class ApiToken(SQLModel, table=True):
+    """A per-user API token for the JSON API (only the hash is stored)."""
+
+    __tablename__ = "api_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id", index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    name: str = Field(default="", max_length=100)
+    created_at: datetime = _ts(default=True)
+    last_used_at: datetime | None = _ts(nullable=True)
+    revoked_at: datetime | None = _ts(nullable=True)
+
+
+class AdminAction(SQLModel, table=True):
+    """Append-only audit log of admin writes (A2)."""
+
+    __tablename__ = "admin_action"
+
+    id: int | None = Field(default=None, primary_key=True)
+    admin_id: int | None = Field(default=None, index=True)
+    action: str = Field(max_length=64)
+    target: str = Field(default="", max_length=200)
+    params: str = _json_text()
+    created_at: datetime = _ts(default=True, index=True)
+
+
+class SavedQuery(SQLModel, table=True):
+    """A saved read-only SQL query of the admin SQL runner (A13)."""
+
+    __tablename__ = "saved_query"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100, unique=True)
+    sql: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    created_by: int | None = None
+    created_at: datetime = _ts(default=True)

@@ -5,6 +5,7 @@ import reflex as rx
 from oo import pages, routes
 from oo.api import create_api
 from oo.middleware import SecurityHeaders
+from oo.services import events
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.signin import SignInState
@@ -39,6 +40,7 @@ app = rx.App(
     head_components=HEAD,
     api_transformer=[create_api(), SecurityHeaders],
 )
+app.register_lifespan_task(events.bus_lifespan)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)
 app.add_page(pages.connect_page, route=routes.CONNECT, title="Sources · oO", on_load=ConnectState.load)

@@ -25,6 +25,10 @@ class NotSignedIn(Exception):
     """Raised by ``_require_user`` when the caller has no valid session."""
 
 
+class NotAuthorized(Exception):
+    """Raised by ``_require_admin`` when a signed-in caller lacks the admin role."""
+
+
 class AuthState(rx.State):
     """The signed-in user, as far as the page needs to know."""
 
@@ -47,6 +51,14 @@ class AuthState(rx.State):
             self._forget()
             raise NotSignedIn
         self._remember(user)
+        return user
+
+    def _require_admin(self) -> accounts.CurrentUser:
+        """The caller, who must hold the admin role now (re-read from the database on every call)."""
+        user = self._require_user()
+        if not user.is_admin:
+            log.warning("admin handler refused for user %s", user.id)
+            raise NotAuthorized
         return user
 
     def _remember(self, user: accounts.CurrentUser) -> None:

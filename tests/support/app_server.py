@@ -35,6 +35,9 @@ class AppServer:
             "OO_PORT": str(self.port),
             "OO_BASE_URL": self.url,
             "OO_DATA_DIR": str(data_dir),
+            # Each server builds its own frontend, so parallel test runs never overwrite each other's.
+            "REFLEX_WEB_WORKDIR": str(data_dir / "web"),
+            "REFLEX_STATES_WORKDIR": str(data_dir / "states"),
             **(env or {}),
         }
         self.log_path = data_dir / "app.log"
