@@ -25,11 +25,12 @@ class AppServer:
     """`scripts/run` with the given OO_ environment; ``url`` once /ping answers."""
 
     def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
-                 timeout: float = 240.0) -> None:
+                 timeout: float = 240.0, root: Path = ROOT) -> None:
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         self.data_dir = data_dir
         self.timeout = timeout
+        self.root = root
         self.env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("OO_")},
             "OO_PORT": str(self.port),
@@ -49,7 +50,7 @@ class AppServer:
         log = self.log_path.open("w")
         start = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(ROOT / "scripts" / "run")], cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [str(self.root / "scripts" / "run")], cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = start + self.timeout
