@@ -53,6 +53,14 @@ class Settings(BaseSettings):
     todoist_api_url: str = "https://api.todoist.com/api/v1"
     sync_interval_seconds: int = Field(300, ge=5)
 
+    vapid_private_key: SecretStr = SecretStr("")
+    vapid_public_key: str = ""
+    vapid_subject: str = "mailto:ops@oo.invalid"
+    push_interval_seconds: int = Field(300, ge=10)
+    push_daily_cap: int = Field(3, ge=0, le=50)
+    default_quiet_hours: str = "22-8"
+    push_allowed_hosts: str = ""
+
     redis_url: str = ""
     bus_url: str = ""
     scheduler: bool = True
