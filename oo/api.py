@@ -8,7 +8,7 @@ the HttpOnly session cookie, which the websocket then reads at connect.
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import httpx
 from starlette.applications import Starlette
@@ -19,6 +19,7 @@ from starlette.routing import Route
 from oo import routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
+from oo.http_auth import same_origin
 from oo.integrations import oidc
 from oo.services import accounts
 from oo.settings import Settings, get_settings
@@ -64,20 +65,6 @@ def _set_session_cookie(resp: Response, settings: Settings, token: str) -> None:
         session_cookie_name(settings.secure_cookies), token, max_age=settings.session_days * 86400,
         path="/", httponly=True, secure=settings.secure_cookies, samesite="lax",
     )
-
-
-def same_origin(request: Request, settings: Settings) -> bool:
-    """A state-changing POST must come from our own pages (CSRF defence beside SameSite)."""
-    origin = request.headers.get("origin")
-    if origin is None:
-        return request.headers.get("sec-fetch-site") in (None, "same-origin", "same-site", "none")
-    allowed = {settings.origin, _origin(settings.backend_url)}
-    return origin in allowed
-
-
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 async def auth_start(request: Request) -> Response:
