@@ -43,11 +43,7 @@ def user_from_api_token(*, session: Session, token: str) -> CurrentUser | None:
     api_token.last_used_at = utcnow()
     session.add(api_token)
     session.commit()
-    assert user.id is not None
-    return CurrentUser(
-        id=user.id, role=user.role, name=user.name or "", email=user.email or "", is_demo=user.is_demo,
-        timezone=user.timezone,
-    )
+    return CurrentUser.of(user)
 
 
 def request_user(request: Request, *, session: Session, settings: Settings | None = None) -> tuple[CurrentUser | None, str]:

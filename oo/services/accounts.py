@@ -33,6 +33,15 @@ class CurrentUser:
     is_demo: bool
     timezone: str
 
+    @classmethod
+    def of(cls, user: User) -> CurrentUser:
+        """The handler-facing view of a user row."""
+        assert user.id is not None
+        return cls(
+            id=user.id, role=user.role, name=user.name or "", email=user.email or "",
+            is_demo=user.is_demo, timezone=user.timezone,
+        )
+
     @property
     def is_admin(self) -> bool:
         """True for the admin role."""
@@ -87,11 +96,7 @@ def resolve_session(*, session: Session, token: str | None, idle_days: int) -> C
         sess.last_seen_at = now
         session.add(sess)
         session.commit()
-    assert user.id is not None
-    return CurrentUser(
-        id=user.id, role=user.role, name=user.name or "", email=user.email or "",
-        is_demo=user.is_demo, timezone=user.timezone,
-    )
+    return CurrentUser.of(user)
 
 
 def revoke_session(*, session: Session, token: str | None) -> None:
