@@ -32,6 +32,8 @@ def make_engine(url: str) -> sa.Engine:
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=NORMAL")
+            # Deleted rows are zeroed, not left in free pages: account deletion really deletes.
+            cur.execute("PRAGMA secure_delete=ON")
             cur.close()
 
         return engine
