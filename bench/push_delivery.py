@@ -59,17 +59,27 @@ def main() -> None:
         print(f"setup: {args.users} users in {time.perf_counter() - t0:.1f} s")
 
         async def one_round():
-            async with WebPushSender(keys.private_key, "mailto:bench@oo.test", allowed_hosts=push.allowed_hosts(),
-                                     max_concurrency=200) as sender:
-                return await push_delivery.run_round(sender=sender, now=datetime(2026, 11, 26, 12, tzinfo=UTC))
+            async with WebPushSender(
+                keys.private_key,
+                "mailto:bench@oo.test",
+                allowed_hosts=push.allowed_hosts(),
+                max_concurrency=200,
+            ) as sender:
+                return await push_delivery.run_round(
+                    sender=sender, now=datetime(2026, 11, 26, 12, tzinfo=UTC)
+                )
 
         t0 = time.perf_counter()
         stats = asyncio.run(one_round())
         elapsed = time.perf_counter() - t0
-        print(f"round: {stats.users} users, {stats.sent} pushes sent, results {dict(stats.results)}, "
-              f"skipped {dict(stats.skipped)}")
-        print(f"decide-and-send: {elapsed:.1f} s → {stats.users / elapsed:.0f} users/s "
-              f"({service.counts()['accepted']} messages verified and decrypted by the push service)")
+        print(
+            f"round: {stats.users} users, {stats.sent} pushes sent, results {dict(stats.results)}, "
+            f"skipped {dict(stats.skipped)}"
+        )
+        print(
+            f"decide-and-send: {elapsed:.1f} s → {stats.users / elapsed:.0f} users/s "
+            f"({service.counts()['accepted']} messages verified and decrypted by the push service)"
+        )
 
 
 if __name__ == "__main__":

@@ -40,33 +40,36 @@ def tip_latency(rounds: int) -> tuple[list[float], list[float]]:
     from playwright.sync_api import sync_playwright
 
     opened, nexts = [], []
-    with tempfile.TemporaryDirectory() as tmp, AppServer(Path(tmp), env={"OO_DEMO": "true"}) as app:
-        with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 390, "height": 844})
-            page.goto(f"{app.url}/signin")
-            page.get_by_role("button", name="Try the demo").click()
-            page.wait_for_url("**/connect*")
-            page.get_by_test_id("source-demo").get_by_role("button", name="Connect").click()
-            page.get_by_text("Connected").wait_for()
-            for _ in range(rounds):
-                t0 = time.perf_counter()
-                page.goto(f"{app.url}/tip")
-                page.get_by_test_id("tip").wait_for(state="visible")
-                opened.append((time.perf_counter() - t0) * 1000)
-                tip = page.get_by_test_id("tip")
-                before = tip.inner_text()
-                tip.click()
-                done = page.get_by_role("button", name="Done")
-                done.wait_for()
-                t0 = time.perf_counter()
-                done.click()
-                page.wait_for_function(
-                    "b => { const e = document.querySelector('[data-testid=tip]'); return !e || e.innerText !== b; }",
-                    arg=before,
-                )
-                nexts.append((time.perf_counter() - t0) * 1000)
-            browser.close()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        AppServer(Path(tmp), env={"OO_DEMO": "true"}) as app,
+        sync_playwright() as pw,
+    ):
+        browser = pw.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 390, "height": 844})
+        page.goto(f"{app.url}/signin")
+        page.get_by_role("button", name="Try the demo").click()
+        page.wait_for_url("**/connect*")
+        page.get_by_test_id("source-demo").get_by_role("button", name="Connect").click()
+        page.get_by_text("Connected").wait_for()
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            page.goto(f"{app.url}/tip")
+            page.get_by_test_id("tip").wait_for(state="visible")
+            opened.append((time.perf_counter() - t0) * 1000)
+            tip = page.get_by_test_id("tip")
+            before = tip.inner_text()
+            tip.click()
+            done = page.get_by_role("button", name="Done")
+            done.wait_for()
+            t0 = time.perf_counter()
+            done.click()
+            page.wait_for_function(
+                "b => { const e = document.querySelector('[data-testid=tip]'); return !e || e.innerText !== b; }",
+                arg=before,
+            )
+            nexts.append((time.perf_counter() - t0) * 1000)
+        browser.close()
     return opened, nexts
 
 

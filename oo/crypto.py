@@ -65,7 +65,9 @@ class Keyring:
     @classmethod
     def derived(cls, secret: str) -> Keyring:
         """A development keyring derived from the app secret."""
-        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"oo-at-rest", info=b"v1").derive(secret.encode())
+        key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"oo-at-rest", info=b"v1").derive(
+            secret.encode()
+        )
         return cls((("dev", key),))
 
     def encrypt(self, plaintext: str) -> str:

@@ -46,7 +46,9 @@ def user_from_api_token(*, session: Session, token: str) -> CurrentUser | None:
     return CurrentUser.of(user)
 
 
-def request_user(request: Request, *, session: Session, settings: Settings | None = None) -> tuple[CurrentUser | None, str]:
+def request_user(
+    request: Request, *, session: Session, settings: Settings | None = None
+) -> tuple[CurrentUser | None, str]:
     """The caller and how they authenticated (``"token"``, ``"cookie"`` or ``""``)."""
     settings = settings or get_settings()
     token = bearer_token(request)

@@ -33,7 +33,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def _ts(*, nullable: bool = False, index: bool = False, default: bool = False):  # noqa: ANN202
+def _ts(*, nullable: bool = False, index: bool = False, default: bool = False):
     kwargs = {"default_factory": utcnow} if default else {"default": None}
     return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index), **kwargs)
 
@@ -145,7 +145,7 @@ class Task(SQLModel, table=True):
     )
 
 
-def _json_text(default: str = "{}"):  # noqa: ANN202
+def _json_text(default: str = "{}"):
     return Field(default=default, sa_column=sa.Column(sa.Text, nullable=False, server_default=default))
 
 

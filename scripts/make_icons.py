@@ -35,13 +35,25 @@ def draw(size: int, safe: float) -> bytes:
 
 def png(size: int, safe: float) -> bytes:
     """A PNG file's bytes."""
+
     def chunk(tag: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        return (
+            struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(draw(size, safe), 9)) + chunk(b"IEND", b"")
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(draw(size, safe), 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 if __name__ == "__main__":
-    for name, size, safe in (("icon-192.png", 192, 0.9), ("icon-512.png", 512, 0.9), ("icon-maskable-512.png", 512, 0.7)):
+    for name, size, safe in (
+        ("icon-192.png", 192, 0.9),
+        ("icon-512.png", 512, 0.9),
+        ("icon-maskable-512.png", 512, 0.7),
+    ):
         (ASSETS / name).write_bytes(png(size, safe))

@@ -21,7 +21,9 @@ def black_page(*children: rx.Component, **props) -> rx.Component:
     """A full-screen black page, content centred, phone first."""
     return rx.box(
         rx.center(
-            rx.vstack(*children, spacing="5", align="center", width="100%", max_width="36rem", padding="1.5rem"),
+            rx.vstack(
+                *children, spacing="5", align="center", width="100%", max_width="36rem", padding="1.5rem"
+            ),
             min_height="100dvh",
         ),
         style=PAGE_STYLE,

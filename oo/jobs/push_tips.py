@@ -31,6 +31,13 @@ async def run() -> dict[str, object]:
     except push.PushNotConfigured as exc:
         log.info("push round skipped: %s", exc)
         return {"skipped": "not configured"}
-    async with WebPushSender(keys.private_key, settings.vapid_subject, allowed_hosts=push.allowed_hosts(settings)) as sender:
+    async with WebPushSender(
+        keys.private_key, settings.vapid_subject, allowed_hosts=push.allowed_hosts(settings)
+    ) as sender:
         stats = await push_delivery.run_round(sender=sender, settings=settings)
-    return {"users": stats.users, "sent": stats.sent, "skipped": dict(stats.skipped), "results": dict(stats.results)}
+    return {
+        "users": stats.users,
+        "sent": stats.sent,
+        "skipped": dict(stats.skipped),
+        "results": dict(stats.results),
+    }

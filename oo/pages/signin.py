@@ -18,19 +18,28 @@ def signin_page() -> rx.Component:
         rx.text("One tip. Right now.", color=MUTED, size="4"),
         rx.cond(
             SignInState.error != "",
-            rx.callout(SignInState.error, color_scheme="red", role="alert", data_testid="signin-error", width="100%"),
+            rx.callout(
+                SignInState.error, color_scheme="red", role="alert", data_testid="signin-error", width="100%"
+            ),
         ),
         rx.vstack(
             rx.cond(
                 SignInState.google_url != "",
                 # A plain <a>: a full navigation to the backend route, not a client-side route change.
-                NativeLink.create(rx.button("Sign in with Google", **BUTTON), href=SignInState.google_url,
-                        data_testid="google-signin", style={"width": "100%"}),
+                NativeLink.create(
+                    rx.button("Sign in with Google", **BUTTON),
+                    href=SignInState.google_url,
+                    data_testid="google-signin",
+                    style={"width": "100%"},
+                ),
             ),
             rx.cond(
                 SignInState.apple_url != "",
-                NativeLink.create(rx.button("Sign in with Apple", **BUTTON), href=SignInState.apple_url,
-                        style={"width": "100%"}),
+                NativeLink.create(
+                    rx.button("Sign in with Apple", **BUTTON),
+                    href=SignInState.apple_url,
+                    style={"width": "100%"},
+                ),
             ),
             rx.cond(
                 SignInState.demo_url != "",
@@ -45,7 +54,9 @@ def signin_page() -> rx.Component:
             " and the ",
             rx.link("Privacy notice", href=routes.PRIVACY, color="#fff"),
             ". No passwords, ever.",
-            color=MUTED, size="2", text_align="center",
+            color=MUTED,
+            size="2",
+            text_align="center",
         ),
         legal_links(),
     )

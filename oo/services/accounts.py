@@ -38,8 +38,12 @@ class CurrentUser:
         """The handler-facing view of a user row."""
         assert user.id is not None
         return cls(
-            id=user.id, role=user.role, name=user.name or "", email=user.email or "",
-            is_demo=user.is_demo, timezone=user.timezone,
+            id=user.id,
+            role=user.role,
+            name=user.name or "",
+            email=user.email or "",
+            is_demo=user.is_demo,
+            timezone=user.timezone,
         )
 
     @property
@@ -67,7 +71,10 @@ def create_session(*, session: Session, user_id: int, days: int) -> str:
     now = utcnow()
     session.add(
         UserSession(
-            user_id=user_id, token_hash=sha256_hex(token), created_at=now, last_seen_at=now,
+            user_id=user_id,
+            token_hash=sha256_hex(token),
+            created_at=now,
+            last_seen_at=now,
             expires_at=now + timedelta(days=days),
         )
     )
@@ -111,17 +118,29 @@ def revoke_session(*, session: Session, token: str | None) -> None:
 
 
 def start_flow(
-    *, session: Session, provider: str, state: str, nonce: str = "", code_verifier: str = "",
-    user_id: int | None = None, next_path: str = "/tip",
+    *,
+    session: Session,
+    provider: str,
+    state: str,
+    nonce: str = "",
+    code_verifier: str = "",
+    user_id: int | None = None,
+    next_path: str = "/tip",
 ) -> str:
     """Remember a pending redirect; returns the browser binding for a short-lived HttpOnly cookie."""
     binding = secrets.token_urlsafe(32)
     now = utcnow()
     session.add(
         LoginFlow(
-            state_hash=sha256_hex(state), browser_hash=sha256_hex(binding), provider=provider,
-            user_id=user_id, nonce=nonce, code_verifier=code_verifier, next_path=safe_next(next_path),
-            created_at=now, expires_at=now + FLOW_TTL,
+            state_hash=sha256_hex(state),
+            browser_hash=sha256_hex(binding),
+            provider=provider,
+            user_id=user_id,
+            nonce=nonce,
+            code_verifier=code_verifier,
+            next_path=safe_next(next_path),
+            created_at=now,
+            expires_at=now + FLOW_TTL,
         )
     )
     # Housekeeping: flows nobody finished.
@@ -131,7 +150,9 @@ def start_flow(
     return binding
 
 
-def consume_flow(*, session: Session, provider: str, state: str | None, binding: str | None) -> LoginFlow | None:
+def consume_flow(
+    *, session: Session, provider: str, state: str | None, binding: str | None
+) -> LoginFlow | None:
     """Take the flow for this state exactly once; None if unknown, used, expired or another browser's."""
     if not state or not binding or len(state) > 256:
         return None
@@ -149,8 +170,14 @@ def consume_flow(*, session: Session, provider: str, state: str | None, binding:
 
 
 def sign_in_oidc(
-    *, session: Session, issuer: str, subject: str, email: str | None, name: str | None,
-    email_verified: bool, admin_seed_email: str,
+    *,
+    session: Session,
+    issuer: str,
+    subject: str,
+    email: str | None,
+    name: str | None,
+    email_verified: bool,
+    admin_seed_email: str,
 ) -> User:
     """Find or create the user for ``iss``+``sub``, refresh profile, record consent, seed the admin."""
     user = session.exec(select(User).where(User.oidc_issuer == issuer, User.oidc_subject == subject)).first()

@@ -42,8 +42,20 @@ log = logging.getLogger("oo.deletion")
 
 # Child tables first: every row here is keyed by the user and deleted outright.
 USER_TABLES = (
-    TipFeedback, TipScore, TipView, ModelState, SourceAction, Task, Integration, PushSubscription,
-    EventRecord, WebhookDelivery, ApiToken, LoginFlow, UserSession, Consent,
+    TipFeedback,
+    TipScore,
+    TipView,
+    ModelState,
+    SourceAction,
+    Task,
+    Integration,
+    PushSubscription,
+    EventRecord,
+    WebhookDelivery,
+    ApiToken,
+    LoginFlow,
+    UserSession,
+    Consent,
 )
 
 
@@ -63,7 +75,9 @@ async def delete_account(*, user_id: int) -> DeletionReport:
         providers = session.exec(select(Integration.provider).where(Integration.user_id == user_id)).all()
     for provider in providers:
         try:
-            report.revoked[provider] = (await sources.disconnect_source(user_id=user_id, provider=provider)).value
+            report.revoked[provider] = (
+                await sources.disconnect_source(user_id=user_id, provider=provider)
+            ).value
         except Exception:  # a provider outage must not keep the data: we delete our copy regardless
             log.exception("revoking %s failed during account deletion of user %s", provider, user_id)
             report.revoked[provider] = "failed"
@@ -85,11 +99,7 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
         result = session.exec(delete(model).where(col(model.user_id) == user_id))  # type: ignore[attr-defined]
         counts[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
     # The audit log is append-only: entries about this user keep only the pseudonymous id.
-    session.exec(
-        update(AdminAction)
-        .where(col(AdminAction.target) == f"user:{user_id}")
-        .values(params="{}")
-    )
+    session.exec(update(AdminAction).where(col(AdminAction.target) == f"user:{user_id}").values(params="{}"))
     user = session.get(User, user_id)
     if user is not None:
         user.email = user.name = user.oidc_issuer = user.oidc_subject = user.quiet_hours = None

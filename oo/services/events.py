@@ -36,8 +36,12 @@ class DbEventStore:
                 return
             session.add(
                 EventRecord(
-                    id=event.id, subject=event.subject, user_id=event.user_id, occurred_at=event.occurred_at,
-                    data=json.dumps(event.data, default=str), replay_of=event.replay_of,
+                    id=event.id,
+                    subject=event.subject,
+                    user_id=event.user_id,
+                    occurred_at=event.occurred_at,
+                    data=json.dumps(event.data, default=str),
+                    replay_of=event.replay_of,
                 )
             )
             session.commit()
@@ -49,7 +53,11 @@ class DbEventStore:
         return _to_event(row) if row else None
 
     def list(
-        self, *, limit: int = 100, subject: str | None = None, user_id: int | None = None,
+        self,
+        *,
+        limit: int = 100,
+        subject: str | None = None,
+        user_id: int | None = None,
         since: datetime | None = None,
     ) -> list[Event]:
         """Newest first, filtered by exact subject (or prefix ending in ``.>``), user and time."""
@@ -78,8 +86,12 @@ class DbEventStore:
 
 def _to_event(row: EventRecord) -> Event:
     return Event(
-        id=row.id, subject=row.subject, user_id=row.user_id, occurred_at=row.occurred_at,
-        data=json.loads(row.data), replay_of=row.replay_of,
+        id=row.id,
+        subject=row.subject,
+        user_id=row.user_id,
+        occurred_at=row.occurred_at,
+        data=json.loads(row.data),
+        replay_of=row.replay_of,
     )
 
 

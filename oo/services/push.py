@@ -72,7 +72,9 @@ def subscribe(*, session: Session, user_id: int, data: Mapping[str, Any]) -> Pus
     blob = keyring().encrypt(json.dumps(sub.to_dict()))
     row = session.exec(select(PushSubscription).where(PushSubscription.endpoint_hash == digest)).first()
     if row is None:
-        count = len(session.exec(select(PushSubscription.id).where(PushSubscription.user_id == user_id)).all())
+        count = len(
+            session.exec(select(PushSubscription.id).where(PushSubscription.user_id == user_id)).all()
+        )
         if count >= MAX_SUBSCRIPTIONS_PER_USER:
             raise InvalidSubscription(f"at most {MAX_SUBSCRIPTIONS_PER_USER} devices per account")
         row = PushSubscription(user_id=user_id, endpoint_hash=digest, data=blob)
@@ -106,7 +108,14 @@ def subscriptions(*, session: Session, user_id: int) -> list[tuple[PushSubscript
     out = []
     for row in session.exec(select(PushSubscription).where(PushSubscription.user_id == user_id)).all():
         try:
-            out.append((row, parse_subscription(json.loads(keyring().decrypt(row.data)), allowed_hosts=allowed_hosts())))
+            out.append(
+                (
+                    row,
+                    parse_subscription(
+                        json.loads(keyring().decrypt(row.data)), allowed_hosts=allowed_hosts()
+                    ),
+                )
+            )
         except (CryptoError, InvalidSubscription, ValueError):
             log.warning("dropping unreadable push subscription %s", row.endpoint_hash[:12])
             session.delete(row)
@@ -116,7 +125,10 @@ def subscriptions(*, session: Session, user_id: int) -> list[tuple[PushSubscript
 
 def has_subscription(*, session: Session, user_id: int) -> bool:
     """True when the user has at least one device subscribed."""
-    return session.exec(select(PushSubscription.id).where(PushSubscription.user_id == user_id)).first() is not None
+    return (
+        session.exec(select(PushSubscription.id).where(PushSubscription.user_id == user_id)).first()
+        is not None
+    )
 
 
 def set_quiet_hours(*, session: Session, user_id: int, value: str) -> str:

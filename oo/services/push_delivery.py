@@ -64,7 +64,9 @@ class RoundStats:
 def quiet_window(user: User, settings: Settings) -> tuple[int, int] | None:
     """The user's quiet hours, falling back to the server default (a bad stored value → default)."""
     try:
-        return parse_quiet_hours(user.quiet_hours if user.quiet_hours is not None else settings.default_quiet_hours)
+        return parse_quiet_hours(
+            user.quiet_hours if user.quiet_hours is not None else settings.default_quiet_hours
+        )
     except QuietHoursError:
         return parse_quiet_hours(settings.default_quiet_hours)
 
@@ -76,7 +78,9 @@ def decide(*, session: Session, user: User, now: datetime, settings: Settings) -
         return "quiet"
     pushed = TipView.user_id == user.id, TipView.channel == "push"
     today = session.exec(
-        select(func.count()).select_from(TipView).where(*pushed, col(TipView.served_at) >= local_day_start(now, user.timezone))
+        select(func.count())
+        .select_from(TipView)
+        .where(*pushed, col(TipView.served_at) >= local_day_start(now, user.timezone))
     ).one()
     if today >= settings.push_daily_cap:
         return "cap"
@@ -86,8 +90,13 @@ def decide(*, session: Session, user: User, now: datetime, settings: Settings) -
     devices = push.subscriptions(session=session, user_id=user.id)
     if not devices:
         return "no_device"
-    rec = recommend(session=session, user_id=user.id, now=now, channel="push",
-                    exclude_task_ids={t for t in recent if t is not None})
+    rec = recommend(
+        session=session,
+        user_id=user.id,
+        now=now,
+        channel="push",
+        exclude_task_ids={t for t in recent if t is not None},
+    )
     if rec.empty:
         return "nothing"
     topic = make_topic(f"user:{user.id}", secret=settings.secret().encode())
@@ -96,9 +105,18 @@ def decide(*, session: Session, user: User, now: datetime, settings: Settings) -
 
 async def deliver(plan: Planned, sender: WebPushSender) -> dict[int, str]:
     """Send one planned push to each device; returns device row id → result status."""
-    payload = {"title": "oO", "body": plan.rec.text[:240], "url": "/tip", "tag": plan.topic, "tip_id": plan.tip_id}
+    payload = {
+        "title": "oO",
+        "body": plan.rec.text[:240],
+        "url": "/tip",
+        "tag": plan.topic,
+        "tip_id": plan.tip_id,
+    }
     results = await asyncio.gather(
-        *(sender.send(sub, payload, topic=plan.topic, ttl=PUSH_TTL, urgency="normal") for _, sub in plan.devices)
+        *(
+            sender.send(sub, payload, topic=plan.topic, ttl=PUSH_TTL, urgency="normal")
+            for _, sub in plan.devices
+        )
     )
     return {row.id: r.status for (row, _), r in zip(plan.devices, results, strict=True) if row.id is not None}
 
@@ -119,7 +137,9 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
     return delivered
 
 
-async def run_round(*, sender: WebPushSender, now: datetime | None = None, settings: Settings | None = None) -> RoundStats:
+async def run_round(
+    *, sender: WebPushSender, now: datetime | None = None, settings: Settings | None = None
+) -> RoundStats:
     """One decide-and-deliver pass over every subscribed user."""
     settings = settings or get_settings()
     now = now or utcnow()
@@ -130,7 +150,9 @@ async def run_round(*, sender: WebPushSender, now: datetime | None = None, setti
         plans: list[Planned] = []
         with session_scope() as session:
             users = session.exec(
-                select(User).where(col(User.id).in_(user_ids[start : start + BATCH]), col(User.deleted_at).is_(None))
+                select(User).where(
+                    col(User.id).in_(user_ids[start : start + BATCH]), col(User.deleted_at).is_(None)
+                )
             ).all()
             for user in users:
                 stats.users += 1

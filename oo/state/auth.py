@@ -41,7 +41,9 @@ class AuthState(rx.State):
         settings = get_settings()
         token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
         with session_scope() as session:
-            user = accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
+            user = accounts.resolve_session(
+                session=session, token=token, idle_days=settings.session_idle_days
+            )
         return user
 
     def _require_user(self) -> accounts.CurrentUser:

@@ -52,14 +52,21 @@ def test_no_session_gets_nothing(app):
 def test_another_users_session_cannot_touch_my_data(app):
     victim, victim_id = demo_cookie(app)
     call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=victim)
-    open_before = count(app, "select count(*) from task where user_id = ? and completed_at is null", victim_id)
+    open_before = count(
+        app, "select count(*) from task where user_id = ? and completed_at is null", victim_id
+    )
     assert open_before > 0
     attacker, _ = demo_cookie(app)
     call_handler(app.url, handler(ConnectState, "disconnect"), {"provider": "demo"}, cookie=attacker)
     call_handler(app.url, handler(TipState, "done"), cookie=attacker)
-    call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo'; drop table task; --"}, cookie=attacker)
+    call_handler(
+        app.url, handler(ConnectState, "connect"), {"provider": "demo'; drop table task; --"}, cookie=attacker
+    )
     assert count(app, "select count(*) from integration where user_id = ?", victim_id) == 1
-    assert count(app, "select count(*) from task where user_id = ? and completed_at is null", victim_id) == open_before
+    assert (
+        count(app, "select count(*) from task where user_id = ? and completed_at is null", victim_id)
+        == open_before
+    )
 
 
 def test_forged_or_revoked_cookie_gets_nothing(app):

@@ -21,21 +21,35 @@ EMAIL, NAME, TOKEN = "grace.hopper@example.test", "Grace Hopper", "todoist-secre
 
 def full_user(session: Session) -> tuple[int, list[str]]:
     user = accounts.sign_in_oidc(
-        session=session, issuer="https://issuer.test", subject="sub-grace", email=EMAIL, name=NAME,
-        email_verified=True, admin_seed_email="",
+        session=session,
+        issuer="https://issuer.test",
+        subject="sub-grace",
+        email=EMAIL,
+        name=NAME,
+        email_verified=True,
+        admin_seed_email="",
     )
     uid = user.id
     accounts.create_session(session=session, user_id=uid, days=30)
     sources.connect_demo(session=session, user_id=uid)
     session.add(Integration(user_id=uid, provider="todoist", credentials=keyring().encrypt(TOKEN)))
-    session.add(Task(user_id=uid, source="todoist", external_id="t1", content="Call the cardiologist about results"))
+    session.add(
+        Task(user_id=uid, source="todoist", external_id="t1", content="Call the cardiologist about results")
+    )
     session.commit()
     # Demo texts are shared by every demo user; the Todoist task's text is this user's alone.
-    texts = [t.content for t in session.exec(select(Task).where(Task.user_id == uid, Task.source == "todoist"))]
+    texts = [
+        t.content for t in session.exec(select(Task).where(Task.user_id == uid, Task.source == "todoist"))
+    ]
     for _ in range(3):
         rec = recommend.recommend(session=session, user_id=uid)
-        feedback.record(session=session, user_id=uid, tip_id=rec.tip_id, reaction="done",
-                        idempotency_key=f"k-{rec.tip_id}")
+        feedback.record(
+            session=session,
+            user_id=uid,
+            tip_id=rec.tip_id,
+            reaction="done",
+            idempotency_key=f"k-{rec.tip_id}",
+        )
     push.subscribe(session=session, user_id=uid, data=browser_subscription())
     api_tokens.create(session=session, user_id=uid, name="cli")
     return uid, texts
@@ -81,8 +95,13 @@ async def test_deleted_user_signs_in_fresh_with_a_cold_model(app_env, make_table
     await deletion.delete_account(user_id=uid)
     with Session(db.get_engine()) as s:
         again = accounts.sign_in_oidc(
-            session=s, issuer="https://issuer.test", subject="sub-grace", email=EMAIL, name=NAME,
-            email_verified=True, admin_seed_email="",
+            session=s,
+            issuer="https://issuer.test",
+            subject="sub-grace",
+            email=EMAIL,
+            name=NAME,
+            email_verified=True,
+            admin_seed_email="",
         )
         assert again.id != uid
         from oo.models import ModelState

@@ -23,8 +23,12 @@ def migrate(env: dict[str, str]) -> None:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("OO_")}
     bin_dir = str(ROOT / ".venv" / "bin")
     result = subprocess.run(
-        [f"{bin_dir}/reflex", "db", "migrate"], cwd=ROOT, env={**clean, **env, "PATH": f"{bin_dir}:{clean['PATH']}"},
-        capture_output=True, text=True, timeout=180,
+        [f"{bin_dir}/reflex", "db", "migrate"],
+        cwd=ROOT,
+        env={**clean, **env, "PATH": f"{bin_dir}:{clean['PATH']}"},
+        capture_output=True,
+        text=True,
+        timeout=180,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 

@@ -41,7 +41,9 @@ def world(app_env, make_tables, monkeypatch, service):
 
 
 async def round_at(keys, now):
-    async with WebPushSender(keys.private_key, "mailto:ops@oo.test", allowed_hosts=push.allowed_hosts()) as sender:
+    async with WebPushSender(
+        keys.private_key, "mailto:ops@oo.test", allowed_hosts=push.allowed_hosts()
+    ) as sender:
         return await push_delivery.run_round(sender=sender, now=now)
 
 
@@ -74,7 +76,7 @@ async def test_cap_dedupe_and_topic_replacement(world, service):
 
 
 async def test_quiet_hours_in_the_users_zone(world, service):
-    user_id, sub, keys = world
+    _, sub, keys = world
     stats = await round_at(keys, datetime(2026, 11, 26, 23, tzinfo=UTC))
     assert stats.sent == 0 and stats.skipped["quiet"] == 1
     assert not service.messages(service.sub_id(sub))

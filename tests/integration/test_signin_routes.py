@@ -68,7 +68,9 @@ def test_google_sign_in_creates_user_session_and_consent(client):
     resp = client.get(_path(callback))
     assert resp.status_code == 303 and resp.headers["location"] == "http://testserver/connect"
     cookie = resp.headers["set-cookie"]
-    assert "oo_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    assert (
+        "oo_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
+    )
     [user] = _rows(User)
     assert user.oidc_subject == expected_sub("alice") and user.email == expected_email("alice")
     assert user.role == "user"

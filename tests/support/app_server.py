@@ -24,8 +24,14 @@ def free_port() -> int:
 class AppServer:
     """`scripts/run` with the given OO_ environment; ``url`` once /ping answers."""
 
-    def __init__(self, data_dir: Path, env: dict[str, str] | None = None, port: int | None = None,
-                 timeout: float = 240.0, root: Path = ROOT) -> None:
+    def __init__(
+        self,
+        data_dir: Path,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        timeout: float = 240.0,
+        root: Path = ROOT,
+    ) -> None:
         self.port = port or free_port()
         self.url = f"http://localhost:{self.port}"
         self.data_dir = data_dir
@@ -50,7 +56,11 @@ class AppServer:
         log = self.log_path.open("w")
         start = time.monotonic()
         self.proc = subprocess.Popen(
-            [str(self.root / "scripts" / "run")], cwd=self.root, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            [str(self.root / "scripts" / "run")],
+            cwd=self.root,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
         deadline = start + self.timeout

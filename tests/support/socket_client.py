@@ -17,19 +17,29 @@ import socketio
 NAMESPACE = "/_event"  # Reflex's socket.io namespace (socket path /_event too)
 
 
-async def _call(url: str, handler: str, payload: dict[str, Any], cookie: str | None, wait: float) -> list[dict]:
+async def _call(
+    url: str, handler: str, payload: dict[str, Any], cookie: str | None, wait: float
+) -> list[dict]:
     sio = socketio.AsyncClient(reconnection=False)
     received: list[dict] = []
     sio.on("event", lambda data: received.append(data), namespace=NAMESPACE)
     token = uuid.uuid4().hex
     await sio.connect(
-        f"{url}?token={token}", socketio_path="/_event", transports=["websocket"],
-        headers={"Cookie": cookie} if cookie else {}, namespaces=[NAMESPACE],
+        f"{url}?token={token}",
+        socketio_path="/_event",
+        transports=["websocket"],
+        headers={"Cookie": cookie} if cookie else {},
+        namespaces=[NAMESPACE],
     )
     try:
         await sio.emit(
             "event",
-            {"token": token, "name": handler, "payload": payload, "router_data": {"pathname": "/connect", "query": {}}},
+            {
+                "token": token,
+                "name": handler,
+                "payload": payload,
+                "router_data": {"pathname": "/connect", "query": {}},
+            },
             namespace=NAMESPACE,
         )
         await asyncio.sleep(wait)
@@ -38,8 +48,14 @@ async def _call(url: str, handler: str, payload: dict[str, Any], cookie: str | N
     return received
 
 
-def call_handler(url: str, handler: str, payload: dict[str, Any] | None = None, *, cookie: str | None = None,
-                 wait: float = 1.5) -> list[dict]:
+def call_handler(
+    url: str,
+    handler: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    cookie: str | None = None,
+    wait: float = 1.5,
+) -> list[dict]:
     """Call ``handler`` (its full Reflex name) over a fresh socket; returns the deltas received.
 
     Runs its own event loop in a worker thread, so it also works beside Playwright's sync API.

@@ -12,8 +12,13 @@ from oo.services import accounts
 
 def _user(session, email="ada@example.test", verified=True, seed=""):
     return accounts.sign_in_oidc(
-        session=session, issuer="https://issuer.test", subject="sub-ada", email=email, name="Ada",
-        email_verified=verified, admin_seed_email=seed,
+        session=session,
+        issuer="https://issuer.test",
+        subject="sub-ada",
+        email=email,
+        name="Ada",
+        email_verified=verified,
+        admin_seed_email=seed,
     )
 
 
@@ -56,11 +61,15 @@ def test_deleted_user_session_is_dead(session):
 
 
 def test_flow_is_single_use_and_bound_to_browser(session):
-    binding = accounts.start_flow(session=session, provider="google", state="s1", nonce="n", code_verifier="v")
+    binding = accounts.start_flow(
+        session=session, provider="google", state="s1", nonce="n", code_verifier="v"
+    )
     assert accounts.consume_flow(session=session, provider="google", state="s1", binding="other") is None
     # The failed attempt consumed it: a second try with the right binding is refused too.
     assert accounts.consume_flow(session=session, provider="google", state="s1", binding=binding) is None
-    binding = accounts.start_flow(session=session, provider="google", state="s2", nonce="n", code_verifier="v")
+    binding = accounts.start_flow(
+        session=session, provider="google", state="s2", nonce="n", code_verifier="v"
+    )
     flow = accounts.consume_flow(session=session, provider="google", state="s2", binding=binding)
     assert flow is not None and flow.nonce == "n"
     assert accounts.consume_flow(session=session, provider="google", state="s2", binding=binding) is None

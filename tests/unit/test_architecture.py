@@ -32,16 +32,20 @@ def test_recommender_imports_only_river_numpy_stdlib():
     for path in files("oo/recommender"):
         for mod in imports(path):
             top = mod.split(".")[0]
-            assert top in {"river", "numpy", "oo", "__future__"} or top in __import__("sys").stdlib_module_names, (
-                f"{path.relative_to(ROOT)} imports {mod}"
-            )
+            assert (
+                top in {"river", "numpy", "oo", "__future__"} or top in __import__("sys").stdlib_module_names
+            ), f"{path.relative_to(ROOT)} imports {mod}"
             if top == "oo":
                 assert mod.startswith("oo.recommender"), f"{path.relative_to(ROOT)} imports {mod}"
 
 
 def test_services_do_not_import_reflex_or_ui():
     for path in files("oo/services"):
-        bad = {m for m in imports(path) if m.split(".")[0] in {"reflex", "admin"} or m.startswith(("oo.state", "oo.pages"))}
+        bad = {
+            m
+            for m in imports(path)
+            if m.split(".")[0] in {"reflex", "admin"} or m.startswith(("oo.state", "oo.pages"))
+        }
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 

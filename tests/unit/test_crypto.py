@@ -19,7 +19,7 @@ def test_tampered_or_foreign_ciphertext_is_refused():
     ring = Keyring.parse("k1:" + generate_key())
     token = ring.encrypt("secret")
     body = token.split(".", 2)[2]
-    flipped = token[:-len(body)] + ("A" if body[0] != "A" else "B") + body[1:]
+    flipped = token[: -len(body)] + ("A" if body[0] != "A" else "B") + body[1:]
     with pytest.raises(CryptoError):
         ring.decrypt(flipped)
     with pytest.raises(CryptoError):

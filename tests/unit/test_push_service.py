@@ -25,8 +25,10 @@ def _env(tmp_path, monkeypatch):
 def browser_subscription(host="https://fcm.googleapis.com") -> dict:
     key = ec.generate_private_key(ec.SECP256R1())
     point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return {"endpoint": f"{host}/fcm/send/{b64url_encode(os.urandom(16))}",
-            "keys": {"p256dh": b64url_encode(point), "auth": b64url_encode(os.urandom(16))}}
+    return {
+        "endpoint": f"{host}/fcm/send/{b64url_encode(os.urandom(16))}",
+        "keys": {"p256dh": b64url_encode(point), "auth": b64url_encode(os.urandom(16))},
+    }
 
 
 def test_subscribe_stores_the_endpoint_encrypted_and_dedupes(session):
