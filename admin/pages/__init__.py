@@ -1,0 +1,31 @@
+"""Admin pages, one module per route; re-exported for `admin.register`."""
+
+from .audit import audit_page
+from .events import events_page
+from .experiments import experiments_page
+from .features import features_page
+from .health import health_page
+from .ops import ops_page
+from .overview import overview_page
+from .policies import policies_page
+from .quality import quality_page
+from .recommendations import recommendations_page
+from .rewards import rewards_page
+from .sql import sql_page
+from .users import users_page
+
+__all__ = [
+    "audit_page",
+    "events_page",
+    "experiments_page",
+    "features_page",
+    "health_page",
+    "ops_page",
+    "overview_page",
+    "policies_page",
+    "quality_page",
+    "recommendations_page",
+    "rewards_page",
+    "sql_page",
+    "users_page",
+]

@@ -1,0 +1,1 @@
+"""One state class per admin page; every handler re-checks the admin role on the server."""

@@ -1,0 +1,84 @@
+"""AdminRecommendationsState: the searchable R5 recommendation log (A9)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import reflex as rx
+
+from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from oo.db import session_scope
+from oo.services import admin_reclog
+from oo.services.admin_query import AdminInputError
+from oo.state.auth import AuthState
+
+FILTERS = ("user_id", "policy", "reaction", "channel", "fallback", "tip_id", "window")
+DEFAULTS = {"reaction": "any", "channel": "any", "fallback": "any", "window": "7d"}
+
+
+class AdminRecommendationsState(AdminPageMixin, AuthState):
+    """The /admin/recommendations log."""
+
+    filters: dict[str, str] = DEFAULTS
+    page: int = 1
+    has_next: bool = False
+    rows: list[dict[str, str]] = []
+
+    def _search(self) -> None:
+        self.error = ""
+        try:
+            with session_scope() as session:
+                result = admin_reclog.search(session=session, page=self.page, **self.filters)
+        except AdminInputError as exc:
+            self.error = str(exc)
+            return
+        except Exception:
+            self._failed("recommendation log")
+            return
+        self.rows, self.has_next = text_rows(result.rows), result.has_next
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        """Check the role, then show the newest tips."""
+        try:
+            self._require_admin()
+        except REFUSED:
+            return self._refuse()
+        self._search()
+        return None
+
+    @rx.event
+    def search(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
+        """Filter the log (each filter is validated by the service)."""
+        try:
+            self._require_admin()
+        except REFUSED:
+            return self._refuse()
+        form = form if isinstance(form, dict) else {}
+        self.filters = {k: str(form.get(k) or DEFAULTS.get(k, ""))[:80] for k in FILTERS}
+        self.page = 1
+        self._search()
+        return None
+
+    @rx.event
+    def next_page(self) -> rx.event.EventSpec | None:
+        """Older tips."""
+        try:
+            self._require_admin()
+        except REFUSED:
+            return self._refuse()
+        if self.has_next:
+            self.page += 1
+            self._search()
+        return None
+
+    @rx.event
+    def prev_page(self) -> rx.event.EventSpec | None:
+        """Newer tips."""
+        try:
+            self._require_admin()
+        except REFUSED:
+            return self._refuse()
+        self.page = max(1, self.page - 1)
+        self._search()
+        return None
