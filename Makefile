@@ -26,7 +26,7 @@ bench:          ## run every benchmark in bench/ (see bench/README.md)
 	scripts/bench
 
 migrate:
-	scripts/bootstrap && . .tools/env.sh && mkdir -p data && reflex db migrate
+	scripts/bootstrap && scripts/migrate
 
 clean:          ## remove build output and local data (keeps .venv)
 	rm -rf .web .states data

@@ -174,7 +174,11 @@ class TipView(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_tip_view_user_served", "user_id", "served_at"),
-        sa.Index("ix_tip_view_served", "served_at"),
+        # Covers the admin console's time-window aggregations (overview, experiments, rewards).
+        sa.Index(
+            "ix_tip_view_served_cover",
+            "served_at", "policy", "policy_version", "reaction", "user_id", "task_id", "channel", "fallback",
+        ),
     )
 
 
