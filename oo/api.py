@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import routes
+from oo import api_todoist, api_v1, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http_auth import same_origin
@@ -32,14 +32,16 @@ def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | 
     """The configured OIDC provider called ``name`` (google, apple), or None."""
     if name == "google" and settings.google_client_id:
         return oidc.OidcProviderConfig(
-            name="google", client_id=settings.google_client_id,
+            name="google",
+            client_id=settings.google_client_id,
             client_secret=settings.google_client_secret.get_secret_value(),
             discovery_url=settings.google_discovery_url,
             redirect_uri=f"{settings.backend_url}/auth/google/callback",
         )
     if name == "apple" and settings.apple_client_id:
         return oidc.OidcProviderConfig(
-            name="apple", client_id=settings.apple_client_id,
+            name="apple",
+            client_id=settings.apple_client_id,
             client_secret=settings.apple_client_secret.get_secret_value(),
             discovery_url=settings.apple_discovery_url,
             redirect_uri=f"{settings.backend_url}/auth/apple/callback",
@@ -62,8 +64,13 @@ def _redirect(url: str) -> RedirectResponse:
 
 def _set_session_cookie(resp: Response, settings: Settings, token: str) -> None:
     resp.set_cookie(
-        session_cookie_name(settings.secure_cookies), token, max_age=settings.session_days * 86400,
-        path="/", httponly=True, secure=settings.secure_cookies, samesite="lax",
+        session_cookie_name(settings.secure_cookies),
+        token,
+        max_age=settings.session_days * 86400,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
     )
 
 
@@ -81,13 +88,21 @@ async def auth_start(request: Request) -> Response:
         return _redirect(page_url(settings, routes.SIGNIN, error=exc.code))
     with session_scope() as session:
         binding = accounts.start_flow(
-            session=session, provider=provider.name, state=req.state, nonce=req.nonce,
-            code_verifier=req.code_verifier, next_path=request.query_params.get("next", routes.TIP),
+            session=session,
+            provider=provider.name,
+            state=req.state,
+            nonce=req.nonce,
+            code_verifier=req.code_verifier,
+            next_path=request.query_params.get("next", routes.TIP),
         )
     resp = _redirect(req.url)
     resp.set_cookie(
-        flow_cookie_name(settings.secure_cookies), binding, max_age=FLOW_COOKIE_SECONDS, path="/",
-        httponly=True, secure=settings.secure_cookies,
+        flow_cookie_name(settings.secure_cookies),
+        binding,
+        max_age=FLOW_COOKIE_SECONDS,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
         # Apple posts the callback cross-site (form_post), which a Lax cookie would not survive.
         samesite="none" if settings.secure_cookies and provider.response_mode else "lax",
     )
@@ -107,7 +122,9 @@ async def auth_callback(request: Request) -> Response:
     if provider is None:
         return fail("not_configured")
     with session_scope() as session:
-        flow = accounts.consume_flow(session=session, provider=name, state=params.get("state"), binding=binding)
+        flow = accounts.consume_flow(
+            session=session, provider=name, state=params.get("state"), binding=binding
+        )
     if flow is None:
         log.warning("sign-in callback refused: unknown, replayed, expired or foreign state")
         return fail("bad_state")
@@ -116,7 +133,11 @@ async def auth_callback(request: Request) -> Response:
     try:
         async with httpx.AsyncClient() as http:
             identity = await oidc.finish(
-                http, provider, code=params["code"], nonce=flow.nonce, code_verifier=flow.code_verifier,
+                http,
+                provider,
+                code=params["code"],
+                nonce=flow.nonce,
+                code_verifier=flow.code_verifier,
                 iss=params.get("iss"),
             )
     except oidc.OidcError as exc:
@@ -124,8 +145,12 @@ async def auth_callback(request: Request) -> Response:
         return fail(exc.code)
     with session_scope() as session:
         user = accounts.sign_in_oidc(
-            session=session, issuer=identity.issuer, subject=identity.subject, email=identity.email,
-            name=identity.name, email_verified=identity.email_verified,
+            session=session,
+            issuer=identity.issuer,
+            subject=identity.subject,
+            email=identity.email,
+            name=identity.name,
+            email_verified=identity.email_verified,
             admin_seed_email=settings.admin_seed_email,
         )
         assert user.id is not None
@@ -136,10 +161,12 @@ async def auth_callback(request: Request) -> Response:
     return resp
 
 
-def _fail_redirect(settings: Settings):  # noqa: ANN202
+def _fail_redirect(settings: Settings):
     def fail(code: str) -> Response:
         resp = _redirect(page_url(settings, routes.SIGNIN, error=code))
-        resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
+        resp.delete_cookie(
+            flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies
+        )
         return resp
 
     return fail
@@ -180,6 +207,8 @@ def create_api() -> Starlette:
         routes=[
             Route("/auth/demo", auth_demo, methods=["POST"]),
             Route("/auth/signout", auth_signout, methods=["POST"]),
+            *api_todoist.ROUTES,  # before the generic /auth/{provider}/... routes
+            *api_v1.ROUTES,
             Route("/auth/{provider:str}/start", auth_start, methods=["GET"]),
             Route("/auth/{provider:str}/callback", auth_callback, methods=["GET", "POST"]),
         ]

@@ -2,10 +2,12 @@
 
 import reflex as rx
 
+import admin
 from oo import pages, routes
 from oo.api import create_api
+from oo.jobs import scheduler
 from oo.middleware import SecurityHeaders
-from oo.services import events
+from oo.services import events, learning
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.signin import SignInState
@@ -38,12 +40,15 @@ class IndexState(AuthState):
 
 app = rx.App(
     head_components=HEAD,
-    api_transformer=[create_api(), SecurityHeaders],
+    api_transformer=[create_api(), admin.AdminGate, SecurityHeaders],
 )
 app.register_lifespan_task(events.bus_lifespan)
+app.register_lifespan_task(scheduler.lifespan)
+app.register_lifespan_task(learning.lifespan)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)
 app.add_page(pages.connect_page, route=routes.CONNECT, title="Sources · oO", on_load=ConnectState.load)
 app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=TipState.load)
 app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")
 app.add_page(pages.privacy_page, route=routes.PRIVACY, title="Privacy · oO")
+admin.register(app)

@@ -52,6 +52,7 @@ class Settings(BaseSettings):
     todoist_auth_url: str = "https://todoist.com"
     todoist_api_url: str = "https://api.todoist.com/api/v1"
     sync_interval_seconds: int = Field(300, ge=5)
+    snooze_hours: int = Field(3, ge=1, le=168)
 
     vapid_private_key: SecretStr = SecretStr("")
     vapid_public_key: str = ""
@@ -81,9 +82,10 @@ class Settings(BaseSettings):
 
     def _check_production(self) -> None:
         problems = []
-        if self.secret_key.get_secret_value().strip().lower() in PLACEHOLDERS or len(
-            self.secret_key.get_secret_value()
-        ) < 32:
+        if (
+            self.secret_key.get_secret_value().strip().lower() in PLACEHOLDERS
+            or len(self.secret_key.get_secret_value()) < 32
+        ):
             problems.append("OO_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.demo:
             problems.append("OO_DEMO must be off in production")

@@ -14,7 +14,7 @@ re-exported: the app does not need it.
 """
 
 from .base import REWARDS, Candidates, FeatureMatrix, Pick, Policy
-from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskView, get_encoder
+from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskBatch, TaskView, get_encoder
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
 from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
@@ -36,6 +36,7 @@ __all__ = [
     "PolicySpec",
     "RandomPolicy",
     "StoreError",
+    "TaskBatch",
     "TaskView",
     "build_policy",
     "dumps",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
@@ -29,6 +29,7 @@ __all__ = [
     "TEXTBOOK",
     "Context",
     "Encoder",
+    "TaskBatch",
     "TaskView",
     "get_encoder",
     "improved",
@@ -109,6 +110,95 @@ class TaskView:
     def has_due(self) -> bool:
         """True when the task has any deadline."""
         return self.due_at is not None or self.due_date is not None
+
+
+@dataclass(frozen=True, slots=True)
+class TaskBatch:
+    """Many tasks as columns, the shape a database query returns: the fast input of `encode_batch`.
+
+    Building thousands of `TaskView` objects costs more than scoring them, so services that
+    read tasks in bulk pass columns instead. Times are POSIX seconds and dates proleptic
+    ordinals (`date.toordinal`), NaN when absent; `columns` computes exactly what the
+    `TaskView` methods compute, with numpy.
+
+    Args:
+        task_ids: Opaque ids, one per task.
+        priority: 1..4 per task.
+        added_at: Creation times, POSIX seconds.
+        due_at: Deadlines with a time, POSIX seconds, NaN for none.
+        due_date: All-day deadlines as ordinals, NaN for none (ignored where `due_at` is set).
+
+    Examples:
+        >>> from datetime import UTC, datetime
+        >>> t = TaskView("t1", 4, datetime(2025, 1, 1, tzinfo=UTC), due_date=date(2025, 1, 5))
+        >>> batch = TaskBatch.from_views([t])
+        >>> ctx = Context(datetime(2025, 1, 6, 9, tzinfo=UTC))
+        >>> IMPROVED.encode_batch(batch, ctx).row(0) == IMPROVED.encode(t, ctx)
+        True
+    """
+
+    task_ids: tuple[str, ...]
+    priority: np.ndarray
+    added_at: np.ndarray
+    due_at: np.ndarray
+    due_date: np.ndarray
+
+    def __post_init__(self) -> None:
+        n = len(self.task_ids)
+        for name in ("priority", "added_at", "due_at", "due_date"):
+            if np.shape(getattr(self, name)) != (n,):
+                raise ValueError(f"TaskBatch.{name} must have shape ({n},)")
+        if n and not np.isin(self.priority, (1.0, 2.0, 3.0, 4.0)).all():
+            raise ValueError("TaskBatch.priority must be 1..4")
+        if not np.isfinite(self.added_at).all():
+            raise ValueError("TaskBatch.added_at must be finite")
+
+    def __len__(self) -> int:
+        return len(self.task_ids)
+
+    @classmethod
+    def from_views(cls, views: Sequence[TaskView]) -> TaskBatch:
+        """The columns of a list of `TaskView`s."""
+        nan = math.nan
+        return cls(
+            tuple(v.task_id for v in views),
+            np.array([v.priority for v in views], dtype=np.float64),
+            np.array([v.added_at.timestamp() for v in views], dtype=np.float64),
+            np.array([v.due_at.timestamp() if v.due_at else nan for v in views], dtype=np.float64),
+            np.array([v.due_date.toordinal() if v.due_date else nan for v in views], dtype=np.float64),
+        )
+
+    def view(self, i: int) -> TaskView:
+        """Task `i` as a `TaskView` (UTC times)."""
+        due_at, due_date = self.due_at[i], self.due_date[i]
+        return TaskView(
+            self.task_ids[i],
+            int(self.priority[i]),
+            datetime.fromtimestamp(self.added_at[i], UTC),
+            due_at=None if math.isnan(due_at) else datetime.fromtimestamp(due_at, UTC),
+            due_date=None if math.isnan(due_date) else date.fromordinal(int(due_date)),
+        )
+
+    def columns(self, now: datetime) -> dict[str, np.ndarray]:
+        """Per-task raw columns at `now` (aware), as `TaskView`'s methods define them."""
+        ts, today = now.timestamp(), float(now.date().toordinal())
+        timed = ~np.isnan(self.due_at)
+        dated = ~timed & ~np.isnan(self.due_date)
+        days = self.due_date - today
+        with np.errstate(invalid="ignore"):  # NaN comparisons are False, as intended
+            overdue = np.where(timed, self.due_at < ts, dated & (days < 0))
+            soon = np.where(
+                timed,
+                (self.due_at >= ts) & (self.due_at < ts + _DUE_SOON.total_seconds()),
+                dated & (days >= 0) & (days <= 1),
+            )
+        return {
+            "priority": self.priority,
+            "age": np.maximum(0.0, (ts - self.added_at) / _DAY),
+            "overdue": overdue.astype(np.float64),
+            "due_soon": soon.astype(np.float64),
+            "has_due": (timed | dated).astype(np.float64),
+        }
 
 
 def textbook(task: TaskView, context: Context) -> dict[str, float]:
@@ -198,8 +288,10 @@ def improved(task: TaskView, context: Context) -> dict[str, float]:
     return x
 
 
-def _task_columns(tasks: Sequence[TaskView], now: datetime) -> dict[str, np.ndarray]:
-    """Per-task raw columns; the Python loop is the irreducible part of batch encoding."""
+def _task_columns(tasks: Sequence[TaskView] | TaskBatch, now: datetime) -> dict[str, np.ndarray]:
+    """Per-task raw columns; for `TaskView`s the Python loop is the costly part of batch encoding."""
+    if isinstance(tasks, TaskBatch):
+        return tasks.columns(now)
     return {
         "priority": np.fromiter((t.priority for t in tasks), np.float64, len(tasks)),
         "age": np.fromiter((t.age_days(now) for t in tasks), np.float64, len(tasks)),
@@ -209,7 +301,7 @@ def _task_columns(tasks: Sequence[TaskView], now: datetime) -> dict[str, np.ndar
     }
 
 
-def _textbook_batch(tasks: Sequence[TaskView], context: Context) -> FeatureMatrix:
+def _textbook_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
     now = context.now
     raw = _task_columns(tasks, now)
     ones = np.ones(len(tasks))
@@ -217,7 +309,7 @@ def _textbook_batch(tasks: Sequence[TaskView], context: Context) -> FeatureMatri
     return FeatureMatrix(TEXTBOOK_NAMES, np.stack(cols, axis=1))
 
 
-def _improved_batch(tasks: Sequence[TaskView], context: Context) -> FeatureMatrix:
+def _improved_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
     now = context.now
     raw = _task_columns(tasks, now)
     n = len(tasks)
@@ -248,7 +340,7 @@ class Encoder:
     version: int
     feature_names: tuple[str, ...]
     encode: Callable[[TaskView, Context], dict[str, float]]
-    encode_batch: Callable[[Sequence[TaskView], Context], FeatureMatrix]
+    encode_batch: Callable[[Sequence[TaskView] | TaskBatch, Context], FeatureMatrix]
 
     @property
     def key(self) -> str:

@@ -1,13 +1,16 @@
-"""Task sources per user: which integrations exist, their status, connecting the demo source."""
+"""Task sources per user: which integrations exist, their status, connecting and disconnecting them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import StrEnum
 
 from sqlmodel import Session, col, delete, select
 
+from oo.db import session_scope
 from oo.integrations.demo import sample_tasks
 from oo.models import Integration, Task, utcnow
+from oo.services import todoist
 
 DEMO = "demo"
 TODOIST = "todoist"
@@ -31,7 +34,9 @@ def list_sources(*, session: Session, user_id: int, todoist_configured: bool) ->
     for provider in (TODOIST, DEMO):
         row = rows.get(provider)
         if provider == TODOIST and not todoist_configured and row is None:
-            out.append(SourceStatus(provider, LABELS[provider], "not_configured", "Not configured on this server"))
+            out.append(
+                SourceStatus(provider, LABELS[provider], "not_configured", "Not configured on this server")
+            )
         elif row is None:
             out.append(SourceStatus(provider, LABELS[provider], "not_connected"))
         else:
@@ -63,9 +68,16 @@ def connect_demo(*, session: Session, user_id: int) -> int:
             continue
         session.add(
             Task(
-                user_id=user_id, source=DEMO, external_id=t.external_id, content=t.content,
-                priority=t.priority, labels=t.labels, added_at=t.added_at,
-                due_kind="date" if t.due_date else "none", due_date=t.due_date, updated_at=now,
+                user_id=user_id,
+                source=DEMO,
+                external_id=t.external_id,
+                content=t.content,
+                priority=t.priority,
+                labels=t.labels,
+                added_at=t.added_at,
+                due_kind="date" if t.due_date else "none",
+                due_date=t.due_date,
+                updated_at=now,
             )
         )
         added += 1
@@ -84,3 +96,26 @@ def disconnect(*, session: Session, user_id: int, provider: str) -> bool:
     session.delete(row)
     session.commit()
     return True
+
+
+class Disconnected(StrEnum):
+    """How a disconnect ended."""
+
+    DONE = "done"  # removed (and, for Todoist, revoked at Todoist)
+    NOT_REVOKED = "not_revoked"  # removed here, but Todoist could not confirm the revocation
+    NOT_CONNECTED = "not_connected"
+
+
+async def disconnect_source(*, user_id: int, provider: str) -> Disconnected:
+    """Disconnect one of the user's sources; Todoist's token is revoked at Todoist first.
+
+    Account deletion and the admin "revoke integration" action use this too.
+    """
+    if provider == TODOIST:
+        revoked = await todoist.disconnect(user_id=user_id)
+        if revoked is None:
+            return Disconnected.NOT_CONNECTED
+        return Disconnected.DONE if revoked else Disconnected.NOT_REVOKED
+    with session_scope() as session:
+        removed = disconnect(session=session, user_id=user_id, provider=provider)
+    return Disconnected.DONE if removed else Disconnected.NOT_CONNECTED

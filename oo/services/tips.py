@@ -1,72 +1,96 @@
-"""The tip on /tip: pick one open task, and record what the user did with it."""
+"""The tip as the app serves it: `recommend` and `feedback.record` off the event loop, plus the signals.
+
+/tip (TipState), push and the JSON API call these two coroutines. Each runs the synchronous
+service in a worker thread with its own database session (so a pick never blocks the server's
+event loop), then publishes ``signals.tip.served`` or ``signals.tip.feedback``.
+"""
 
 from __future__ import annotations
 
-import random
+import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import timedelta
-from enum import StrEnum
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session, select
 
-from oo.models import Task, utcnow
+from oo.db import session_scope
+from oo.models import Integration
+from oo.services import events, feedback
+from oo.services.candidates import zone
+from oo.services.explain import Recommendation
+from oo.services.feedback import FeedbackResult
+from oo.services.recommend import recommend, served_event
+from oo.settings import get_settings
 
-
-class Reaction(StrEnum):
-    """What a person can do with a tip."""
-
-    DONE = "done"
-    SNOOZE = "snooze"
-    DISMISS = "dismiss"
+NEEDS_RECONNECT = "needs_reconnect"
 
 
 @dataclass(frozen=True)
-class Tip:
-    """One tip as the page shows it."""
+class SourceState:
+    """What /tip must say about the user's sources."""
 
-    task_id: int
-    text: str
-    source: str
+    has_source: bool
+    needs_reconnect: bool
 
 
-def open_tasks(*, session: Session, user_id: int) -> list[Task]:
-    """The user's open tasks that are not snoozed or dismissed right now."""
-    now = utcnow()
-    return list(
-        session.exec(
-            select(Task).where(
-                Task.user_id == user_id,
-                col(Task.completed_at).is_(None),
-                or_(col(Task.snoozed_until).is_(None), col(Task.snoozed_until) <= now),
+def source_state(*, session: Session, user_id: int) -> SourceState:
+    """Whether the user has any source, and whether one of them needs a reconnect."""
+    statuses = session.exec(select(Integration.status).where(Integration.user_id == user_id)).all()
+    return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses)
+
+
+async def next_tip(
+    *,
+    user_id: int,
+    channel: str = "web",
+    timezone: str | None = None,
+    exclude_task_ids: Collection[int] = (),
+) -> Recommendation:
+    """Pick, log and announce the user's next tip."""
+
+    def pick() -> Recommendation:
+        with session_scope() as session:
+            return recommend(
+                session=session,
+                user_id=user_id,
+                channel=channel,
+                exclude_task_ids=exclude_task_ids,
+                tz=zone(timezone) if timezone is not None else None,
             )
-        ).all()
-    )
+
+    rec = await asyncio.to_thread(pick)
+    if not rec.empty:
+        await events.publish(served_event(rec, user_id=user_id, channel=channel))
+    return rec
 
 
-def next_tip(*, session: Session, user_id: int, exclude: int | None = None) -> Tip | None:
-    """A random open task (first cut; the recommender replaces the choice)."""
-    tasks = open_tasks(session=session, user_id=user_id)
-    pool = [t for t in tasks if t.id != exclude] or tasks
-    if not pool:
-        return None
-    task = random.choice(pool)
-    assert task.id is not None
-    return Tip(task_id=task.id, text=task.content, source=task.source)
+async def react(
+    *,
+    user_id: int,
+    tip_id: str,
+    reaction: str,
+    idempotency_key: str,
+    origin: str = "user",
+) -> FeedbackResult:
+    """Record a reaction (once per key), learn from it, and announce it.
 
+    Raises:
+        feedback.FeedbackError: For invalid input, a foreign tip or a reused key.
+    """
 
-def react(*, session: Session, user_id: int, task_id: int, reaction: Reaction, snooze_hours: int = 3) -> bool:
-    """Apply a reaction to one of the user's tasks; False if the task is not theirs or not open."""
-    task = session.exec(select(Task).where(Task.id == task_id, Task.user_id == user_id)).first()
-    if task is None or task.completed_at is not None:
-        return False
-    now = utcnow()
-    if reaction is Reaction.DONE:
-        task.completed_at = now
-    elif reaction is Reaction.SNOOZE:
-        task.snoozed_until = now + timedelta(hours=snooze_hours)
-    else:
-        task.snoozed_until = now + timedelta(days=1)
-    task.updated_at = now
-    session.add(task)
-    session.commit()
-    return True
+    def save() -> FeedbackResult:
+        with session_scope() as session:
+            return feedback.record(
+                session=session,
+                user_id=user_id,
+                tip_id=tip_id,
+                reaction=reaction,
+                idempotency_key=idempotency_key,
+                origin=origin,
+                snooze_hours=get_settings().snooze_hours,
+            )
+
+    result = await asyncio.to_thread(save)
+    if not result.duplicate:
+        await events.publish(feedback.feedback_event(result, user_id=user_id))
+    return result

@@ -14,6 +14,16 @@ from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.connect")
 
+# ?todoist=<code> after the OAuth round trip (set by oo/api_todoist.py).
+TODOIST_MESSAGES = {
+    "connected": "Todoist connected. Your tasks are in.",
+    "denied": "Todoist access was not granted, so nothing was connected.",
+    "bad_state": "That Todoist link expired or was already used. Please press Connect again.",
+    "failed": "Todoist did not accept the connection. Please try again.",
+    "unavailable": "Todoist could not be reached. Please try again in a moment.",
+    "not_configured": "Todoist is not configured on this server.",
+}
+
 
 class ConnectState(AuthState):
     """The /connect page."""
@@ -21,6 +31,7 @@ class ConnectState(AuthState):
     sources: list[dict[str, str]] = []
     message: str = ""
     signout_url: str = ""
+    todoist_start_url: str = ""
 
     def _refresh(self, user_id: int) -> None:
         settings = get_settings()
@@ -40,6 +51,9 @@ class ConnectState(AuthState):
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
         self.signout_url = f"{get_settings().backend_url}/auth/signout"
+        self.todoist_start_url = f"{get_settings().backend_url}/auth/todoist/start"
+        code = self.router.url.query_parameters.get("todoist", "")
+        self.message = TODOIST_MESSAGES.get(code, "")
         self._refresh(user.id)
         return None
 
@@ -50,27 +64,35 @@ class ConnectState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        if provider == sources.DEMO:
+        if provider == sources.DEMO:  # Todoist connects through a native form POST (OAuth redirect)
             with session_scope() as session:
                 added = sources.connect_demo(session=session, user_id=user.id)
-            self.message = f"Demo tasks connected ({added} sample tasks)." if added else "Demo tasks connected."
+            self.message = (
+                f"Demo tasks connected ({added} sample tasks)." if added else "Demo tasks connected."
+            )
         else:
             self.message = "That source is not available."
         self._refresh(user.id)
         return None
 
     @rx.event
-    def disconnect(self, provider: str) -> rx.event.EventSpec | None:
-        """Disconnect one of the caller's own sources (and forget its tasks)."""
+    async def disconnect(self, provider: str) -> rx.event.EventSpec | None:
+        """Disconnect one of the caller's own sources (Todoist: revoked at Todoist, then forgotten)."""
         try:
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        if provider not in sources.LABELS:
+        if not isinstance(provider, str) or provider not in sources.LABELS:
             self.message = "Unknown source."
             return None
-        with session_scope() as session:
-            removed = sources.disconnect(session=session, user_id=user.id, provider=provider)
-        self.message = f"{sources.LABELS[provider]} disconnected." if removed else ""
+        outcome = await sources.disconnect_source(user_id=user.id, provider=provider)
+        label = sources.LABELS[provider]
+        self.message = {
+            sources.Disconnected.DONE: f"{label} disconnected.",
+            sources.Disconnected.NOT_REVOKED: (
+                f"{label} disconnected here, but {label} could not confirm revoking oO's access; "
+                f"you can also remove oO in {label}'s settings."
+            ),
+        }.get(outcome, "")
         self._refresh(user.id)
         return None

@@ -1,43 +1,72 @@
-"""TipState: the one tip on /tip and the reactions to it (U3)."""
+"""TipState: the one tip on /tip and the reactions to it (U3).
+
+The tip's id lives in a backend-only var: a reaction always applies to the tip this tab was
+served, never to an id the client names. Each served tip gets a random public ``view_key``;
+the page sends ``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent
+event is recorded once and does not skip the next tip.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import secrets
+from collections.abc import Collection
 
 import reflex as rx
 
 from oo import routes
 from oo.db import session_scope
-from oo.services import sources, tips
+from oo.services import feedback, tips, todoist_sync
+from oo.services.accounts import CurrentUser
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")
+SAVE_FAILED = "That didn't go through. Try again."
+
+
+def _sources(user_id: int) -> tips.SourceState:
+    with session_scope() as session:
+        return tips.source_state(session=session, user_id=user_id)
 
 
 class TipState(AuthState):
     """The /tip page."""
 
     text: str = ""
+    why: str = ""
+    view_key: str = ""
+    notice: str = ""
     loaded: bool = False
     revealed: bool = False
     has_source: bool = True
-    _task_id: int = 0  # backend-only: which task the tip is; the client never names it
+    needs_reconnect: bool = False
+    _tip_id: str = ""  # backend-only: the served tip; the client never names it
+    _task_id: int = 0
 
-    def _show_next(self, user_id: int, exclude: int | None = None) -> None:
-        with session_scope() as session:
-            tip = tips.next_tip(session=session, user_id=user_id, exclude=exclude)
-            self.has_source = sources.has_connected_source(session=session, user_id=user_id)
-        self._task_id, self.text = (tip.task_id, tip.text) if tip else (0, "")
-        self.revealed, self.loaded = False, True
+    async def _show_next(self, user: CurrentUser, exclude: Collection[int] = ()) -> None:
+        try:
+            rec = await tips.next_tip(user_id=user.id, timezone=user.timezone, exclude_task_ids=exclude)
+            sources = await asyncio.to_thread(_sources, user.id)
+        except Exception:  # the database is down: keep what is on screen, say so quietly
+            log.exception("loading a tip for user %s failed", user.id)
+            self.notice, self.loaded = "Can't reach your tips right now.", True
+            return
+        self._tip_id, self._task_id = rec.tip_id or "", rec.task_id or 0
+        self.text, self.why = rec.text, "" if rec.empty else rec.explanation.summary
+        self.view_key = secrets.token_urlsafe(9) if rec.tip_id else ""
+        self.has_source, self.needs_reconnect = sources.has_source, sources.needs_reconnect
+        self.revealed, self.loaded, self.notice = False, True, ""
 
     @rx.event
-    def load(self) -> rx.event.EventSpec | None:
+    async def load(self) -> rx.event.EventSpec | None:
         """Show one tip."""
         try:
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        self._show_next(user.id)
+        await todoist_sync.refresh_if_stale(user_id=user.id)  # Todoist tasks older than 30 s; never raises
+        await self._show_next(user)
         return None
 
     @rx.event
@@ -45,29 +74,58 @@ class TipState(AuthState):
         """A tap on the tip shows (or hides) the reactions."""
         self.revealed = not self.revealed and self.text != ""
 
-    def _react(self, reaction: tips.Reaction) -> rx.event.EventSpec | None:
+    async def _react(self, reaction: str, key: object) -> rx.event.EventSpec | None:
         try:
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        if not self._task_id:
+        try:
+            key = feedback.check_key(key)
+        except feedback.FeedbackError:
+            log.warning("reaction refused for user %s: malformed idempotency key", user.id)
+            self.notice = SAVE_FAILED
             return None
-        with session_scope() as session:
-            tips.react(session=session, user_id=user.id, task_id=self._task_id, reaction=reaction)
-        self._show_next(user.id, exclude=self._task_id)
+        if not self._tip_id:
+            return None
+        try:
+            result = await tips.react(
+                user_id=user.id, tip_id=self._tip_id, reaction=reaction, idempotency_key=key
+            )
+        except feedback.IdempotencyConflict:
+            return None  # a repeat of an earlier tap on an earlier tip: already recorded
+        except feedback.TipNotFound:
+            log.warning("user %s reacted to a tip that is gone", user.id)
+        except Exception:
+            log.exception("saving a reaction of user %s failed", user.id)
+            self.notice = SAVE_FAILED
+            return None
+        else:
+            if result.duplicate:
+                return None  # the same tap twice: the next tip is already showing
+        await self._show_next(user, exclude=(self._task_id,))
         return None
 
     @rx.event
-    def done(self) -> rx.event.EventSpec | None:
+    async def done(self, key: str = "") -> rx.event.EventSpec | None:
         """Done: the task is finished."""
-        return self._react(tips.Reaction.DONE)
+        return await self._react("done", key)
 
     @rx.event
-    def snooze(self) -> rx.event.EventSpec | None:
+    async def snooze(self, key: str = "") -> rx.event.EventSpec | None:
         """Snooze: not now, later."""
-        return self._react(tips.Reaction.SNOOZE)
+        return await self._react("snooze", key)
 
     @rx.event
-    def dismiss(self) -> rx.event.EventSpec | None:
-        """Dismiss: not this one."""
-        return self._react(tips.Reaction.DISMISS)
+    async def dismiss(self, key: str = "") -> rx.event.EventSpec | None:
+        """Dismiss: not this one (hidden for a day)."""
+        return await self._react("dismiss", key)
+
+    @rx.event
+    async def helpful(self, key: str = "") -> rx.event.EventSpec | None:
+        """Helpful: a good tip."""
+        return await self._react("helpful", key)
+
+    @rx.event
+    async def not_helpful(self, key: str = "") -> rx.event.EventSpec | None:
+        """Not helpful: a poor tip."""
+        return await self._react("not_helpful", key)

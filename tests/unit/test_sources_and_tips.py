@@ -1,9 +1,11 @@
-"""Demo source, integrations per user, and the first-cut tip with ownership checks."""
+"""Demo source, integrations per user, and the tip with ownership checks."""
 
+import pytest
 from sqlmodel import select
 
 from oo.models import Task
-from oo.services import accounts, sources, tips
+from oo.services import accounts, feedback, sources
+from oo.services.recommend import recommend
 
 
 def _users(session):
@@ -36,15 +38,15 @@ def test_disconnect_only_touches_own_sources(session):
 def test_tip_reactions_and_ownership(session):
     a, b = _users(session)
     sources.connect_demo(session=session, user_id=a)
-    tip = tips.next_tip(session=session, user_id=a)
-    assert tip is not None
-    assert tips.next_tip(session=session, user_id=b) is None
-    # Another user's reaction on a's task changes nothing.
-    assert not tips.react(session=session, user_id=b, task_id=tip.task_id, reaction=tips.Reaction.DONE)
-    assert tips.react(session=session, user_id=a, task_id=tip.task_id, reaction=tips.Reaction.DONE)
-    assert not tips.react(session=session, user_id=a, task_id=tip.task_id, reaction=tips.Reaction.DONE)
-    open_ids = {t.id for t in tips.open_tasks(session=session, user_id=a)}
+    tip = recommend(session=session, user_id=a)
+    assert not tip.empty
+    assert recommend(session=session, user_id=b).empty
+    # Another user's reaction on a's tip is refused and changes nothing.
+    with pytest.raises(feedback.TipNotFound):
+        feedback.record(session=session, user_id=b, tip_id=tip.tip_id, reaction="done", idempotency_key="k1")
+    assert feedback.record(session=session, user_id=a, tip_id=tip.tip_id, reaction="done", idempotency_key="k1")
+    open_ids = {t.id for t in session.exec(select(Task).where(Task.user_id == a, Task.completed_at == None))}  # noqa: E711
     assert tip.task_id not in open_ids
-    nxt = tips.next_tip(session=session, user_id=a)
-    tips.react(session=session, user_id=a, task_id=nxt.task_id, reaction=tips.Reaction.SNOOZE)
-    assert nxt.task_id not in {t.id for t in tips.open_tasks(session=session, user_id=a)}
+    nxt = recommend(session=session, user_id=a)
+    feedback.record(session=session, user_id=a, tip_id=nxt.tip_id, reaction="snooze", idempotency_key="k2")
+    assert nxt.task_id not in {recommend(session=session, user_id=a).task_id for _ in range(5)}

@@ -1,0 +1,1 @@
+"""Background jobs run by the in-server APScheduler (`oo.jobs.scheduler`), one module per job."""
