@@ -89,6 +89,8 @@ class Settings(BaseSettings):
             problems.append("OO_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.demo:
             problems.append("OO_DEMO must be off in production")
+        if not self.encryption_keys.get_secret_value().strip():
+            problems.append("OO_ENCRYPTION_KEYS must be set (kid:base64key,...) to encrypt provider tokens")
         if not self.google_client_id and not self.apple_client_id:
             problems.append("set OO_GOOGLE_CLIENT_ID/SECRET (or Apple) so people can sign in")
         if problems:

@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
 from oo.bus import Event, EventBus, create_bus
@@ -30,21 +32,23 @@ class DbEventStore:
     """`oo.bus.EventStore` over the ``event`` table (sync; the bus calls it from a worker thread)."""
 
     def save(self, event: Event) -> None:
-        """Insert once per event id."""
-        with Session(get_engine()) as session:
-            if session.get(EventRecord, event.id) is not None:
-                return
-            session.add(
-                EventRecord(
-                    id=event.id,
-                    subject=event.subject,
-                    user_id=event.user_id,
-                    occurred_at=event.occurred_at,
-                    data=json.dumps(event.data, default=str),
-                    replay_of=event.replay_of,
-                )
+        """Insert once per event id (one round trip: INSERT ... ON CONFLICT DO NOTHING)."""
+        engine = get_engine()
+        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+        stmt = (
+            insert(EventRecord.__table__)  # type: ignore[attr-defined]
+            .values(
+                id=event.id,
+                subject=event.subject,
+                user_id=event.user_id,
+                occurred_at=event.occurred_at,
+                data=json.dumps(event.data, default=str),
+                replay_of=event.replay_of,
             )
-            session.commit()
+            .on_conflict_do_nothing(index_elements=["id"])
+        )
+        with engine.begin() as conn:
+            conn.execute(stmt)
 
     def get(self, event_id: str) -> Event | None:
         """One stored event."""

@@ -823,6 +823,8 @@ class FakeTodoistServer:
         """Bind a free port, start serving, and wait until uvicorn is accepting connections."""
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Without TCP_NODELAY every small response waits for the peer's delayed ACK (~40 ms).
+        self._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._socket.bind(("127.0.0.1", 0))
         port = self._socket.getsockname()[1]
         config = uvicorn.Config(

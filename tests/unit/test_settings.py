@@ -34,6 +34,12 @@ def test_production_refuses_demo():
         make(env="production", secret_key="x" * 40, google_client_id="id", demo=True)
 
 
+def test_production_refuses_missing_encryption_keys():
+    with pytest.raises(ValueError, match="OO_ENCRYPTION_KEYS"):
+        make(env="production", secret_key="x" * 40, google_client_id="id")
+
+
 def test_production_ok_and_secure_cookies_on_https():
-    s = make(env="production", secret_key="x" * 40, google_client_id="id", base_url="https://oo.example/")
+    s = make(env="production", secret_key="x" * 40, google_client_id="id", base_url="https://oo.example/",
+             encryption_keys="k1:" + "A" * 43)
     assert s.base_url == "https://oo.example" and s.secure_cookies and not s.demo_enabled
