@@ -12,8 +12,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
-from oo.integrations.todoist import TodoistError
-from oo.integrations.todoist.oauth import revoke_token
 from oo.models import (
     Consent,
     Integration,
@@ -238,7 +236,9 @@ async def revoke_integration(*, session: Session, admin_id: int, user_id: Any, p
     ).first()
     if row is None:
         raise AdminInputError(f"User {uid} has no {sources.LABELS[provider]} integration.")
-    remote = await _revoke_at_todoist(session, uid) if provider == todoist.PROVIDER else None
+    remote = (
+        await todoist.revoke_remote(user_id=uid, ciphertext=row.credentials) if provider == todoist.PROVIDER else None
+    )
     admin_audit.record(
         session=session,
         admin_id=admin_id,
@@ -251,16 +251,3 @@ async def revoke_integration(*, session: Session, admin_id: int, user_id: Any, p
     else:
         sources.disconnect(session=session, user_id=uid, provider=provider)
     return remote
-
-
-async def _revoke_at_todoist(session: Session, user_id: int) -> bool:
-    cfg = todoist.config()
-    creds = todoist.load_credentials(session=session, user_id=user_id)
-    if cfg is None or creds is None:
-        return False
-    try:
-        await revoke_token(todoist.http_client(), cfg.api_url, cfg.client_id, cfg.client_secret, creds.token)
-    except TodoistError as exc:
-        log.warning("admin revoke: Todoist did not confirm the revocation for user %s: %s", user_id, exc)
-        return False
-    return True

@@ -271,7 +271,7 @@ async def disconnect(*, user_id: int, http: httpx.AsyncClient | None = None) -> 
         ciphertext = row.credentials if row else None
     if row is None:
         return None
-    revoked = await _revoke(user_id, ciphertext, http)
+    revoked = await revoke_remote(user_id=user_id, ciphertext=ciphertext, http=http)
     with session_scope() as session:
         forget(session=session, user_id=user_id)
     log.info("Todoist disconnected for user %s (revoked at Todoist: %s)", user_id, revoked)
@@ -293,7 +293,8 @@ def forget(*, session: Session, user_id: int) -> None:
     session.commit()
 
 
-async def _revoke(user_id: int, ciphertext: str | None, http: httpx.AsyncClient | None) -> bool:
+async def revoke_remote(*, user_id: int, ciphertext: str | None, http: httpx.AsyncClient | None = None) -> bool:
+    """Ask Todoist to revoke the (encrypted) token; False when it cannot confirm (logged, never raises)."""
     cfg = config()
     if cfg is None or not ciphertext:
         return False
