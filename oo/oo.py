@@ -8,6 +8,7 @@ from oo.api import create_api
 from oo.jobs import scheduler
 from oo.middleware import SecurityHeaders
 from oo.services import events, learning
+from oo.state.account import AccountState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.signin import SignInState
@@ -47,7 +48,12 @@ app.register_lifespan_task(scheduler.lifespan)
 app.register_lifespan_task(learning.lifespan)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)
-app.add_page(pages.connect_page, route=routes.CONNECT, title="Sources · oO", on_load=ConnectState.load)
+app.add_page(
+    pages.connect_page,
+    route=routes.CONNECT,
+    title="Sources · oO",
+    on_load=[ConnectState.load, AccountState.load],
+)
 app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=TipState.load)
 app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")
 app.add_page(pages.privacy_page, route=routes.PRIVACY, title="Privacy · oO")

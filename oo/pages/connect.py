@@ -6,6 +6,7 @@ import reflex as rx
 
 from oo import routes
 from oo.components.layout import MUTED, NativeForm, black_page, legal_links, post_button, spinner, wordmark
+from oo.state.account import AccountState
 from oo.state.connect import ConnectState
 
 STATUS_TEXT = {
@@ -79,6 +80,85 @@ def source_row(src: dict) -> rx.Component:
     )
 
 
+def quiet_hours_form() -> rx.Component:
+    """Quiet hours for pushed tips, in the user's time zone."""
+    return rx.form(
+        rx.hstack(
+            rx.input(
+                name="quiet_hours",
+                default_value=AccountState.quiet_hours,
+                placeholder="22-8",
+                aria_label="Quiet hours (from-to, 24 h)",
+                max_length=16,
+                width="8rem",
+                data_testid="quiet-hours",
+            ),
+            rx.button("Save", type="submit", variant="outline", color_scheme="gray"),
+            align="center",
+        ),
+        on_submit=AccountState.save_quiet_hours,
+        reset_on_submit=False,
+    )
+
+
+def delete_account() -> rx.Component:
+    """Delete my account → confirmation → Delete forever."""
+    return rx.cond(
+        AccountState.confirming_delete,
+        rx.vstack(
+            rx.text(
+                "This deletes your tasks, tips, reactions, model, devices and sessions, and revokes "
+                "oO's access to your sources. It cannot be undone.",
+                size="2",
+                color="#fca5a5",
+                role="alert",
+            ),
+            rx.hstack(
+                rx.button(
+                    "Delete forever",
+                    color_scheme="red",
+                    on_click=AccountState.delete_forever,
+                    loading=AccountState.deleting,
+                ),
+                rx.button(
+                    "Keep my account",
+                    variant="outline",
+                    color_scheme="gray",
+                    on_click=AccountState.cancel_delete,
+                ),
+            ),
+            align="start",
+        ),
+        rx.button("Delete my account", variant="ghost", color_scheme="red", on_click=AccountState.ask_delete),
+    )
+
+
+def account_section() -> rx.Component:
+    """Notifications and the account itself."""
+    return rx.vstack(
+        rx.heading("Notifications", size="4", padding_top="1rem"),
+        rx.text(
+            "oO pushes at most a few tips a day, never during your quiet hours (your time zone). ",
+            rx.cond(AccountState.devices > 0, "Devices: ", ""),
+            rx.cond(AccountState.devices > 0, AccountState.devices.to_string(), ""),
+            color=MUTED,
+            size="2",
+        ),
+        quiet_hours_form(),
+        rx.cond(
+            AccountState.account_message != "",
+            rx.text(AccountState.account_message, role="status", size="2", data_testid="account-message"),
+        ),
+        rx.heading("Account", size="4", padding_top="1rem"),
+        delete_account(),
+        width="100%",
+        align="start",
+        spacing="2",
+        border_top="1px solid #262626",
+        padding_top="0.5rem",
+    )
+
+
 def connect_page() -> rx.Component:
     """Sources, a way to the tip, sign-out."""
     return black_page(
@@ -99,6 +179,7 @@ def connect_page() -> rx.Component:
                     width="100%",
                 ),
                 post_button("Sign out", ConnectState.signout_url, variant="ghost", color_scheme="gray"),
+                account_section(),
                 width="100%",
                 spacing="3",
             ),

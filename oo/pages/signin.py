@@ -17,6 +17,10 @@ def signin_page() -> rx.Component:
         wordmark(),
         rx.text("One tip. Right now.", color=MUTED, size="4"),
         rx.cond(
+            SignInState.notice != "",
+            rx.callout(SignInState.notice, role="status", data_testid="signin-notice", width="100%"),
+        ),
+        rx.cond(
             SignInState.error != "",
             rx.callout(
                 SignInState.error, color_scheme="red", role="alert", data_testid="signin-error", width="100%"

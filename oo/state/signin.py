@@ -31,6 +31,7 @@ class SignInState(AuthState):
     apple_url: str = ""
     demo_url: str = ""
     error: str = ""
+    notice: str = ""
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
@@ -47,6 +48,8 @@ class SignInState(AuthState):
         self.google_url = f"{base}/auth/google/start" if settings.google_client_id else ""
         self.apple_url = f"{base}/auth/apple/start" if settings.apple_client_id else ""
         self.demo_url = f"{base}/auth/demo" if settings.demo_enabled else ""
-        code = self.router.url.query_parameters.get("error", "")
+        params = self.router.url.query_parameters
+        code = params.get("error", "")
         self.error = MESSAGES.get(code, "Sign-in failed. Please try again." if code else "")
+        self.notice = "Your account and all its data were deleted." if params.get("deleted") == "1" else ""
         return None
