@@ -21,7 +21,7 @@ from typing import Any
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from oo.bus import TIP_FEEDBACK, Event
-from oo.jobs import apply_feedback, purge_logs, run_source_actions, sync_todoist
+from oo.jobs import apply_feedback, purge_logs, push_tips, run_source_actions, sync_todoist
 from oo.jobs.leader import Leader, LocalLeader, RedisLeader
 from oo.services import source_actions, todoist
 from oo.services.events import bus
@@ -53,6 +53,7 @@ JOBS: list[JobSpec] = [
     job_spec(run_source_actions),
     job_spec(apply_feedback),
     job_spec(purge_logs),
+    job_spec(push_tips),
 ]
 
 
