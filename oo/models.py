@@ -177,7 +177,14 @@ class TipView(SQLModel, table=True):
         # Covers the admin console's time-window aggregations (overview, experiments, rewards).
         sa.Index(
             "ix_tip_view_served_cover",
-            "served_at", "policy", "policy_version", "reaction", "user_id", "task_id", "channel", "fallback",
+            "served_at",
+            "policy",
+            "policy_version",
+            "reaction",
+            "user_id",
+            "task_id",
+            "channel",
+            "fallback",
         ),
     )
 

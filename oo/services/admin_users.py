@@ -237,7 +237,9 @@ async def revoke_integration(*, session: Session, admin_id: int, user_id: Any, p
     if row is None:
         raise AdminInputError(f"User {uid} has no {sources.LABELS[provider]} integration.")
     remote = (
-        await todoist.revoke_remote(user_id=uid, ciphertext=row.credentials) if provider == todoist.PROVIDER else None
+        await todoist.revoke_remote(user_id=uid, ciphertext=row.credentials)
+        if provider == todoist.PROVIDER
+        else None
     )
     admin_audit.record(
         session=session,

@@ -293,7 +293,9 @@ def forget(*, session: Session, user_id: int) -> None:
     session.commit()
 
 
-async def revoke_remote(*, user_id: int, ciphertext: str | None, http: httpx.AsyncClient | None = None) -> bool:
+async def revoke_remote(
+    *, user_id: int, ciphertext: str | None, http: httpx.AsyncClient | None = None
+) -> bool:
     """Ask Todoist to revoke the (encrypted) token; False when it cannot confirm (logged, never raises)."""
     cfg = config()
     if cfg is None or not ciphertext:

@@ -1,6 +1,7 @@
 """The provider-token keyring built from the settings."""
 
 import pytest
+from pydantic import SecretStr
 
 from oo.crypto import CryptoError, Keyring, generate_key
 from oo.services.secrets import SecretsNotConfigured, keyring
@@ -27,8 +28,12 @@ def test_development_derives_a_stable_key_from_the_app_secret(tmp_path):
 
 
 def test_production_without_keys_refuses_to_store_tokens():
-    settings = make(
-        env="production", secret_key="s" * 40, google_client_id="id", base_url="https://oo.example"
+    # Production settings without keys are refused at start (test_settings); the keyring refuses
+    # too, in case settings are ever built without validation.
+    with pytest.raises(ValueError, match="OO_ENCRYPTION_KEYS"):
+        make(env="production", secret_key="s" * 40, google_client_id="id", base_url="https://oo.example")
+    settings = Settings.model_construct(
+        env="production", encryption_keys=SecretStr(""), secret_key=SecretStr("s" * 40)
     )
     with pytest.raises(SecretsNotConfigured, match="OO_ENCRYPTION_KEYS"):
         keyring(settings)

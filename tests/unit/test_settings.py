@@ -40,6 +40,11 @@ def test_production_refuses_missing_encryption_keys():
 
 
 def test_production_ok_and_secure_cookies_on_https():
-    s = make(env="production", secret_key="x" * 40, google_client_id="id", base_url="https://oo.example/",
-             encryption_keys="k1:" + "A" * 43)
+    s = make(
+        env="production",
+        secret_key="x" * 40,
+        google_client_id="id",
+        base_url="https://oo.example/",
+        encryption_keys="k1:" + "A" * 43,
+    )
     assert s.base_url == "https://oo.example" and s.secure_cookies and not s.demo_enabled

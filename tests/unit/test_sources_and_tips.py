@@ -22,7 +22,10 @@ def test_connect_demo_loads_varied_tasks_once(session):
     tasks = session.exec(select(Task).where(Task.user_id == uid)).all()
     assert {t.priority for t in tasks} >= {1, 2, 3, 4}
     assert any(t.due_date is None for t in tasks) and any(t.due_date is not None for t in tasks)
-    statuses = {s.provider: s.status for s in sources.list_sources(session=session, user_id=uid, todoist_configured=False)}
+    statuses = {
+        s.provider: s.status
+        for s in sources.list_sources(session=session, user_id=uid, todoist_configured=False)
+    }
     assert statuses == {"demo": "connected", "todoist": "not_configured"}
 
 
@@ -44,7 +47,9 @@ def test_tip_reactions_and_ownership(session):
     # Another user's reaction on a's tip is refused and changes nothing.
     with pytest.raises(feedback.TipNotFound):
         feedback.record(session=session, user_id=b, tip_id=tip.tip_id, reaction="done", idempotency_key="k1")
-    assert feedback.record(session=session, user_id=a, tip_id=tip.tip_id, reaction="done", idempotency_key="k1")
+    assert feedback.record(
+        session=session, user_id=a, tip_id=tip.tip_id, reaction="done", idempotency_key="k1"
+    )
     open_ids = {t.id for t in session.exec(select(Task).where(Task.user_id == a, Task.completed_at == None))}  # noqa: E711
     assert tip.task_id not in open_ids
     nxt = recommend(session=session, user_id=a)
