@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from oo.api_v1 import admin, openapi
+from oo.api_v1 import admin, openapi, push
 from oo.api_v1.routes import create_token, guarded, list_tokens, post_feedback, recommend, revoke_token
 
 
@@ -23,6 +23,8 @@ ROUTES = [
     Route("/api/v1/openapi.json", openapi_json, methods=["GET"]),
     Route("/api/v1/recommend", guarded(recommend), methods=["POST"]),
     Route("/api/v1/feedback", guarded(post_feedback), methods=["POST"]),
+    Route("/api/v1/push/subscribe", guarded(push.subscribe), methods=["POST"]),
+    Route("/api/v1/push/unsubscribe", guarded(push.unsubscribe), methods=["POST"]),
     Route("/api/v1/tokens", guarded(list_tokens), methods=["GET"]),
     Route("/api/v1/tokens", guarded(create_token), methods=["POST"]),
     Route("/api/v1/tokens/{token_id}", guarded(revoke_token), methods=["DELETE"]),

@@ -182,3 +182,37 @@ class ErrorOut(BaseModel):
     """Every error response."""
 
     error: ErrorBody
+
+
+class PushKeys(BaseModel):
+    """The browser's keys of a push subscription (base64url)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    p256dh: str = Field(min_length=80, max_length=100)
+    auth: str = Field(min_length=16, max_length=32)
+
+
+class PushSubscriptionIn(BaseModel):
+    """``PushSubscription.toJSON()`` as the browser returns it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    endpoint: str = Field(min_length=8, max_length=2048)
+    keys: PushKeys
+    expirationTime: int | None = None  # noqa: N815  (the browser's own field name)
+
+
+class PushUnsubscribe(BaseModel):
+    """Which subscription to forget."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str = Field(min_length=8, max_length=2048)
+
+
+class PushSubscribed(BaseModel):
+    """The subscription is stored."""
+
+    subscribed: bool
+    devices: int

@@ -25,6 +25,9 @@ _MODELS: tuple[type[BaseModel], ...] = (
     m.TokenCreated,
     m.TokenList,
     m.ErrorOut,
+    m.PushSubscriptionIn,
+    m.PushUnsubscribe,
+    m.PushSubscribed,
     am.ScoreRequest,
     am.ScoreOut,
     am.RewardRequest,
@@ -100,6 +103,21 @@ def _paths() -> dict[str, Any]:
                     "404": "No such tip of yours.",
                     "409": "The key was used for another tip or reaction.",
                 },
+            )
+        },
+        "/api/v1/push/subscribe": {
+            "post": _op(
+                "Subscribe this browser to pushed tips (PushSubscription.toJSON())",
+                ("201", "Stored.", m.PushSubscribed),
+                body=m.PushSubscriptionIn,
+            )
+        },
+        "/api/v1/push/unsubscribe": {
+            "post": _op(
+                "Stop pushing to one of your subscriptions",
+                ("204", "Forgotten.", None),
+                body=m.PushUnsubscribe,
+                extra={"404": "No such subscription of yours."},
             )
         },
         "/api/v1/tokens": {
