@@ -200,7 +200,7 @@ class PushSubscriptionIn(BaseModel):
 
     endpoint: str = Field(min_length=8, max_length=2048)
     keys: PushKeys
-    expirationTime: int | None = None  # noqa: N815  (the browser's own field name)
+    expirationTime: int | None = None
 
 
 class PushUnsubscribe(BaseModel):
