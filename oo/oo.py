@@ -11,6 +11,7 @@ from oo.services import events, learning
 from oo.state.account import AccountState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
+from oo.state.push import PushState
 from oo.state.signin import SignInState
 from oo.state.tip import TipState
 
@@ -54,7 +55,7 @@ app.add_page(
     title="Sources · oO",
     on_load=[ConnectState.load, AccountState.load],
 )
-app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=TipState.load)
+app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=[TipState.load, PushState.load])
 app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")
 app.add_page(pages.privacy_page, route=routes.PRIVACY, title="Privacy · oO")
 admin.register(app)

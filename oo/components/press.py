@@ -11,8 +11,6 @@ from __future__ import annotations
 import reflex as rx
 from reflex_components_core.el.elements.base import BaseHTML
 
-LONG_PRESS_MS = 500
-
 
 class PressBox(BaseHTML):
     """A ``div`` with pointer down/up/cancel triggers carrying ``timeStamp`` (ms)."""

@@ -1,12 +1,24 @@
-"""Tip page: one suggestion on a black page (U3)."""
+"""Tip page: one suggestion on a black page (U3).
+
+A tap on the tip shows **Done / Snooze / Dismiss**; a long-press (≥ 500 ms, touch or mouse) — or
+the visible **More** control, for keyboard and screen-reader users — shows **Helpful / Not
+helpful**. Every reaction carries an idempotency key, so a resent event counts once; while the
+connection is down, Reflex keeps the event queued and the page says so.
+"""
 
 from __future__ import annotations
 
 import reflex as rx
+from reflex_components_core.core.banner import has_connection_errors
 
 from oo import routes
 from oo.components.layout import MUTED, black_page, spinner
+from oo.components.notify import SUBSCRIBE_JS, UNSUBSCRIBE_JS
+from oo.components.press import PRESS_STYLE, PressBox
+from oo.state.push import PushState
 from oo.state.tip import TipState
+
+QUIET = {"size": "3", "variant": "outline", "color_scheme": "gray"}
 
 
 def _key(reaction: str) -> rx.Var:
@@ -15,27 +27,100 @@ def _key(reaction: str) -> rx.Var:
 
 
 def reactions() -> rx.Component:
-    """Done / Snooze / Dismiss, and Helpful / Not helpful, shown after a tap on the tip."""
-    quiet = {"size": "3", "variant": "outline", "color_scheme": "gray"}
-    small = {"size": "2", "variant": "ghost", "color_scheme": "gray"}
-    return rx.vstack(
-        rx.hstack(
-            rx.button("Done", on_click=TipState.done(_key("done")), size="3", high_contrast=True),
-            rx.button("Snooze", on_click=TipState.snooze(_key("snooze")), **quiet),
-            rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss")), **quiet),
-            spacing="3",
-            justify="center",
-        ),
-        rx.hstack(
-            rx.button("Helpful", on_click=TipState.helpful(_key("helpful")), **small),
-            rx.button("Not helpful", on_click=TipState.not_helpful(_key("not_helpful")), **small),
-            spacing="3",
-            justify="center",
-        ),
-        rx.cond(TipState.why != "", rx.text(TipState.why, color=MUTED, size="2", data_testid="tip-why")),
+    """Done / Snooze / Dismiss (after a tap)."""
+    return rx.hstack(
+        rx.button("Done", on_click=TipState.done(_key("done")), size="3", high_contrast=True),
+        rx.button("Snooze", on_click=TipState.snooze(_key("snooze")), **QUIET),
+        rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss")), **QUIET),
         spacing="3",
-        align="center",
+        justify="center",
+        role="group",
+        aria_label="React to the tip",
         data_testid="reactions",
+    )
+
+
+def opinions() -> rx.Component:
+    """Helpful / Not helpful (after a long-press or More)."""
+    return rx.hstack(
+        rx.button("Helpful", on_click=TipState.helpful(_key("helpful")), **QUIET),
+        rx.button("Not helpful", on_click=TipState.not_helpful(_key("not_helpful")), **QUIET),
+        spacing="3",
+        justify="center",
+        role="group",
+        aria_label="Was this tip helpful?",
+        data_testid="opinions",
+    )
+
+
+def the_tip() -> rx.Component:
+    """The tip itself: large white type; tap, hold, or Enter/Space."""
+    return PressBox.create(
+        rx.text(
+            TipState.text,
+            size="8",
+            weight="medium",
+            text_align="center",
+            color="#fff",
+            style={"line_height": "1.2", "text_wrap": "balance"},
+        ),
+        on_pointer_down=TipState.press_start,
+        on_pointer_up=TipState.press_end,
+        on_pointer_cancel=TipState.press_cancel,
+        on_key_down=TipState.key_press,
+        on_context_menu=rx.prevent_default,
+        role="button",
+        tab_index=0,
+        aria_label="Your tip. Press to react.",
+        aria_expanded=TipState.revealed,
+        data_testid="tip",
+        style=PRESS_STYLE,
+    )
+
+
+def tip_body() -> rx.Component:
+    """The tip with its controls, or the empty / no-source state."""
+    return rx.cond(
+        TipState.text != "",
+        rx.vstack(
+            the_tip(),
+            rx.cond(TipState.revealed, reactions()),
+            rx.cond(TipState.more, opinions()),
+            rx.cond(
+                (TipState.revealed | TipState.more) & (TipState.why != ""),
+                rx.text(TipState.why, color=MUTED, size="2", text_align="center", data_testid="tip-why"),
+            ),
+            rx.cond(
+                ~TipState.revealed & ~TipState.more,
+                rx.text("Tap to react · hold for more", color=MUTED, size="2", aria_hidden="true"),
+            ),
+            rx.button(
+                "More",
+                on_click=TipState.toggle_more,
+                variant="ghost",
+                color_scheme="gray",
+                size="2",
+                aria_expanded=TipState.more,
+                aria_label="More: was this tip helpful?",
+            ),
+            spacing="5",
+            align="center",
+            width="100%",
+        ),
+        rx.cond(
+            TipState.has_source,
+            rx.text("Nothing to do — enjoy.", size="7", color="#fff", data_testid="tip-empty"),
+            rx.vstack(
+                rx.text(
+                    "Connect a task source to get your first tip.",
+                    size="5",
+                    color="#fff",
+                    data_testid="tip-no-source",
+                ),
+                rx.link("Connect", href=routes.CONNECT, color="#fff", underline="always"),
+                align="center",
+            ),
+        ),
     )
 
 
@@ -53,46 +138,68 @@ def reconnect() -> rx.Component:
         ),
         spacing="2",
         align="center",
+        role="status",
     )
 
 
-def tip_body() -> rx.Component:
-    """The tip, or the empty / no-source state."""
-    return rx.cond(
-        TipState.text != "",
-        rx.vstack(
+def status_line() -> rx.Component:
+    """Offline, or an error with a retry."""
+    return rx.fragment(
+        rx.cond(
+            has_connection_errors,
             rx.text(
-                TipState.text,
-                on_click=TipState.toggle,
-                data_testid="tip",
-                role="button",
-                tab_index=0,
-                aria_label="Tip. Activate to react.",
-                size="8",
-                weight="medium",
-                text_align="center",
-                color="#fff",
-                cursor="pointer",
-                style={"line_height": "1.2", "text_wrap": "balance"},
+                "Offline — your reactions are kept and sent when you're back.",
+                color=MUTED,
+                size="2",
+                role="status",
+                data_testid="tip-offline",
             ),
-            rx.cond(TipState.revealed, reactions(), rx.text("Tap the tip to react", color=MUTED, size="2")),
-            spacing="6",
-            align="center",
         ),
         rx.cond(
-            TipState.has_source,
-            rx.text("Nothing to do — enjoy.", size="6", color="#fff", data_testid="tip-empty"),
-            rx.vstack(
-                rx.text(
-                    "Connect a task source to get your first tip.",
-                    size="5",
-                    color="#fff",
-                    data_testid="tip-no-source",
-                ),
-                rx.link("Connect", href=routes.CONNECT, color="#fff", underline="always"),
+            TipState.notice != "",
+            rx.hstack(
+                rx.text(TipState.notice, color=MUTED, size="2", role="alert", data_testid="tip-notice"),
+                rx.button("Retry", on_click=TipState.load, variant="outline", color_scheme="gray", size="1"),
                 align="center",
             ),
         ),
+    )
+
+
+def notify() -> rx.Component:
+    """Notify me (Web Push), discreet in the corner."""
+    corner = {"position": "fixed", "bottom": "1rem", "left": "1rem"}
+    return rx.box(
+        rx.cond(
+            PushState.subscribed,
+            rx.button(
+                "Notifications on · turn off",
+                variant="ghost",
+                color_scheme="gray",
+                size="1",
+                on_click=rx.call_script(UNSUBSCRIBE_JS, callback=PushState.drop_subscription),
+            ),
+            rx.button(
+                "Notify me",
+                variant="ghost",
+                color_scheme="gray",
+                size="2",
+                custom_attrs={"data-vapid": PushState.vapid_key},
+                on_click=rx.call_script(SUBSCRIBE_JS, callback=PushState.save_subscription),
+            ),
+        ),
+        rx.cond(
+            PushState.push_message != "",
+            rx.text(
+                PushState.push_message,
+                color=MUTED,
+                size="1",
+                role="status",
+                max_width="16rem",
+                data_testid="push-message",
+            ),
+        ),
+        style=corner,
     )
 
 
@@ -101,14 +208,12 @@ def tip_page() -> rx.Component:
     return black_page(
         rx.cond(TipState.loaded & TipState.signed_in & TipState.needs_reconnect, reconnect()),
         rx.cond(TipState.loaded & TipState.signed_in, tip_body(), spinner()),
-        rx.cond(
-            TipState.notice != "",
-            rx.text(TipState.notice, color=MUTED, size="2", role="status", data_testid="tip-notice"),
-        ),
+        status_line(),
+        rx.cond(TipState.signed_in, notify()),
         rx.link(
             "sources",
             href=routes.CONNECT,
-            color="#8a8a8a",
+            color="#a3a3a3",
             size="2",
             position="fixed",
             bottom="1rem",

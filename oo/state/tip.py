@@ -22,6 +22,7 @@ from oo.services.accounts import CurrentUser
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")
+LONG_PRESS_MS = 500
 SAVE_FAILED = "That didn't go through. Try again."
 
 
@@ -41,6 +42,8 @@ class TipState(AuthState):
     revealed: bool = False
     has_source: bool = True
     needs_reconnect: bool = False
+    more: bool = False
+    _press_at: float = -1.0  # pointer-down timeStamp (ms, browser clock) of the press in progress
     _tip_id: str = ""  # backend-only: the served tip; the client never names it
     _task_id: int = 0
 
@@ -56,7 +59,7 @@ class TipState(AuthState):
         self.text, self.why = rec.text, "" if rec.empty else rec.explanation.summary
         self.view_key = secrets.token_urlsafe(9) if rec.tip_id else ""
         self.has_source, self.needs_reconnect = sources.has_source, sources.needs_reconnect
-        self.revealed, self.loaded, self.notice = False, True, ""
+        self.revealed, self.more, self.loaded, self.notice = False, False, True, ""
 
     @rx.event
     async def load(self) -> rx.event.EventSpec | None:
@@ -71,8 +74,40 @@ class TipState(AuthState):
 
     @rx.event
     def toggle(self) -> None:
-        """A tap on the tip shows (or hides) the reactions."""
-        self.revealed = not self.revealed and self.text != ""
+        """A tap on the tip shows (or hides) Done / Snooze / Dismiss."""
+        self.revealed, self.more = not self.revealed and self.text != "", False
+
+    @rx.event
+    def toggle_more(self) -> None:
+        """A long-press, or the visible More control: Helpful / Not helpful."""
+        self.more, self.revealed = not self.more and self.text != "", False
+
+    @rx.event
+    def press_start(self, stamp: float) -> None:
+        """Pointer down on the tip (touch or mouse)."""
+        self._press_at = float(stamp) if isinstance(stamp, int | float) and stamp >= 0 else -1.0
+
+    @rx.event
+    def press_end(self, stamp: float) -> None:
+        """Pointer up: a hold of at least LONG_PRESS_MS is a long-press, anything shorter a tap."""
+        started, self._press_at = self._press_at, -1.0
+        if started < 0 or not isinstance(stamp, int | float) or not self.text:
+            return
+        if stamp - started >= LONG_PRESS_MS:
+            self.more, self.revealed = True, False
+        else:
+            self.toggle()
+
+    @rx.event
+    def press_cancel(self, stamp: float) -> None:
+        """The pointer left or the browser took the gesture (scroll): no tap, no long-press."""
+        self._press_at = -1.0
+
+    @rx.event
+    def key_press(self, key: str) -> None:
+        """Keyboard: Enter or Space on the focused tip acts like a tap."""
+        if key in ("Enter", " "):
+            self.toggle()
 
     async def _react(self, reaction: str, key: object) -> rx.event.EventSpec | None:
         try:
