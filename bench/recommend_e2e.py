@@ -8,11 +8,11 @@ The models are first trained on 200 reactions, so they are real, not cold.
 Then the same stages are timed alone, to show what dominates, plus the feedback path
 (record + learn + persist three models), which is not part of the pick.
 
-    .venv/bin/python bench/recommend_e2e.py            # ~30 s; --calls N (default 2000)
-    .venv/bin/python bench/recommend_e2e.py --gc-threshold 50000 --bg-checkpoint   # the tuned run
+    .venv/bin/python bench/recommend_e2e.py            # ~30 s, tuned as the app runs; --calls N
+    .venv/bin/python bench/recommend_e2e.py --gc-threshold 0 --no-bg-checkpoint   # untuned, to compare
 
-``--gc-threshold`` sets Python's gen-0 GC threshold; ``--bg-checkpoint`` turns off SQLite's
-checkpoint-on-commit and checkpoints from a background thread instead (see bench/README.md).
+By default the run is configured as the server is (oo/oo.py, oo/db.py): gen-0 GC threshold 50,000
+and SQLite WAL checkpoints from a background thread instead of on commit.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sqlalchemy as sa
 from sqlmodel import Session, SQLModel, select
 
-from oo.db import make_engine
+from oo.db import CHECKPOINT_EVERY_SECONDS, checkpoint, make_engine
 from oo.models import Task, TipScore, TipView, User
 from oo.recommender import Context, dumps
 from oo.services import candidates, feedback, learner, recommend
@@ -106,19 +106,13 @@ def row(label: str, ms: list[float]) -> str:
 
 
 def background_checkpoints(engine: sa.Engine) -> threading.Event:
-    """Move SQLite's WAL checkpoints off the commit path: a thread runs a PASSIVE checkpoint twice a second."""
+    """As the server's `oo.db.sqlite_checkpointer` does: PASSIVE checkpoints from a thread, twice a second."""
 
-    @sa.event.listens_for(engine, "connect")
-    def _no_autocheckpoint(dbapi_conn, _record) -> None:
-        dbapi_conn.execute("PRAGMA wal_autocheckpoint=0")
-
-    engine.dispose()  # reconnect with the pragma
     stop = threading.Event()
 
     def run() -> None:
-        while not stop.wait(0.5):
-            with engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        while not stop.wait(CHECKPOINT_EVERY_SECONDS):
+            checkpoint(engine)
 
     threading.Thread(target=run, daemon=True).start()
     return stop
@@ -132,13 +126,14 @@ def main() -> None:
     parser.add_argument(
         "--gc-threshold",
         type=int,
-        default=0,
-        help="gen-0 threshold for gc.set_threshold(N, 20, 100), as reflex-notes §12 suggests (0: Python's default)",
+        default=50_000,
+        help="gen-0 threshold for gc.set_threshold(N, 20, 100), as the app sets it (0: Python's default)",
     )
     parser.add_argument(
-        "--bg-checkpoint",
-        action="store_true",
-        help="SQLite: no checkpoints on commit (wal_autocheckpoint=0); a thread checkpoints every 0.5 s",
+        "--no-bg-checkpoint",
+        dest="bg_checkpoint",
+        action="store_false",
+        help="checkpoint on commit (SQLite's default) instead of from a background thread as the app does",
     )
     args = parser.parse_args()
     if args.gc_threshold:
@@ -146,6 +141,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         engine = make_engine(f"sqlite:///{Path(tmp) / 'bench.db'}")
         SQLModel.metadata.create_all(engine)
+        if not args.bg_checkpoint:  # SQLite's own default: checkpoint inside the commit every 1,000 pages
+
+            @sa.event.listens_for(engine, "connect")
+            def _default_autocheckpoint(dbapi_conn, _record) -> None:
+                dbapi_conn.execute("PRAGMA wal_autocheckpoint=1000")
+
+            engine.dispose()
         stop = background_checkpoints(engine) if args.bg_checkpoint else None
         with Session(engine, expire_on_commit=False) as session:
             now = datetime.now(UTC)
