@@ -68,7 +68,7 @@ def tip_latency(rounds: int) -> tuple[list[float], list[float]]:
         page.get_by_role("button", name="Try the demo").click()
         page.wait_for_url(at("/connect"))
         page.get_by_test_id("source-demo").get_by_role("button", name="Connect").click()
-        page.get_by_text("Connected").wait_for()
+        page.get_by_test_id("status-demo").get_by_text("Connected", exact=True).wait_for()
         for _ in range(rounds):
             t0 = time.perf_counter()
             page.goto(f"{app.url}/tip")
