@@ -137,43 +137,59 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
     return delivered
 
 
+def _decide_batch(user_ids: list[int], now: datetime, settings: Settings, stats: RoundStats) -> list[Planned]:
+    plans: list[Planned] = []
+    with session_scope() as session:
+        users = session.exec(
+            select(User).where(col(User.id).in_(user_ids), col(User.deleted_at).is_(None))
+        ).all()
+        for user in users:
+            stats.users += 1
+            try:
+                outcome = decide(session=session, user=user, now=now, settings=settings)
+            except Exception:  # one user's failure never stops the round
+                log.exception("push decision failed for user %s", user.id)
+                outcome = "error"
+            if isinstance(outcome, str):
+                stats.skipped[outcome] += 1
+            else:
+                plans.append(outcome)
+    return plans
+
+
+def _record_batch(plans: list[Planned], sent: list[dict[int, str]], stats: RoundStats) -> list[bool]:
+    with session_scope() as session:
+        outcomes = []
+        for plan, statuses in zip(plans, sent, strict=True):
+            stats.results.update(statuses.values())
+            outcomes.append(record(session=session, plan=plan, statuses=statuses))
+    stats.sent += sum(outcomes)
+    return outcomes
+
+
 async def run_round(
     *, sender: WebPushSender, now: datetime | None = None, settings: Settings | None = None
 ) -> RoundStats:
-    """One decide-and-deliver pass over every subscribed user."""
+    """One decide-and-deliver pass over every subscribed user.
+
+    The database work (decisions, recording) runs in a worker thread, batch by batch, so a round
+    over many users never stalls the server's event loop; only the sends run on the loop.
+    """
     settings = settings or get_settings()
     now = now or utcnow()
     stats = RoundStats()
-    with session_scope() as session:
-        user_ids = sorted(set(session.exec(select(PushSubscription.user_id)).all()))
+
+    def subscribed() -> list[int]:
+        with session_scope() as session:
+            return sorted(set(session.exec(select(PushSubscription.user_id)).all()))
+
+    user_ids = await asyncio.to_thread(subscribed)
     for start in range(0, len(user_ids), BATCH):
-        plans: list[Planned] = []
-        with session_scope() as session:
-            users = session.exec(
-                select(User).where(
-                    col(User.id).in_(user_ids[start : start + BATCH]), col(User.deleted_at).is_(None)
-                )
-            ).all()
-            for user in users:
-                stats.users += 1
-                try:
-                    outcome = decide(session=session, user=user, now=now, settings=settings)
-                except Exception:  # one user's failure never stops the round
-                    log.exception("push decision failed for user %s", user.id)
-                    outcome = "error"
-                if isinstance(outcome, str):
-                    stats.skipped[outcome] += 1
-                else:
-                    plans.append(outcome)
+        plans = await asyncio.to_thread(_decide_batch, user_ids[start : start + BATCH], now, settings, stats)
         sent = await asyncio.gather(*(deliver(p, sender) for p in plans))
-        with session_scope() as session:
-            for plan, statuses in zip(plans, sent, strict=True):
-                stats.results.update(statuses.values())
-                if record(session=session, plan=plan, statuses=statuses):
-                    stats.sent += 1
-                    await _announce(plan, ok=True)
-                else:
-                    await _announce(plan, ok=False)
+        delivered = await asyncio.to_thread(_record_batch, plans, sent, stats)
+        for plan, ok in zip(plans, delivered, strict=True):
+            await _announce(plan, ok=ok)
     return stats
 
 
