@@ -35,7 +35,9 @@ def list_sources(*, session: Session, user_id: int, todoist_configured: bool) ->
         row = rows.get(provider)
         if provider == TODOIST and not todoist_configured and row is None:
             out.append(
-                SourceStatus(provider, LABELS[provider], "not_configured", "Not configured on this server")
+                SourceStatus(
+                    provider, LABELS[provider], "not_configured", "An admin has not set up this source yet."
+                )
             )
         elif row is None:
             out.append(SourceStatus(provider, LABELS[provider], "not_connected"))
