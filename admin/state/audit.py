@@ -6,22 +6,23 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
 from oo.services import admin_audit
 from oo.services.admin_query import AdminInputError
 from oo.state.auth import AuthState
 
 
-class AdminAuditState(AdminPageMixin, AuthState):
+class AdminAuditState(PagedMixin, AdminPageMixin, AuthState):
     """The /admin/audit log."""
 
     action: str = ""
     admin_id: str = ""
     target: str = ""
-    page: int = 1
-    has_next: bool = False
     rows: list[dict[str, str]] = []
+
+    def _load_page(self) -> None:
+        self._list()
 
     def _list(self) -> None:
         self.error = ""
@@ -64,28 +65,5 @@ class AdminAuditState(AdminPageMixin, AuthState):
             str(form.get(k) or "")[:200] for k in ("action", "admin_id", "target")
         )
         self.page = 1
-        self._list()
-        return None
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        """Older entries."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        if self.has_next:
-            self.page += 1
-            self._list()
-        return None
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        """Newer entries."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        self.page = max(1, self.page - 1)
         self._list()
         return None

@@ -108,3 +108,40 @@ class AdminPageMixin(rx.State, mixin=True):
             return self._refuse()
         self._pending, self.confirm_open, self.confirm_text = {}, False, ""
         return None
+
+
+class PagedMixin(rx.State, mixin=True):
+    """Server-side pagination of an admin table: ``page``, ``has_next`` and the two handlers.
+
+    Mixed in before `AdminPageMixin`; the page state implements `_load_page` (load ``self.page``
+    and set ``has_next``).
+    """
+
+    page: int = 1
+    has_next: bool = False
+
+    def _load_page(self) -> None:
+        """Load ``self.page``. Pages override this."""
+
+    @rx.event
+    def next_page(self) -> rx.event.EventSpec | None:
+        """The next (older) page."""
+        try:
+            self._require_admin()  # type: ignore[attr-defined]
+        except REFUSED:
+            return self._refuse()  # type: ignore[attr-defined]
+        if self.has_next:
+            self.page += 1
+            self._load_page()
+        return None
+
+    @rx.event
+    def prev_page(self) -> rx.event.EventSpec | None:
+        """The previous (newer) page."""
+        try:
+            self._require_admin()  # type: ignore[attr-defined]
+        except REFUSED:
+            return self._refuse()  # type: ignore[attr-defined]
+        self.page = max(1, self.page - 1)
+        self._load_page()
+        return None

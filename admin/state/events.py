@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
 from oo.services import admin_events
 from oo.services.accounts import CurrentUser
@@ -15,17 +15,18 @@ from oo.services.admin_query import AdminInputError
 from oo.state.auth import AuthState
 
 
-class AdminEventsState(AdminPageMixin, AuthState):
+class AdminEventsState(PagedMixin, AdminPageMixin, AuthState):
     """The /admin/events stream."""
 
     subject: str = ""
     user_id: str = ""
     since: str = "24h"
-    page: int = 1
-    has_next: bool = False
     history: list[dict[str, str]] = []
     live: list[dict[str, str]] = []
     hourly_fig: dict[str, Any] = {}
+
+    def _load_page(self) -> None:
+        self._reload()
 
     def _reload(self, admin: CurrentUser | None = None) -> None:
         self.error = ""
@@ -95,29 +96,6 @@ class AdminEventsState(AdminPageMixin, AuthState):
             )
         except AdminInputError as exc:
             self.error = str(exc)
-        return None
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        """Older stored events."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        if self.has_next:
-            self.page += 1
-            self._reload()
-        return None
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        """Newer stored events."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        self.page = max(1, self.page - 1)
-        self._reload()
         return None
 
     @rx.event

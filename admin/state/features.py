@@ -7,21 +7,22 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
 from oo.services import admin_features
 from oo.services.admin_query import AdminInputError
 from oo.state.auth import AuthState
 
 
-class AdminFeaturesState(AdminPageMixin, AuthState):
+class AdminFeaturesState(PagedMixin, AdminPageMixin, AuthState):
     """The /admin/features browser."""
 
     user_id: str = ""
-    page: int = 1
-    has_next: bool = False
     rows: list[dict[str, str]] = []
     series_fig: dict[str, Any] = {}
+
+    def _load_page(self) -> None:
+        self._show()
 
     def _show(self) -> None:
         self.error = ""
@@ -68,28 +69,5 @@ class AdminFeaturesState(AdminPageMixin, AuthState):
             return self._refuse()
         value = form.get("user_id", "") if isinstance(form, dict) else ""
         self.user_id, self.page = (value.strip() if isinstance(value, str) else "")[:12], 1
-        self._show()
-        return None
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        """Older scoring calls."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        if self.has_next:
-            self.page += 1
-            self._show()
-        return None
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        """Newer scoring calls."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        self.page = max(1, self.page - 1)
         self._show()
         return None

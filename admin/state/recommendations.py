@@ -6,7 +6,7 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
 from oo.services import admin_reclog
 from oo.services.admin_query import AdminInputError
@@ -16,13 +16,14 @@ FILTERS = ("user_id", "policy", "reaction", "channel", "fallback", "tip_id", "wi
 DEFAULTS = {"reaction": "any", "channel": "any", "fallback": "any", "window": "7d"}
 
 
-class AdminRecommendationsState(AdminPageMixin, AuthState):
+class AdminRecommendationsState(PagedMixin, AdminPageMixin, AuthState):
     """The /admin/recommendations log."""
 
     filters: dict[str, str] = DEFAULTS
-    page: int = 1
-    has_next: bool = False
     rows: list[dict[str, str]] = []
+
+    def _load_page(self) -> None:
+        self._search()
 
     def _search(self) -> None:
         self.error = ""
@@ -57,28 +58,5 @@ class AdminRecommendationsState(AdminPageMixin, AuthState):
         form = form if isinstance(form, dict) else {}
         self.filters = {k: str(form.get(k) or DEFAULTS.get(k, ""))[:80] for k in FILTERS}
         self.page = 1
-        self._search()
-        return None
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        """Older tips."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        if self.has_next:
-            self.page += 1
-            self._search()
-        return None
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        """Newer tips."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        self.page = max(1, self.page - 1)
         self._search()
         return None

@@ -7,7 +7,7 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
 from oo.services import admin_users, sources
 from oo.services.accounts import CurrentUser
@@ -15,12 +15,10 @@ from oo.services.admin_query import AdminInputError
 from oo.state.auth import AuthState
 
 
-class AdminUsersState(AdminPageMixin, AuthState):
+class AdminUsersState(PagedMixin, AdminPageMixin, AuthState):
     """The /admin/users explorer."""
 
     query: str = ""
-    page: int = 1
-    has_next: bool = False
     rows: list[dict[str, str]] = []
     identity: dict[str, str] = {}
     consents: list[dict[str, str]] = []
@@ -29,6 +27,9 @@ class AdminUsersState(AdminPageMixin, AuthState):
     rewards: list[dict[str, str]] = []
     reward_fig: dict[str, Any] = {}
     _selected: int = 0
+
+    def _load_page(self) -> None:
+        self._run("user list", self._list)
 
     def _list(self) -> None:
         with session_scope() as session:
@@ -84,29 +85,6 @@ class AdminUsersState(AdminPageMixin, AuthState):
         query = form.get("query", "") if isinstance(form, dict) else ""
         self.query, self.page = query if isinstance(query, str) else "", 1
         self._run("user search", self._list)
-        return None
-
-    @rx.event
-    def next_page(self) -> rx.event.EventSpec | None:
-        """The next page of results."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        if self.has_next:
-            self.page += 1
-            self._run("user list", self._list)
-        return None
-
-    @rx.event
-    def prev_page(self) -> rx.event.EventSpec | None:
-        """The previous page of results."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
-        self.page = max(1, self.page - 1)
-        self._run("user list", self._list)
         return None
 
     @rx.event
