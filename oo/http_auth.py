@@ -14,7 +14,7 @@ from starlette.requests import Request
 from oo.cookies import read_cookie, session_cookie_name
 from oo.crypto import sha256_hex
 from oo.models import ApiToken, User, utcnow
-from oo.services.accounts import CurrentUser, resolve_session
+from oo.services.accounts import TOUCH_EVERY, CurrentUser, resolve_session
 from oo.settings import Settings, get_settings
 
 
@@ -40,9 +40,12 @@ def user_from_api_token(*, session: Session, token: str) -> CurrentUser | None:
     api_token, user = row
     if api_token.revoked_at is not None or user.deleted_at is not None:
         return None
-    api_token.last_used_at = utcnow()
-    session.add(api_token)
-    session.commit()
+    now = utcnow()
+    # Like sessions: refresh last_used_at at most once a minute, not with a write on every API call.
+    if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
+        api_token.last_used_at = now
+        session.add(api_token)
+        session.commit()
     return CurrentUser.of(user)
 
 
