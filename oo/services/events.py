@@ -126,8 +126,3 @@ async def publish(event: Event) -> None:
         await bus().publish(event)
     except Exception:
         log.exception("publishing %s failed", event.subject)
-
-
-def purge_user(*, session: Session, user_id: int) -> None:
-    """Account deletion: remove the user's events."""
-    session.exec(delete(EventRecord).where(col(EventRecord.user_id) == user_id))

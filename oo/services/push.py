@@ -11,7 +11,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import Session, col, delete, select
+from sqlmodel import Session, select
 
 from oo.crypto import CryptoError, sha256_hex
 from oo.integrations.webpush import (
@@ -146,11 +146,6 @@ def set_quiet_hours(*, session: Session, user_id: int, value: str) -> str:
     session.add(user)
     session.commit()
     return normalized
-
-
-def purge_user(*, session: Session, user_id: int) -> None:
-    """Account deletion: forget every device of the user."""
-    session.exec(delete(PushSubscription).where(col(PushSubscription.user_id) == user_id))
 
 
 def mark_result(*, session: Session, row: PushSubscription, status: str) -> None:

@@ -7,7 +7,7 @@ across midnight and DST changes.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 _WINDOW = re.compile(r"^\s*(\d{1,2})\s*-\s*(\d{1,2})\s*$")
@@ -74,13 +74,3 @@ def local_day_start(now: datetime, tz: str | None) -> datetime:
     z = zone(tz)
     local = now.astimezone(z)
     return datetime.combine(local.date(), time(0), tzinfo=z).astimezone(UTC)
-
-
-def next_allowed(now: datetime, window: tuple[int, int] | None, tz: str | None) -> datetime:
-    """The first instant at or after ``now`` outside quiet hours (for logging when a push is held)."""
-    candidate = now
-    for _ in range(25):
-        if not is_quiet(candidate, window, tz):
-            return candidate
-        candidate = (candidate + timedelta(hours=1)).replace(minute=0, second=0, microsecond=0)
-    return candidate

@@ -46,11 +46,6 @@ def list_sources(*, session: Session, user_id: int, todoist_configured: bool) ->
     return out
 
 
-def has_connected_source(*, session: Session, user_id: int) -> bool:
-    """True when at least one integration exists (connected or needing a reconnect)."""
-    return session.exec(select(Integration.id).where(Integration.user_id == user_id)).first() is not None
-
-
 def connect_demo(*, session: Session, user_id: int) -> int:
     """Connect the demo source and load its sample tasks; returns how many tasks were added."""
     now = utcnow()

@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from oo.services.push_rules import QuietHoursError, is_quiet, local_day_start, next_allowed, parse_quiet_hours
+from oo.services.push_rules import QuietHoursError, is_quiet, local_day_start, parse_quiet_hours
 
 
 @pytest.mark.parametrize("bad", ["22", "22-24", "a-b", "-1-3", "22-8-1"])
@@ -44,10 +44,4 @@ def test_local_day_start_on_dst_days():
     # The autumn change in New York: the local day still starts at local midnight (04:00 UTC in EDT).
     assert local_day_start(datetime(2026, 11, 1, 15, tzinfo=UTC), "America/New_York") == datetime(
         2026, 11, 1, 4, tzinfo=UTC
-    )
-
-
-def test_next_allowed_skips_to_the_end_of_quiet_hours():
-    assert next_allowed(datetime(2026, 6, 1, 23, 10, tzinfo=UTC), (22, 8), "UTC") == datetime(
-        2026, 6, 2, 8, tzinfo=UTC
     )
