@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import api_todoist, api_v1, loopback, routes
+from oo import api_account, api_todoist, api_v1, loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http_auth import same_origin
@@ -211,6 +211,7 @@ def create_api() -> Starlette:
         routes=[
             Route("/auth/demo", auth_demo, methods=["POST"]),
             Route("/auth/signout", auth_signout, methods=["POST"]),
+            *api_account.ROUTES,
             *api_todoist.ROUTES,  # before the generic /auth/{provider}/... routes
             *api_v1.ROUTES,
             Route("/auth/{provider:str}/start", auth_start, methods=["GET"]),

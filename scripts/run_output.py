@@ -40,7 +40,9 @@ def banner() -> list[str]:
         if settings.demo_admin:
             lines.append(f"Demo admin is on: demo users are admins, so {settings.base_url}/admin opens.")
         else:
-            lines.append("To try the admin console at /admin, start with OO_DEMO_ADMIN=true (development only).")
+            lines.append(
+                "To try the admin console at /admin, start with OO_DEMO_ADMIN=true (development only)."
+            )
     return lines
 
 

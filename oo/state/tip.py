@@ -24,6 +24,7 @@ from oo.state.auth import AuthState, NotSignedIn
 log = logging.getLogger("oo.tip")
 LONG_PRESS_MS = 500
 SAVE_FAILED = "That didn't go through. Try again."
+FOCUS_TIP = "document.querySelector('[data-testid=tip]')?.focus()"
 
 
 def _sources(user_id: int) -> tips.SourceState:
@@ -102,6 +103,14 @@ class TipState(AuthState):
     def press_cancel(self, stamp: float) -> None:
         """The pointer left or the browser took the gesture (scroll): no tap, no long-press."""
         self._press_at = -1.0
+
+    @rx.event
+    def escape(self, key: str) -> rx.event.EventSpec | None:
+        """Escape (anywhere in the tip, buttons included) closes the reaction buttons."""
+        if key != "Escape" or not (self.revealed or self.more):
+            return None
+        self.revealed = self.more = False
+        return rx.call_script(FOCUS_TIP)  # the focused button is gone: focus goes back to the tip
 
     @rx.event
     def key_press(self, key: str) -> None:
