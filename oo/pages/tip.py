@@ -23,7 +23,11 @@ QUEUE = {"data-queue": "1"}  # assets/offline.js shows "queued" when one of thes
 
 
 def _key(reaction: str) -> rx.Var:
-    """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``."""
+    """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``.
+
+    Each reaction also sends ``view_key`` itself: the served tip's reference, which names the tip
+    the reaction answers.
+    """
     return TipState.view_key + f"-{reaction}"
 
 
@@ -31,10 +35,21 @@ def reactions() -> rx.Component:
     """Done / Snooze / Dismiss (after a tap)."""
     return rx.hstack(
         rx.button(
-            "Done", on_click=TipState.done(_key("done")), size="3", high_contrast=True, custom_attrs=QUEUE
+            "Done",
+            on_click=TipState.done(_key("done"), TipState.view_key),
+            size="3",
+            high_contrast=True,
+            custom_attrs=QUEUE,
         ),
-        rx.button("Snooze", on_click=TipState.snooze(_key("snooze")), **QUIET, custom_attrs=QUEUE),
-        rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss")), **QUIET, custom_attrs=QUEUE),
+        rx.button(
+            "Snooze", on_click=TipState.snooze(_key("snooze"), TipState.view_key), **QUIET, custom_attrs=QUEUE
+        ),
+        rx.button(
+            "Dismiss",
+            on_click=TipState.dismiss(_key("dismiss"), TipState.view_key),
+            **QUIET,
+            custom_attrs=QUEUE,
+        ),
         spacing="3",
         justify="center",
         role="group",
@@ -46,9 +61,17 @@ def reactions() -> rx.Component:
 def opinions() -> rx.Component:
     """Helpful / Not helpful (after a long-press or More)."""
     return rx.hstack(
-        rx.button("Helpful", on_click=TipState.helpful(_key("helpful")), **QUIET, custom_attrs=QUEUE),
         rx.button(
-            "Not helpful", on_click=TipState.not_helpful(_key("not_helpful")), **QUIET, custom_attrs=QUEUE
+            "Helpful",
+            on_click=TipState.helpful(_key("helpful"), TipState.view_key),
+            **QUIET,
+            custom_attrs=QUEUE,
+        ),
+        rx.button(
+            "Not helpful",
+            on_click=TipState.not_helpful(_key("not_helpful"), TipState.view_key),
+            **QUIET,
+            custom_attrs=QUEUE,
         ),
         spacing="3",
         justify="center",
