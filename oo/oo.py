@@ -29,7 +29,7 @@ HEAD = [
     rx.el.meta(name="color-scheme", content="dark"),
     rx.el.link(rel="icon", href="/favicon.ico", sizes="any"),
     rx.el.link(rel="icon", href="/icon-192.png", type="image/png"),
-    rx.el.link(rel="stylesheet", href="/offline.css"),
+    rx.el.link(rel="stylesheet", href="/oo.css"),
     rx.el.script(src="/offline.js", defer=True),
     rx.el.link(rel="apple-touch-icon", href="/icon-192.png"),
     rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),

@@ -177,6 +177,31 @@ def reconnect() -> rx.Component:
     )
 
 
+def acknowledgement() -> rx.Component:
+    """A short, calm line after each reaction, with Undo for a few seconds (then it fades away)."""
+    return rx.cond(
+        TipState.ack != "",
+        rx.hstack(
+            rx.text(TipState.ack, color=MUTED, size="2", role="status", data_testid="tip-ack"),
+            rx.cond(
+                TipState.can_undo,
+                rx.button(
+                    "Undo",
+                    on_click=TipState.take_back,
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="2",
+                    data_testid="tip-undo",
+                ),
+            ),
+            align="center",
+            spacing="3",
+            key=TipState.ack_id.to_string(),  # a new acknowledgement restarts the fade-out
+            class_name="oo-ack",
+        ),
+    )
+
+
 def status_line() -> rx.Component:
     """Offline, or an error with a retry."""
     return rx.fragment(
@@ -257,6 +282,7 @@ def tip_page() -> rx.Component:
             rx.fragment(
                 rx.cond(TipState.loaded & TipState.needs_reconnect, reconnect()),
                 rx.cond(TipState.loaded, tip_body(), spinner()),
+                acknowledgement(),
                 status_line(),
                 notify(),
                 rx.link(

@@ -25,7 +25,7 @@ from sqlmodel import Session, select
 
 from oo.db import session_scope
 from oo.models import Integration, utcnow
-from oo.services import events, feedback, tip_refs, todoist, todoist_sync
+from oo.services import events, feedback, source_actions, tip_refs, todoist, todoist_sync, undo
 from oo.services.candidates import zone
 from oo.services.explain import Recommendation
 from oo.services.feedback import FeedbackResult
@@ -130,6 +130,7 @@ def react_in(
     origin: str = "user",
     timezone: str | None = None,
     show_next: bool = True,
+    undoable: bool = False,
 ) -> Reacted:
     """The synchronous core of `react`, on the caller's session."""
     if channel not in CHANNELS:
@@ -147,6 +148,7 @@ def react_in(
         idempotency_key=key,
         origin=origin,
         snooze_hours=get_settings().snooze_hours,
+        hold=undo.HOLD if undoable else None,
     )
     if result.duplicate or not show_next:
         return Reacted(result, None)
@@ -210,6 +212,7 @@ async def react(
     origin: str = "user",
     timezone: str | None = None,
     show_next: bool = True,
+    undoable: bool = False,
 ) -> Reacted:
     """One reaction, one call: record it once, teach the learner, and pick the next tip.
 
@@ -225,6 +228,8 @@ async def react(
         origin: ``user`` (changes the task) or ``admin``.
         timezone: The user's time zone for the next pick (read from the user when None).
         show_next: Pick the next tip (False for callers that show none, e.g. the API).
+        undoable: Hold the reaction for its undo window (/tip): learned and carried out at the
+            source only when `undo.HOLD` has passed, unless `undo` takes it back first.
 
     Returns:
         The recorded reaction and, unless it repeats a recorded key or none was asked, the next tip.
@@ -247,11 +252,36 @@ async def react(
                 origin=origin,
                 timezone=timezone,
                 show_next=show_next,
+                undoable=undoable,
             )
 
     reacted = await asyncio.to_thread(run)
     await _announce(user_id, channel, reacted.next, reacted.feedback)
+    if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
+        undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)
     return reacted
+
+
+async def take_back(*, user_id: int, tip_ref: str, key: str) -> undo.Withdrawn:
+    """Undo, one call: withdraw a held reaction to the tip ``tip_ref`` names (the caller's own).
+
+    The task gets its open state back and a held close at the source is cancelled (or, if it
+    already went out, the task is reopened there now).
+
+    Raises:
+        feedback.FeedbackError: For a reference that is not the caller's, or a malformed key;
+            `undo.NothingToUndo` / `undo.TooLateToUndo` when there is nothing (left) to take back.
+    """
+
+    def run() -> undo.Withdrawn:
+        tip_id = tip_refs.verify(user_id=user_id, ref=tip_ref)
+        with session_scope() as session:
+            return undo.withdraw(session=session, user_id=user_id, tip_id=tip_id, key=key)
+
+    withdrawn = await asyncio.to_thread(run)
+    if withdrawn.reopen:
+        source_actions.kick(user_id=user_id)
+    return withdrawn
 
 
 async def next_tip(

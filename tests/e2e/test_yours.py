@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -272,3 +273,61 @@ def test_reset_what_oo_learned_asks_first_and_leaves_no_model_row(page, first_ru
     expect(page.get_by_test_id("yours-message")).to_contain_text("from scratch")
     assert models() == 0
     expect(page.get_by_test_id("learned")).to_contain_text("Nothing yet")
+
+
+# -- 4. Undo --------------------------------------------------------------------------------------
+
+
+def test_undo_restores_the_tip_and_the_task_stays_open_at_todoist(page, first_run, todoist):
+    token = f"e2e-{secrets.token_hex(12)}"
+    todoist.fake.add_user(token, tz="Europe/Berlin")
+    todoist.fake.grant_token = token
+    task = todoist.fake.add_task(token, content="Call the plumber", priority=4, due_date="2030-01-01")
+    url = base(first_run, "127.0.0.1")  # the other loopback name, through the whole OAuth round trip
+    page.goto(f"{url}/signin")
+    page.get_by_role("button", name="Try the demo").click()
+    page.wait_for_url(on(url, "/connect"))
+    page.get_by_test_id("source-todoist").get_by_role("button", name="Connect").click()
+    page.wait_for_url(on(url, "/connect"))
+    expect(page.get_by_test_id("status-todoist")).to_have_text("Connected")
+    uid = user_id_of(first_run)
+
+    page.goto(f"{url}/tip")
+    tip = page.get_by_test_id("tip")
+    expect(tip).to_have_text("Call the plumber")
+    tip.click()
+    page.get_by_role("button", name="Done", exact=True).click()
+    expect(page.get_by_test_id("tip-ack")).to_have_text("Done.")
+    expect(page.get_by_test_id("tip-empty")).to_be_visible()
+    page.get_by_test_id("tip-undo").click()
+    expect(tip).to_have_text("Call the plumber")  # the previous tip is back
+    expect(page.get_by_test_id("tip-ack")).to_have_text("Undone.")
+    expect(page.get_by_test_id("tip-undo")).to_have_count(0)
+    conn = db(first_run)
+    assert conn.execute("select count(*) from tip_feedback where user_id = ?", (uid,)).fetchone()[0] == 0
+    assert conn.execute("select count(*) from model_state where user_id = ?", (uid,)).fetchone()[0] == 0
+    time.sleep(14)  # past the undo window: nothing may reach Todoist now
+    assert todoist.fake.closed_ids(token) == [] and todoist.fake.task(token, task["id"])["checked"] is False
+    assert conn.execute("select status from source_action where user_id = ?", (uid,)).fetchall() == [
+        ("cancelled",)
+    ]
+    # The restored tip works like any other: Done now closes it at Todoist once the window passes.
+    tip.click()
+    page.get_by_role("button", name="Done", exact=True).click()
+    expect(page.get_by_test_id("tip-ack")).to_be_hidden(timeout=12_000)  # the Undo offer fades away
+    eventually(lambda: todoist.fake.closed_ids(token) == [task["id"]], timeout=20)
+    todoist.fake.grant_token = None
+
+
+def test_each_reaction_is_acknowledged_calmly(page, first_run):
+    open_tip(page, first_run)
+    for name, ack in (("Snooze", "Snoozed for 3 hours."), ("Dismiss", "Dismissed for today.")):
+        tip = page.get_by_test_id("tip")
+        shown = tip.inner_text()
+        tip.click()
+        page.get_by_role("button", name=name, exact=True).click()
+        expect(tip).not_to_have_text(shown)
+        expect(page.get_by_test_id("tip-ack")).to_have_text(ack)
+    page.get_by_test_id("tip-more").click()
+    page.get_by_role("button", name="Helpful", exact=True).click()
+    expect(page.get_by_test_id("tip-ack")).to_have_text("Noted: helpful.")
