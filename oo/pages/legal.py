@@ -76,8 +76,8 @@ these terms and the [privacy notice]({routes.PRIVACY}).
    demo account that has no e-mail or name. You can delete your oO account at any time from the
    Connect page; deletion is immediate and cannot be undone.
 3. **Your data stays yours.** We only process it to show you tips, as the privacy notice describes.
-   When you press **Done**, oO closes that task at its source on your behalf; **Undo**, shown for a
-   few seconds after each reaction, reopens it there.
+   When you press **Done**, oO closes that task at its source on your behalf a few seconds later;
+   **Undo**, shown until then, takes the reaction back and leaves the task open.
 4. **Fair use.** Don't attack, overload or reverse-engineer the service, or use someone else's
    account.
 5. **Availability.** We work hard to keep oO fast and available, but provide it as is, without a
