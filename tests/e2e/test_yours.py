@@ -225,18 +225,21 @@ def user_id_of(app: AppServer) -> int:
     return db(app).execute("select max(id) from user").fetchone()[0]
 
 
-def react_done(page: Page) -> None:
+def react_done(page: Page, app: AppServer, uid: int) -> None:
+    """Done on the tip, then wait for its undo window to pass (the learner learns it then)."""
     tip = page.get_by_test_id("tip")
     shown = tip.inner_text()
     tip.click()
     page.get_by_role("button", name="Done", exact=True).click()
     expect(tip).not_to_have_text(shown)
+    learned = "select count(*) from model_state where user_id = ?"
+    eventually(lambda: db(app).execute(learned, (uid,)).fetchone()[0] > 0, timeout=25)
 
 
 def test_download_my_data_has_my_tasks_and_reactions_and_no_secret(page, context, first_run):
     open_tip(page, first_run)
     uid = user_id_of(first_run)
-    react_done(page)
+    react_done(page, first_run, uid)
     page.goto(f"{base(first_run, 'localhost')}/connect")
     expect(page.get_by_test_id("learned")).to_contain_text("Learned from 1 reaction.")
     with page.expect_download() as info:
@@ -256,7 +259,7 @@ def test_download_my_data_has_my_tasks_and_reactions_and_no_secret(page, context
 def test_reset_what_oo_learned_asks_first_and_leaves_no_model_row(page, first_run):
     open_tip(page, first_run)
     uid = user_id_of(first_run)
-    react_done(page)
+    react_done(page, first_run, uid)
 
     def models() -> int:
         return (
