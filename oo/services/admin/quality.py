@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import Integration, TipScore, TipView, utcnow
+from oo.models import DEMO, Integration, TipScore, TipView, utcnow
 from oo.recommender.features import TEXTBOOK_NAMES, get_encoder
 from oo.services.admin.inputs import sample_bound
 from oo.services.admin.portable_sql import day_of
@@ -30,7 +30,7 @@ SAMPLE = 2000
 DEFAULT_ENCODER = "textbook@1"
 STALE_AFTER = timedelta(hours=24)
 HEATMAP_DAYS = 30
-LOCAL_SOURCES = ("demo",)  # built-in sources have no token to go stale
+LOCAL_SOURCES = (DEMO,)  # built-in sources have no token to go stale
 
 
 def missing_rates(calls: Iterable[tuple[dict[str, Any], Sequence[str]]]) -> dict[str, Any]:

@@ -1,10 +1,9 @@
 """Push subscriptions: validation, encryption at rest, dedupe, ownership, quiet hours."""
 
-
 import pytest
 from sqlmodel import select
 
-from oo import settings as settings_mod
+from oo import singletons
 from oo.integrations.webpush import InvalidSubscription
 from oo.models import PushSubscription, User
 from oo.services.accounts import sessions as accounts
@@ -16,9 +15,9 @@ from tests.support.push import browser_subscription
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
-    settings_mod.get_settings.cache_clear()
+    singletons.reset()
     yield
-    settings_mod.get_settings.cache_clear()
+    singletons.reset()
 
 
 def test_subscribe_stores_the_endpoint_encrypted_and_dedupes(session):
