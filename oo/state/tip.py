@@ -17,8 +17,9 @@ import logging
 import reflex as rx
 
 from oo import routes
-from oo.services import feedback, tips, undo
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.tips import feedback, undo
+from oo.services.tips import serving as tips
 from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
 

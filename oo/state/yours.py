@@ -12,7 +12,8 @@ import reflex as rx
 
 from oo import loopback, routes
 from oo.db import session_scope
-from oo.services import learner, your_data
+from oo.services.learning import learner
+from oo.services.privacy import your_data
 from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
 

@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from oo import db, routes, settings
-from oo.api import create_api
+from oo.http.app import create_api
 from oo.models import User
-from oo.services import sources
+from oo.services.sources import catalog as sources
 
 ORIGIN = {"Origin": "http://testserver"}
 
