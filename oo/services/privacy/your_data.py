@@ -96,8 +96,12 @@ def model_weights(data: bytes) -> dict[str, Any]:
     policy = loads(data)
     features = getattr(policy, "features", None)
     weights: dict[str, float] = {}
-    if features:
-        contributions = policy.explain(dict.fromkeys(features, 1.0)).get("contributions", {})  # type: ignore[attr-defined]
+    explain = getattr(policy, "explain", None)
+    if features and callable(explain):
+        try:
+            contributions = explain(dict.fromkeys(features, 1.0)).get("contributions", {})
+        except (TypeError, ValueError):  # a policy whose explain takes other input: no weights
+            contributions = {}
         weights = {f: round(float(contributions.get(f, 0.0)), 6) for f in features}
     return {"policy": policy.key, "updates": getattr(policy, "n_updates", None), "weights": weights}
 
