@@ -24,8 +24,10 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from sqlalchemy import delete, update
+from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
 from oo.db import session_scope
@@ -89,11 +91,14 @@ def _restore_task(session: Session, user_id: int, tip: TipView, reaction: str, n
     ).first()
     if close is None:
         return False  # a demo task: nothing happens at a source
-    cancelled = session.execute(
-        update(SourceAction)
-        .where(col(SourceAction.id) == close.id, col(SourceAction.status) == "pending")
-        .where(col(SourceAction.attempts) == 0)  # never claimed: it has not gone out
-        .values(status="cancelled", last_error="Undone by the user.")
+    cancelled = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(SourceAction)
+            .where(col(SourceAction.id) == close.id, col(SourceAction.status) == "pending")
+            .where(col(SourceAction.attempts) == 0)  # never claimed: it has not gone out
+            .values(status="cancelled", last_error="Undone by the user.")
+        ),
     )
     if cancelled.rowcount == 1:
         return False
@@ -128,8 +133,11 @@ def withdraw(
     now = now or utcnow()
     if now - row.created_at > HOLD:
         raise TooLateToUndo("too late to undo")
-    gone = session.execute(
-        delete(TipFeedback).where(col(TipFeedback.id) == row.id, col(TipFeedback.applied_at).is_(None))
+    gone = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(TipFeedback).where(col(TipFeedback.id) == row.id, col(TipFeedback.applied_at).is_(None))
+        ),
     )
     if gone.rowcount != 1:
         session.rollback()
