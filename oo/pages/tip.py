@@ -131,7 +131,7 @@ def tip_body() -> rx.Component:
                     size="2",
                     aria_expanded=TipState.more,
                     aria_label=rx.cond(
-                        TipState.more, "Less: hide Helpful / Not helpful", "More: was this tip helpful?"
+                        TipState.more, "Less: hide the opinion buttons", "More: was this tip helpful?"
                     ),
                     data_testid="tip-more",
                 ),
