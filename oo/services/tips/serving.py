@@ -10,7 +10,7 @@ publishes ``signals.tip.served`` / ``signals.tip.feedback``:
   next tip and the source state (a Done / Snooze / Dismiss / Helpful / Not helpful);
 * `next_tip` — pick only (push, ``POST /api/v1/recommend``).
 
-A reaction names the tip it answers by the reference served with it (`oo.services.tip_refs`),
+A reaction names the tip it answers by the reference served with it (`oo.services.tips.refs`),
 never by what the tab's saved state remembers.
 """
 
@@ -28,7 +28,8 @@ from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform import event_bus as events
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
-from oo.services.tips import feedback, tip_refs, undo
+from oo.services.tips import feedback, undo
+from oo.services.tips import refs as tip_refs
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.feedback import FeedbackResult
@@ -76,9 +77,7 @@ def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
         )
     ).all()
     now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
-    stale = any(
-        p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows
-    )
+    stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
     statuses = [s for _, s, _ in rows]
     return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
 

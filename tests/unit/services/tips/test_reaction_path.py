@@ -12,7 +12,8 @@ from oo.models import ModelState, Task, TipFeedback
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import learner, policies
 from oo.services.sources import catalog as sources
-from oo.services.tips import feedback, tip_refs
+from oo.services.tips import feedback
+from oo.services.tips import refs as tip_refs
 from oo.services.tips import recommend as recommend_module
 from oo.services.tips import serving as tips
 
