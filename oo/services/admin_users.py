@@ -23,7 +23,7 @@ from oo.models import (
     UserSession,
     utcnow,
 )
-from oo.services import admin_audit, learner, sources, todoist
+from oo.services import admin_audit, learner, session_cache, sources, todoist
 from oo.services.admin_query import (
     AdminInputError,
     Page,
@@ -196,6 +196,7 @@ def set_role(*, session: Session, admin_id: int, user_id: Any, role: Any) -> Use
         params={"from": previous, "to": role},
     )
     session.commit()
+    session_cache.forget_user(user.id)  # the new role applies to every open tab at once
     return user
 
 

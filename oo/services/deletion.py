@@ -36,7 +36,7 @@ from oo.models import (
     WebhookDelivery,
     utcnow,
 )
-from oo.services import learner, sources
+from oo.services import learner, session_cache, sources
 
 log = logging.getLogger("oo.deletion")
 
@@ -107,4 +107,5 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
         user.deleted_at = user.deleted_at or utcnow()
         session.add(user)
     session.commit()
+    session_cache.forget_user(user_id)  # its sessions are gone: no worker may trust a cached one
     return counts
