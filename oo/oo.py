@@ -10,7 +10,7 @@ from oo.api import create_api
 from oo.db import sqlite_checkpointer
 from oo.jobs import scheduler
 from oo.middleware import SecurityHeaders
-from oo.services import events, learning, session_cache
+from oo.services import events, learner_hot, learning, session_cache
 from oo.state.account import AccountState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
@@ -56,6 +56,7 @@ app.register_lifespan_task(sqlite_checkpointer)
 app.register_lifespan_task(scheduler.lifespan)
 app.register_lifespan_task(learning.lifespan)
 app.register_lifespan_task(session_cache.listener)
+app.register_lifespan_task(learner_hot.flusher)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)
 app.add_page(

@@ -94,7 +94,7 @@ async def delete_account(*, user_id: int) -> DeletionReport:
 def purge(*, session: Session, user_id: int) -> dict[str, int]:
     """Delete every row of the user and turn the user row into a tombstone, in one transaction."""
     counts: dict[str, int] = {}
-    learner.cache.drop_user(user_id, None)
+    learner.forget_user(user_id)
     for model in USER_TABLES:
         result = session.exec(delete(model).where(col(model.user_id) == user_id))  # type: ignore[attr-defined]
         counts[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]

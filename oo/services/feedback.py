@@ -29,7 +29,7 @@ from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
-from oo.services import learner
+from oo.services import learner, learner_hot
 
 log = logging.getLogger("oo.feedback")
 
@@ -169,6 +169,7 @@ def record(
     origin: str = "user",
     snooze_hours: int = 3,
     now: datetime | None = None,
+    write_behind: bool = False,
 ) -> FeedbackResult:
     """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
 
@@ -181,6 +182,9 @@ def record(
         origin: ``user`` (changes the task), ``webhook`` (delayed reward) or ``admin``.
         snooze_hours: How long a snooze hides the task.
         now: The moment of the reaction (aware); defaults to now.
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learner_hot`, /tip); ``learned`` stays False until then. Otherwise
+            the models are written before this returns.
 
     Returns:
         The result; ``duplicate`` is true when the key had been recorded before.
@@ -229,7 +233,19 @@ def record(
         if raced is None:
             raise
         return raced
-    if first:
+    if first and write_behind:
+        try:
+            learner_hot.learn_now(
+                session=session,
+                user_id=user_id,
+                feedback_id=row.id,  # type: ignore[arg-type]
+                reward=row.reward,
+                xs=learner.served_features(tip),
+            )
+        except Exception:
+            session.rollback()
+            log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
+    elif first:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:

@@ -130,6 +130,7 @@ def react_in(
     origin: str = "user",
     timezone: str | None = None,
     show_next: bool = True,
+    write_behind: bool = True,
 ) -> Reacted:
     """The synchronous core of `react`, on the caller's session."""
     if channel not in CHANNELS:
@@ -147,6 +148,7 @@ def react_in(
         idempotency_key=key,
         origin=origin,
         snooze_hours=get_settings().snooze_hours,
+        write_behind=write_behind,
     )
     if result.duplicate or not show_next:
         return Reacted(result, None)
@@ -210,6 +212,7 @@ async def react(
     origin: str = "user",
     timezone: str | None = None,
     show_next: bool = True,
+    write_behind: bool = True,
 ) -> Reacted:
     """One reaction, one call: record it once, teach the learner, and pick the next tip.
 
@@ -225,6 +228,9 @@ async def react(
         origin: ``user`` (changes the task) or ``admin``.
         timezone: The user's time zone for the next pick (read from the user when None).
         show_next: Pick the next tip (False for callers that show none, e.g. the API).
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learner_hot`); False writes them before returning (the API, whose
+            answer says ``learned``).
 
     Returns:
         The recorded reaction and, unless it repeats a recorded key or none was asked, the next tip.
@@ -247,6 +253,7 @@ async def react(
                 origin=origin,
                 timezone=timezone,
                 show_next=show_next,
+                write_behind=write_behind,
             )
 
     reacted = await asyncio.to_thread(run)
