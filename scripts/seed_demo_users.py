@@ -20,7 +20,8 @@ sys.path.insert(0, str(ROOT))
 
 from oo.cookies import session_cookie_name  # noqa: E402
 from oo.db import session_scope  # noqa: E402
-from oo.services import accounts, sources  # noqa: E402
+from oo.services.accounts import sessions as accounts  # noqa: E402
+from oo.services.sources import catalog as sources  # noqa: E402
 from oo.settings import SettingsError, get_settings  # noqa: E402
 
 MAX_USERS = 10_000

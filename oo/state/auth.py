@@ -15,7 +15,8 @@ import reflex as rx
 
 from oo import routes
 from oo.cookies import read_cookie, session_cookie_name
-from oo.services import accounts, session_cache
+from oo.services.accounts import session_cache
+from oo.services.accounts import sessions as accounts
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.auth")

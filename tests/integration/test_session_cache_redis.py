@@ -10,7 +10,8 @@ from sqlmodel import Session, SQLModel
 
 from oo import db, settings
 from oo.crypto import sha256_hex
-from oo.services import accounts, session_cache
+from oo.services.accounts import session_cache
+from oo.services.accounts import sessions as accounts
 
 pytestmark = pytest.mark.scaleout
 REDIS_URL = "redis://127.0.0.1:6379/8"
