@@ -21,6 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from oo.db import session_scope
@@ -68,13 +69,15 @@ def source_state(*, session: Session, user_id: int) -> SourceState:
     return _sources(session, user_id)[0]
 
 
+_INTEGRATIONS = select(Integration.provider, Integration.status, Integration.last_sync_at).where(
+    Integration.user_id == sa.bindparam("user_id")
+)
+
+
 def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
     """The source state, and whether a connected Todoist's cached tasks are stale (one query)."""
-    rows = session.exec(
-        select(Integration.provider, Integration.status, Integration.last_sync_at).where(
-            Integration.user_id == user_id
-        )
-    ).all()
+    # Core with a statement built once: this runs on every tip.
+    rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
     now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
     stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
     statuses = [s for _, s, _ in rows]
