@@ -64,6 +64,7 @@ async def post_feedback(request: Request) -> Response:
             key=req.idempotency_key,
             channel="api",
             show_next=False,
+            write_behind=False,  # the answer says whether it was learned: persist first
         )
     except feedback.TipNotFound:
         raise ApiError(404, "tip_not_found", "no such tip") from None

@@ -29,6 +29,7 @@ from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
 
 log = logging.getLogger("oo.feedback")
@@ -176,6 +177,7 @@ def record(
     snooze_hours: int = 3,
     now: datetime | None = None,
     hold: timedelta | None = None,
+    write_behind: bool = False,
 ) -> FeedbackResult:
     """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
 
@@ -188,7 +190,10 @@ def record(
         origin: ``user`` (changes the task), ``webhook`` (delayed reward) or ``admin``.
         snooze_hours: How long a snooze hides the task.
         now: The moment of the reaction (aware); defaults to now.
-        hold: The reaction's undo window (`oo.services.undo`): the learner is not taught and the
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learner_hot`, /tip); ``learned`` stays False until then. Otherwise
+            the models are written before this returns.
+        hold: The reaction's undo window (`oo.services.tips.undo`): the learner is not taught and the
             task is not closed at its source until it has passed (the row stays pending).
 
     Returns:
@@ -238,7 +243,21 @@ def record(
         if raced is None:
             raise
         return raced
-    if first and not hold:
+    if first and hold:
+        pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
+    elif first and write_behind:
+        try:
+            learner_hot.learn_now(
+                session=session,
+                user_id=user_id,
+                feedback_id=row.id,  # type: ignore[arg-type]
+                reward=row.reward,
+                xs=learner.served_features(tip),
+            )
+        except Exception:
+            session.rollback()
+            log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
+    elif first:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:

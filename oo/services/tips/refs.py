@@ -5,7 +5,7 @@ an HMAC-SHA256 (96 bits, base64url) over the user id and the tip id, keyed from 
 A reaction names the tip it answers by that reference, so the server never has to trust what
 a tab's saved state says was on screen: a stale or lost state save cannot move a reaction to
 another tip. `verify` checks, without a database round trip, that the reference was issued by
-this server to this user for this tip; `oo.services.feedback.record` still checks the tip row's
+this server to this user for this tip; `oo.services.tips.feedback.record` still checks the tip row's
 owner. References are deterministic (the same tip of the same user always gets the same one),
 so a push notification or an API response can carry one too.
 """

@@ -21,6 +21,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from oo.db import session_scope
@@ -69,13 +70,15 @@ def source_state(*, session: Session, user_id: int) -> SourceState:
     return _sources(session, user_id)[0]
 
 
+_INTEGRATIONS = select(Integration.provider, Integration.status, Integration.last_sync_at).where(
+    Integration.user_id == sa.bindparam("user_id")
+)
+
+
 def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
     """The source state, and whether a connected Todoist's cached tasks are stale (one query)."""
-    rows = session.exec(
-        select(Integration.provider, Integration.status, Integration.last_sync_at).where(
-            Integration.user_id == user_id
-        )
-    ).all()
+    # Core with a statement built once: this runs on every tip.
+    rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
     now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
     stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
     statuses = [s for _, s, _ in rows]
@@ -133,6 +136,7 @@ def react_in(
     timezone: str | None = None,
     show_next: bool = True,
     undoable: bool = False,
+    write_behind: bool = True,
 ) -> Reacted:
     """The synchronous core of `react`, on the caller's session."""
     if channel not in CHANNELS:
@@ -151,6 +155,7 @@ def react_in(
         origin=origin,
         snooze_hours=get_settings().snooze_hours,
         hold=undo.HOLD if undoable else None,
+        write_behind=write_behind,
     )
     if result.duplicate or not show_next:
         return Reacted(result, None)
@@ -215,6 +220,7 @@ async def react(
     timezone: str | None = None,
     show_next: bool = True,
     undoable: bool = False,
+    write_behind: bool = True,
 ) -> Reacted:
     """One reaction, one call: record it once, teach the learner, and pick the next tip.
 
@@ -230,6 +236,9 @@ async def react(
         origin: ``user`` (changes the task) or ``admin``.
         timezone: The user's time zone for the next pick (read from the user when None).
         show_next: Pick the next tip (False for callers that show none, e.g. the API).
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learning.hot`); False writes them before returning (the API, whose
+            answer says ``learned``).
         undoable: Hold the reaction for its undo window (/tip): learned and carried out at the
             source only when `undo.HOLD` has passed, unless `undo` takes it back first.
 
@@ -255,6 +264,7 @@ async def react(
                 timezone=timezone,
                 show_next=show_next,
                 undoable=undoable,
+                write_behind=write_behind,
             )
 
     reacted = await asyncio.to_thread(run)

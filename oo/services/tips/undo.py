@@ -8,7 +8,8 @@ but held for its undo window (`HOLD`): ``feedback.record(hold=...)`` leaves the 
 * `withdraw` (Undo) deletes the pending row, clears the tip's reaction, gives the task back its
   open state (not done, not snoozed) and cancels the held close — all in one transaction. The
   learner never saw the reaction.
-* `settle` runs when the window has passed: it teaches the learner (``learner.apply``) and runs
+* `settle` runs when the window has passed: it teaches the learner (the in-memory models, written
+  behind like every /tip reaction) and runs
   the due source actions. The outbox job (``apply_pending``) and the source-action job are the
   backstop for a restart or a lost timer.
 
@@ -32,6 +33,7 @@ from sqlmodel import Session, col, select
 
 from oo.db import session_scope
 from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
 from oo.services.sources import actions as source_actions
 from oo.services.tips.feedback import FeedbackError, check_key
@@ -158,8 +160,20 @@ def withdraw(
 
 
 def settle_now(*, session: Session, feedback_id: int) -> bool:
-    """Teach the learner a held reaction whose window has passed (no-op if withdrawn or learned)."""
-    return learner.apply(session=session, feedback_id=feedback_id)
+    """Teach the learner a held reaction whose window has passed (no-op if withdrawn or learned).
+
+    It goes the way of every /tip reaction: into the user's in-memory models now, persisted by the
+    next write-behind flush (`oo.services.learning.hot`).
+    """
+    fb = session.get(TipFeedback, feedback_id, populate_existing=True)
+    if fb is None or fb.applied_at is not None or fb.id is None:
+        return False
+    tip = session.get(TipView, fb.tip_id)
+    xs = learner.served_features(tip) if tip else {}
+    return (
+        learner_hot.learn_now(session=session, user_id=fb.user_id, feedback_id=fb.id, reward=fb.reward, xs=xs)
+        > 0
+    )
 
 
 def schedule_settle(*, user_id: int, feedback_id: int) -> None:

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import Session, SQLModel, select
 
-from oo import settings
+from oo import db, settings
 from oo.models import ModelState, SourceAction, Task, TipFeedback, TipView
 from oo.services.accounts import sessions as accounts
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
 from oo.services.sources import catalog as sources
 from oo.services.tips import recommend as recommend_module
@@ -17,16 +18,32 @@ from oo.services.tips import serving as tips
 from oo.services.tips import undo
 
 
+def _forget_memory() -> None:
+    learner.cache.clear()
+    learner.pending.clear()
+    learner_hot._dirty.clear()
+
+
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))  # the development secret and the database
     monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
     settings.get_settings.cache_clear()
-    learner.cache.clear()
+    db.get_engine.cache_clear()
+    _forget_memory()
     policies.invalidate()
     yield
+    _forget_memory()
     settings.get_settings.cache_clear()
-    learner.cache.clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def session():
+    """A session on the app's own engine (the write-behind flush opens its own sessions there)."""
+    SQLModel.metadata.create_all(db.get_engine())
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
 
 
 @pytest.fixture
@@ -85,7 +102,9 @@ def test_undo_of_a_snooze_or_dismiss_shows_the_task_again(session, uid, reaction
 def test_after_the_window_the_reaction_is_learned_and_undo_is_refused(session, uid):
     shown = held(session, uid)
     row = session.exec(select(TipFeedback)).one()
-    assert undo.settle_now(session=session, feedback_id=row.id) and models(session, uid) == 3
+    assert undo.settle_now(session=session, feedback_id=row.id)
+    learner_hot.flush()
+    assert models(session, uid) == 3
     with pytest.raises(undo.TooLateToUndo):
         undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
     assert len(session.exec(select(TipFeedback)).all()) == 1
@@ -124,4 +143,6 @@ def test_a_close_that_already_went_out_is_reopened(session, uid):
 def test_reactions_from_elsewhere_are_not_held(session, uid):
     shown = tips.show_in(session, user_id=uid)
     tips.react_in(session, user_id=uid, reaction="done", key="api-1", tip_ref=shown.ref)
+    assert learner_hot.flush() == 1  # taught at once, written behind
+    session.expire_all()
     assert session.exec(select(TipFeedback)).one().applied_at is not None and models(session, uid) == 3

@@ -10,24 +10,43 @@ from sqlmodel import select
 from oo import db, settings
 from oo.models import ModelState, Task, TipFeedback
 from oo.services.accounts import sessions as accounts
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
 from oo.services.sources import catalog as sources
 from oo.services.tips import feedback
-from oo.services.tips import refs as tip_refs
 from oo.services.tips import recommend as recommend_module
+from oo.services.tips import refs as tip_refs
 from oo.services.tips import serving as tips
+
+
+def _forget_memory() -> None:
+    learner.cache.clear()
+    learner.pending.clear()
+    learner_hot._dirty.clear()
 
 
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))  # the development secret lives here
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))  # the development secret and the database
     monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
     settings.get_settings.cache_clear()
-    learner.cache.clear()
+    db.get_engine.cache_clear()
+    _forget_memory()
     policies.invalidate()
     yield
+    _forget_memory()
     settings.get_settings.cache_clear()
-    learner.cache.clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def session():
+    """A session on the app's own engine (the write-behind flush opens its own sessions there)."""
+    from sqlmodel import Session, SQLModel
+
+    SQLModel.metadata.create_all(db.get_engine())
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
 
 
 @pytest.fixture
@@ -75,10 +94,12 @@ def test_the_same_key_twice_records_once_learns_once_and_shows_no_second_tip(ses
     shown = tips.show_in(session, user_id=uid)
     once = tips.react_in(session, user_id=uid, reaction="helpful", key="same", tip_ref=shown.ref)
     again = tips.react_in(session, user_id=uid, reaction="helpful", key="same", tip_ref=shown.ref)
-    assert not once.feedback.duplicate and once.next is not None and once.feedback.learned
+    assert not once.feedback.duplicate and once.next is not None
     assert again.feedback.duplicate and again.next is None
     assert again.feedback.feedback_id == once.feedback.feedback_id
     assert len(session.exec(select(TipFeedback)).all()) == 1
+    assert learner_hot.pending_count() == 3  # linucb@1..3 learned it in memory, once
+    assert learner_hot.flush() == 1 and learner_hot.flush() == 0
     assert {r.updates for r in session.exec(select(ModelState).where(ModelState.user_id == uid))} == {1}
 
 
@@ -109,22 +130,13 @@ def test_the_tip_is_named_exactly_once_and_inputs_are_checked(session, two_users
     assert api.next is None and api.feedback.tip_id == shown.tip.tip_id and not api.feedback.duplicate
 
 
-def test_react_is_one_awaitable_call_off_the_event_loop(tmp_path, monkeypatch):
-    db.get_engine.cache_clear()
-    from sqlmodel import Session, SQLModel
+def test_react_is_one_awaitable_call_off_the_event_loop(session, two_users):
+    uid, _ = two_users
 
-    SQLModel.metadata.create_all(db.get_engine())
-    try:
-        with Session(db.get_engine()) as session:
-            uid = accounts.create_demo_user(session=session).id
-            sources.connect_demo(session=session, user_id=uid)
+    async def journey() -> tuple[tips.Shown, tips.Reacted]:
+        shown = await tips.show(user_id=uid)
+        return shown, await tips.react(user_id=uid, reaction="dismiss", key="x1", tip_ref=shown.ref)
 
-        async def journey() -> tuple[tips.Shown, tips.Reacted]:
-            shown = await tips.show(user_id=uid)
-            return shown, await tips.react(user_id=uid, reaction="dismiss", key="x1", tip_ref=shown.ref)
-
-        shown, reacted = asyncio.run(journey())
-        assert reacted.feedback.tip_id == shown.tip.tip_id
-        assert reacted.next is not None and reacted.next.tip.task_id != shown.tip.task_id
-    finally:
-        db.get_engine.cache_clear()
+    shown, reacted = asyncio.run(journey())
+    assert reacted.feedback.tip_id == shown.tip.tip_id
+    assert reacted.next is not None and reacted.next.tip.task_id != shown.tip.task_id
