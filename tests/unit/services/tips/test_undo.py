@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -146,3 +147,24 @@ def test_reactions_from_elsewhere_are_not_held(session, uid):
     assert learner_hot.flush() == 1  # taught at once, written behind
     session.expire_all()
     assert session.exec(select(TipFeedback)).one().applied_at is not None and models(session, uid) == 3
+
+
+def test_the_whole_window_through_the_service_calls(session, uid, monkeypatch):
+    """react (held) → settle teaches the in-memory model → flush; react → take_back → nothing learned."""
+    monkeypatch.setattr(undo, "HOLD", timedelta(seconds=0.2))
+    monkeypatch.setattr(undo.source_actions, "kick", lambda **kw: None)
+
+    async def journey() -> None:
+        shown = await tips.show(user_id=uid)
+        await tips.react(user_id=uid, reaction="done", key="k-a", tip_ref=shown.ref, undoable=True)
+        nxt = await tips.show(user_id=uid)
+        await tips.react(user_id=uid, reaction="dismiss", key="k-b", tip_ref=nxt.ref, undoable=True)
+        await tips.take_back(user_id=uid, tip_ref=nxt.ref, key="k-b")
+        await asyncio.sleep(1.0)  # past both windows: the settle timers have run
+
+    asyncio.run(journey())
+    learner_hot.flush()
+    session.expire_all()
+    rows = session.exec(select(TipFeedback)).all()
+    assert [(r.reaction, r.applied_at is not None) for r in rows] == [("done", True)]
+    assert {m.updates for m in session.exec(select(ModelState).where(ModelState.user_id == uid))} == {1}
