@@ -8,10 +8,14 @@ Every pick goes through `recommend`: /tip, push and ``POST /api/v1/recommend``. 
    learner (model load, pick, explanation) must finish within `BUDGET_SECONDS`, or if it
    raises or is late, Random picks instead
    (``tip_view.fallback`` true, a ``fallback`` row in ``tip_score``, a warning in the log) —
-   the user never sees an error;
+   the user never sees an error. The active policy picks with `Policy.choose`, which returns
+   the propensity: the exact probability it had of choosing the served task (stochastic
+   policies sample; deterministic ones have 1, or 1/k among k tied best). Each shadow computes
+   its whole pick distribution, so its probability of the *served* task is logged too;
 4. logs the served tip (``tip_view``: features per encoder, policy, score, explanation,
-   latency) and one ``tip_score`` row per policy scored (its own pick, features, score,
-   latency), in one short transaction.
+   latency, propensity) and one ``tip_score`` row per policy scored (its own pick, features,
+   score, latency, ``served_probability``), in one short transaction. Those two columns are what
+   off-policy evaluation (`oo.recommender.ope`) needs.
 
 Shadow picks are logged, never served. A shadow that fails or is late is skipped with a
 warning. The served task's features are logged under every encoder the learners use, so every
@@ -31,6 +35,7 @@ from datetime import datetime, tzinfo
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -62,15 +67,23 @@ class _Outcome:
     latency_ms: float = 0.0
     detail: dict[str, Any] | None = None
     error: str = ""
+    probs: np.ndarray | None = None  # the whole pick distribution (shadows)
+    propensity: float | None = None  # the chosen candidate's probability (active, fallback)
+
+    def served_probability(self, served: int) -> float | None:
+        """This policy's probability of choosing candidate `served`."""
+        if self.probs is not None:
+            return float(self.probs[served])
+        return self.propensity if self.index == served else None
 
 
-def _pick(
-    policy: Policy, X: FeatureMatrix, explain_it: bool
-) -> tuple[int, float, dict[str, Any] | None, float]:
+def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
+    """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score = policy.pick(X)
+    index, score, propensity = policy.choose(X)
+    probs = None if explain_it else policy.probabilities(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
-    return index, score, detail, (perf_counter() - start) * 1000
+    return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
 
 def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, FeatureMatrix | Exception]:
@@ -120,15 +133,20 @@ def _score_all(
             outcome.error = "skipped: the budget is spent"
             continue
         try:
-            outcome.index, outcome.score, outcome.detail, outcome.latency_ms = _pick(
-                *runnable[outcome.ref.key], False
-            )
+            (
+                outcome.index,
+                outcome.score,
+                outcome.detail,
+                outcome.latency_ms,
+                outcome.propensity,
+                outcome.probs,
+            ) = _pick(*runnable[outcome.ref.key], False)
         except Exception as exc:
             outcome.error = f"{exc.__class__.__name__}: {exc}"
             log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
     if future is not None:
         try:
-            active.index, active.score, active.detail, active.latency_ms = future.result(
+            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = future.result(
                 timeout=max(0.0, deadline - perf_counter())
             )
         except FutureTimeout:
@@ -200,8 +218,8 @@ def recommend(
 
 def _fallback(views: TaskBatch) -> _Outcome:
     start = perf_counter()
-    index, score = learner.random_policy().pick(views)  # type: ignore[arg-type]
-    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000)
+    index, score, propensity = learner.random_policy().choose(views)  # type: ignore[arg-type]
+    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000, propensity=propensity)
 
 
 def _log(
@@ -259,11 +277,16 @@ def _log(
             "served_at": now,
             "reaction": None,
             "reacted_at": None,
+            "propensity": served.propensity,
         },
     )
     conn.execute(
         _INSERT_SCORE,
-        [_score_row(o, tip_id, user_id, ids, matrices, now) for o in outcomes if o.index is not None],
+        [
+            _score_row(o, tip_id, user_id, ids, matrices, now, served.index)
+            for o in outcomes
+            if o.index is not None
+        ],
     )
     session.commit()
     return Recommendation(
@@ -281,6 +304,7 @@ def _log(
         explanation=why,
         served_at=now,
         latency_ms=latency,
+        propensity=served.propensity,
     )
 
 
@@ -291,6 +315,7 @@ def _score_row(
     ids: list[int],
     matrices: dict[str, FeatureMatrix | Exception],
     now: datetime,
+    served: int,
 ) -> dict[str, Any]:
     assert o.index is not None
     X = matrices.get(o.ref.encoder)
@@ -307,6 +332,7 @@ def _score_row(
         "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
         "latency_ms": o.latency_ms,
         "created_at": now,
+        "served_probability": o.served_probability(served),
     }
 
 
