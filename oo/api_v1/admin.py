@@ -18,6 +18,8 @@ from oo.api_v1.admin_models import (
     FeatureRow,
     FeaturesOut,
     ModelOut,
+    OffPolicyOut,
+    OffPolicyQuery,
     PolicyStatsOut,
     ResetOut,
     ResetRequest,
@@ -32,7 +34,7 @@ from oo.api_v1.common import ApiError, body, caller, limit, ok, validate
 from oo.api_v1.models import ExplanationOut, FeedbackOut
 from oo.db import session_scope
 from oo.models import AdminAction
-from oo.services import admin_audit, feedback, learner, learner_ops
+from oo.services import admin_audit, admin_offpolicy, feedback, learner, learner_ops
 from oo.services.accounts import CurrentUser
 
 ADMIN_PER_MINUTE = 120
@@ -188,5 +190,17 @@ async def features(request: Request) -> Response:
                 session=session, user_id=user_id, limit=query.limit, policy_key=query.policy
             )
             return FeaturesOut(user_id=user_id, rows=[FeatureRow(**r) for r in rows])
+
+    return ok(await asyncio.to_thread(run))
+
+
+async def offpolicy(request: Request) -> Response:
+    """IPS / SNIPS / DR of every shadow policy over a window (``?window=1d|7d|30d``)."""
+    await _admin(request, write=False)
+    query = validate(OffPolicyQuery, dict(request.query_params))
+
+    def run() -> OffPolicyOut:
+        with session_scope() as session:
+            return OffPolicyOut.model_validate(admin_offpolicy.evaluate_shadows(session=session, window=query.window))
 
     return ok(await asyncio.to_thread(run))

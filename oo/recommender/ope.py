@@ -135,9 +135,9 @@ class Estimate:
     low: float
     high: float
 
-    def as_dict(self) -> dict[str, float]:
-        """JSON-able."""
-        return {"value": self.value, "low": self.low, "high": self.high}
+    def as_dict(self) -> dict[str, float | None]:
+        """JSON-able: non-finite numbers (an undefined SNIPS) become None."""
+        return {k: (v if np.isfinite(v) else None) for k, v in (("value", self.value), ("low", self.low), ("high", self.high))}
 
 
 def cluster_bootstrap(
