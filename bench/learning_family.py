@@ -39,7 +39,7 @@ def evaluate(
     policies: Mapping[str, Callable[[int], Policy]], users: int, decisions: int, seeds: tuple[int, ...]
 ) -> dict[str, dict[str, list[float]]]:
     """Normalized reward per policy, population and horizon (mean over `seeds`)."""
-    horizons = [h for h in HORIZONS if h <= decisions] or [decisions]
+    horizons = sorted({h for h in HORIZONS if h <= decisions} | {decisions})
     out: dict[str, dict[str, list[float]]] = {k: {} for k in policies}
     for pop in POPULATIONS.values():
         sums = {k: [0.0] * len(horizons) for k in policies}
@@ -55,7 +55,7 @@ def evaluate(
 
 def print_table(results: dict[str, dict[str, list[float]]], decisions: int) -> None:
     """One row per policy and population, plus the worst case over the family."""
-    horizons = [h for h in HORIZONS if h <= decisions] or [decisions]
+    horizons = sorted({h for h in HORIZONS if h <= decisions} | {decisions})
     head = "".join(f"{'first ' + str(h):>11}" for h in horizons)
     print(f"{'policy':<34}{'population':<17}{head}")
     for key, pops in results.items():

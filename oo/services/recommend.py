@@ -42,7 +42,7 @@ from sqlmodel import Session
 from oo.bus import Event, TipServed
 from oo.models import TipScore, TipView, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
-from oo.services import candidates, explain, learner
+from oo.services import candidates, explain, learner, signals
 from oo.services.explain import Recommendation
 from oo.services.policies import RANDOM, PolicyRef, ServingSet, serving_set
 
@@ -201,6 +201,7 @@ def recommend(
         raise ValueError(f"channel must be one of {CHANNELS}")
     now = now or utcnow()
     ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
+    _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     if not ids:
         return Recommendation.nothing()
@@ -214,6 +215,15 @@ def recommend(
         outcomes.append(served)
     assert served.index is not None
     return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now)
+
+
+def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
+    """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
+    try:
+        signals.record_ignored(session=session, user_id=user_id, now=now)
+    except Exception:
+        session.rollback()
+        log.exception("recording ignored tips of user %s failed", user_id)
 
 
 def _fallback(views: TaskBatch) -> _Outcome:
