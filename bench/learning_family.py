@@ -89,8 +89,12 @@ def main() -> None:
     print_table(results, args.decisions)
     print(f"({time.perf_counter() - started:.0f} s)")
     if args.json:
-        Path(args.json).write_text(json.dumps({"users": args.users, "decisions": args.decisions,
-                                               "seeds": list(seeds), "results": results}, indent=1))
+        Path(args.json).write_text(
+            json.dumps(
+                {"users": args.users, "decisions": args.decisions, "seeds": list(seeds), "results": results},
+                indent=1,
+            )
+        )
 
 
 if __name__ == "__main__":

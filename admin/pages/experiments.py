@@ -95,7 +95,9 @@ def drift_section() -> rx.Component:
         "Drift monitor (last 24 h against the 7 days before)",
         rx.foreach(
             S.drift_warnings,
-            lambda w: rx.callout(w, icon="triangle_alert", color_scheme="orange", data_testid="drift-warning"),
+            lambda w: rx.callout(
+                w, icon="triangle_alert", color_scheme="orange", data_testid="drift-warning"
+            ),
         ),
         data_table(
             S.drift_rows,
@@ -110,7 +112,12 @@ def drift_section() -> rx.Component:
         ),
         data_table(
             S.shift_rows,
-            [("feature", "Feature"), ("recent_mean", "Mean 24 h"), ("baseline_mean", "Mean before"), ("smd", "Shift (std)")],
+            [
+                ("feature", "Feature"),
+                ("recent_mean", "Mean 24 h"),
+                ("baseline_mean", "Mean before"),
+                ("smd", "Shift (std)"),
+            ],
             "drift-features",
         ),
     )

@@ -8,9 +8,10 @@ import reflex as rx
 
 from admin.state.base import REFUSED, AdminPageMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_policies, model_cards
-from oo.services.admin_query import AdminInputError, parse_text
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import model_cards
+from oo.services.admin import policies as admin_policies
+from oo.services.admin.inputs import AdminInputError, parse_text
 from oo.state.auth import AuthState
 
 VERBS = {

@@ -10,9 +10,7 @@ readable pure function for one task, and `encode_batch`, the numpy version that 
 - `improved@1`: an intercept, log age, cyclical hour, weekend, priority one-hot, due flags,
   and interactions of the task features with time of day and weekend. Everything is O(1) in
   scale, so a single prior precision suits every weight.
-- `improved@2`: `improved@1` plus an evening flag (18:00-04:59 local) and its interactions with
-  the task features: many people want urgent work in the day and lighter tasks in the evening,
-  a step the smooth hour terms only approximate.
+- `improved@2` (`oo.recommender.features_evening`): `improved@1` plus an evening flag.
 """
 
 from __future__ import annotations
@@ -29,7 +27,6 @@ from oo.recommender.base import FeatureMatrix
 __all__ = [
     "ENCODERS",
     "IMPROVED",
-    "IMPROVED_EVENING",
     "TEXTBOOK",
     "Context",
     "Encoder",
@@ -313,54 +310,6 @@ def _textbook_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> 
     return FeatureMatrix(TEXTBOOK_NAMES, np.stack(cols, axis=1))
 
 
-_EVENING_NAMES = ("evening", *(f"{t}*evening" for t in _TASK_TERMS))
-
-
-def _is_evening(now: datetime) -> float:
-    return float(now.hour >= 18 or now.hour < 5)
-
-
-def improved_evening(task: TaskView, context: Context) -> dict[str, float]:
-    """`improved` plus the evening flag and its interactions with the task terms.
-
-    Examples:
-        >>> from datetime import UTC, datetime
-        >>> t = TaskView("t", 4, datetime(2025, 1, 1, tzinfo=UTC))
-        >>> x = improved_evening(t, Context(datetime(2025, 1, 6, 20, tzinfo=UTC)))
-        >>> x["evening"], x["prio*evening"], len(x)
-        (1.0, 1.0, 28)
-    """
-    x = improved(task, context)
-    evening = _is_evening(context.now)
-    x["evening"] = evening
-    for t in _TASK_TERMS:
-        x[f"{t}*evening"] = _task_term(t, task, context) * evening
-    return x
-
-
-def _task_term(term: str, task: TaskView, context: Context) -> float:
-    now = context.now
-    if term == "prio":
-        return (task.priority - 1) / 3.0
-    if term == "overdue":
-        return float(task.is_overdue(now))
-    if term == "age_log":
-        return math.log1p(task.age_days(now)) / _AGE_SCALE
-    return float(task.is_due_soon(now))
-
-
-def _improved_evening_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
-    base = _improved_batch(tasks, context).values
-    evening = _is_evening(context.now)
-    raw = _task_columns(tasks, context.now)
-    terms = np.stack(
-        [(raw["priority"] - 1.0) / 3.0, raw["overdue"], np.log1p(raw["age"]) / _AGE_SCALE, raw["due_soon"]],
-        axis=1,
-    )
-    extra = np.hstack([np.full((len(base), 1), evening), terms * evening])
-    return FeatureMatrix(_IMPROVED_NAMES + _EVENING_NAMES, np.hstack([base, extra]))
-
-
 def _improved_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
     now = context.now
     raw = _task_columns(tasks, now)
@@ -402,10 +351,9 @@ class Encoder:
 
 TEXTBOOK = Encoder("textbook", 1, TEXTBOOK_NAMES, textbook, _textbook_batch)
 IMPROVED = Encoder("improved", 1, _IMPROVED_NAMES, improved, _improved_batch)
-IMPROVED_EVENING = Encoder(
-    "improved", 2, _IMPROVED_NAMES + _EVENING_NAMES, improved_evening, _improved_evening_batch
-)
-ENCODERS: dict[str, Encoder] = {e.key: e for e in (TEXTBOOK, IMPROVED, IMPROVED_EVENING)}
+#: Every encoder by key; `oo.recommender.features_evening` registers `improved@2` on import
+#: (the package imports it, so it is always there).
+ENCODERS: dict[str, Encoder] = {e.key: e for e in (TEXTBOOK, IMPROVED)}
 
 
 def get_encoder(key: str) -> Encoder:

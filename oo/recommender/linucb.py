@@ -143,7 +143,9 @@ class LinUCBPolicy(Policy):
         self.discount = None if discount is None else float(discount)
         self.temperature, self.epsilon = check_exploration(temperature, epsilon)
         self.prior_mean = dict(prior_mean or {})
-        self.prior_precisions = {f: _positive(v, f"prior_precisions[{f!r}]") for f, v in (prior_precisions or {}).items()}
+        self.prior_precisions = {
+            f: _positive(v, f"prior_precisions[{f!r}]") for f, v in (prior_precisions or {}).items()
+        }
         m0 = self._vector(self.prior_mean)
         p0 = np.full(len(self.features), self.prior_precision)
         for f, v in self.prior_precisions.items():
@@ -223,7 +225,9 @@ class LinUCBPolicy(Policy):
         """The exact pick distribution: softmax-mix when stochastic, else the greedy one."""
         if self.temperature is None:
             return super().probabilities(candidates, context)
-        return softmax_mix(self.score_array(candidates, context), temperature=self.temperature, epsilon=self.epsilon)
+        return softmax_mix(
+            self.score_array(candidates, context), temperature=self.temperature, epsilon=self.epsilon
+        )
 
     def choose(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Choice:
         """Pick (stochastically when a temperature is set) and return the propensity too.

@@ -137,7 +137,10 @@ class Estimate:
 
     def as_dict(self) -> dict[str, float | None]:
         """JSON-able: non-finite numbers (an undefined SNIPS) become None."""
-        return {k: (v if np.isfinite(v) else None) for k, v in (("value", self.value), ("low", self.low), ("high", self.high))}
+        return {
+            k: (v if np.isfinite(v) else None)
+            for k, v in (("value", self.value), ("low", self.low), ("high", self.high))
+        }
 
 
 def cluster_bootstrap(
@@ -159,7 +162,12 @@ def cluster_bootstrap(
     """
     ids, inverse = np.unique(users, return_inverse=True)
     u = ids.size
-    sums = {k: np.stack([np.bincount(inverse, weights=c[0], minlength=u), np.bincount(inverse, weights=c[1], minlength=u)]) for k, c in columns.items()}
+    sums = {
+        k: np.stack(
+            [np.bincount(inverse, weights=c[0], minlength=u), np.bincount(inverse, weights=c[1], minlength=u)]
+        )
+        for k, c in columns.items()
+    }
     rng = np.random.default_rng(seed)
     draws = {k: [] for k in columns}  # type: dict[str, list[np.ndarray]]
     for start in range(0, n_boot, 100):
@@ -215,9 +223,13 @@ def evaluate(
     return {k: Estimate(values[k], *bounds[k]) for k in ESTIMATORS}
 
 
-def observed(users: np.ndarray, reward: np.ndarray, *, n_boot: int = 400, alpha: float = 0.05, seed: int = 0) -> Estimate:
+def observed(
+    users: np.ndarray, reward: np.ndarray, *, n_boot: int = 400, alpha: float = 0.05, seed: int = 0
+) -> Estimate:
     """The logging policy's observed mean reward with a user-clustered bootstrap interval."""
     if reward.size == 0:
         raise ValueError("no logged tips")
-    low, high = cluster_bootstrap(users, {"m": np.stack([reward, np.ones_like(reward)])}, n_boot=n_boot, alpha=alpha, seed=seed)["m"]
+    low, high = cluster_bootstrap(
+        users, {"m": np.stack([reward, np.ones_like(reward)])}, n_boot=n_boot, alpha=alpha, seed=seed
+    )["m"]
     return Estimate(float(reward.mean()), low, high)

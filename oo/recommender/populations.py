@@ -72,7 +72,9 @@ POPULATIONS: dict[str, PopulationSpec] = {
         PopulationSpec("big_pools", pools=(5, 200), heavy_pools=True, persist=True, answered=(0.1, 0.5)),
         PopulationSpec("noisy", noise=0.5, appeal_sd=0.4, answered=(0.1, 0.5)),
         PopulationSpec("taste_change", taste_change=True),
-        PopulationSpec("evening_weekend", pools=(5, 200), heavy_pools=True, against_urgency=True, appeal_sd=0.3),
+        PopulationSpec(
+            "evening_weekend", pools=(5, 200), heavy_pools=True, against_urgency=True, appeal_sd=0.3
+        ),
         PopulationSpec(
             "hard",
             pools=(5, 200),
@@ -109,7 +111,9 @@ class Taste:
         """True utility of each task (columns as `_columns` returns) at local time `now`."""
         pr = (cols["priority"] - 1.0) / 3.0
         hours = cols["due_hours"]
-        near = np.where(np.isfinite(hours) & (hours >= 0), np.exp(-np.nan_to_num(hours, posinf=1e9) / 18.0), 0.0)
+        near = np.where(
+            np.isfinite(hours) & (hours >= 0), np.exp(-np.nan_to_num(hours, posinf=1e9) / 18.0), 0.0
+        )
         phase = math.cos(2.0 * math.pi * (now.hour + now.minute / 60.0 - self.peak_hour) / 24.0)
         weekend = float(now.weekday() >= 5)
         evening = float(now.hour >= 18)
@@ -318,4 +322,3 @@ def replay_family(
             policy = factory(seed * 1_000_003 + u)
             rewards[key][u], random[key][u], oracle[key][u] = _run_user(spec, policy, u, n_decisions, seed)
     return FamilyResult(rewards, random, oracle)
-

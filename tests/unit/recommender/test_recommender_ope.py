@@ -69,9 +69,13 @@ def test_inputs_are_validated() -> None:
     with pytest.raises(ValueError, match="same length"):
         ope.evaluate(users=one, reward=one, pscore=np.ones(2), target=one, q_served=one, q_target=one)
     with pytest.raises(ValueError, match="finite"):
-        ope.evaluate(users=one, reward=np.array([1, np.nan, 1]), pscore=one, target=one, q_served=one, q_target=one)
+        ope.evaluate(
+            users=one, reward=np.array([1, np.nan, 1]), pscore=one, target=one, q_served=one, q_target=one
+        )
     with pytest.raises(ValueError, match="no logged"):
-        ope.evaluate(users=one[:0], reward=one[:0], pscore=one[:0], target=one[:0], q_served=one[:0], q_target=one[:0])
+        ope.evaluate(
+            users=one[:0], reward=one[:0], pscore=one[:0], target=one[:0], q_served=one[:0], q_target=one[:0]
+        )
 
 
 class _World:
