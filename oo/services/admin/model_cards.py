@@ -45,7 +45,7 @@ def _evaluation_text(key: str) -> str:
         return "Simulated family: not evaluated yet (run bench/learning_family.py --json)."
     lines = [
         f"Simulated family, {data.get('users')} users x {data.get('decisions')} decisions per population, "
-        f"seeds {data.get('seeds')} (normalized reward after 25 / 100 / 500 decisions):"
+        f"seeds {data.get('seeds')} (normalized reward, first 25 / 100 / 500 decisions, then the 50 after half-way):"
     ]
     for pop, cells in pops.items():
         lines.append(f"  {pop:<16} " + " ".join(f"{c:+.2f}" for c in cells))
