@@ -80,7 +80,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=REPORT_SEED)
     parser.add_argument("--policies", default="", help="comma-separated keys (default: every version)")
     parser.add_argument("--tune", default="", help="JSON list of [key, params] candidates, tuning seeds")
-    parser.add_argument("--json", default="", help="also write the results to this file (model cards read it)")
+    parser.add_argument(
+        "--json", default="", help="also write the results to this file (model cards read it)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if args.tune:

@@ -40,7 +40,9 @@ def logged(n: int, users: int, d: int, rng: np.random.Generator) -> dict[str, np
 def run_once(log: dict[str, np.ndarray], shadows: int, rng: np.random.Generator, n_boot: int) -> float:
     """Seconds to estimate every shadow."""
     n, d = log["X"].shape
-    targets = [(rng.uniform(0, 1, n) * (rng.random(n) < 0.5), rng.normal(size=(n, d))) for _ in range(shadows)]
+    targets = [
+        (rng.uniform(0, 1, n) * (rng.random(n) < 0.5), rng.normal(size=(n, d))) for _ in range(shadows)
+    ]
     start = time.perf_counter()
     for target, picks in targets:
         W = ope.fit_reward_model(log["X"], log["reward"], log["users"])

@@ -298,4 +298,9 @@ def test_recommend_returns_and_logs_the_propensity_and_each_shadow_logs_its_prob
             assert r.served_probability > 0.0
         else:
             assert r.served_probability < 1.0
-    assert "propensity" in client.get("/api/v1/openapi.json").json()["components"]["schemas"]["RecommendationOut"]["properties"]
+    assert (
+        "propensity"
+        in client.get("/api/v1/openapi.json").json()["components"]["schemas"]["RecommendationOut"][
+            "properties"
+        ]
+    )

@@ -147,8 +147,8 @@ def _score_all(
             log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
     if future is not None:
         try:
-            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = future.result(
-                timeout=max(0.0, deadline - perf_counter())
+            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = (
+                future.result(timeout=max(0.0, deadline - perf_counter()))
             )
         except FutureTimeout:
             active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
