@@ -169,7 +169,7 @@ async def test_a_todoist_completion_of_a_served_tip_changes_that_users_model(htt
     from oo.services.tips.recommend import recommend
 
     user_id, token = connect(server, tasks=3)
-    other_id, other_token = connect(server, tasks=3)
+    other_id, _ = connect(server, tasks=3)
     await todoist_sync.sync_user(user_id=user_id)
     await todoist_sync.sync_user(user_id=other_id)
     with Session(db.get_engine()) as session:
