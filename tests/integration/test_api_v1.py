@@ -12,7 +12,9 @@ from oo.http.api_v1 import routes as api_routes
 from oo.http.api_v1.models import FeedbackOut, RecommendationOut
 from oo.http.app import create_api
 from oo.models import AdminAction, ApiToken, ModelState, TipFeedback, TipView, User
+from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
+from oo.services.learning.policies import DEFAULT_ACTIVE
 from oo.services.sources import catalog as sources
 
 ORIGIN = {"origin": "http://testserver"}
@@ -209,7 +211,7 @@ def test_learner_ops_score_reward_stats_features_reset(client):
     scored = client.post(
         "/api/v1/admin/learner/score", json={"user_id": uid, "limit": 3}, headers=headers
     ).json()
-    assert scored["policy"] == "linucb@3" and len(scored["items"]) == 3
+    assert scored["policy"] == DEFAULT_ACTIVE and len(scored["items"]) == 3
     reward = client.post(
         "/api/v1/admin/learner/reward",
         headers=headers,
@@ -218,8 +220,8 @@ def test_learner_ops_score_reward_stats_features_reset(client):
     assert reward.status_code == 201 and reward.json()["learned"] is True
     stats = client.get(f"/api/v1/admin/learner/stats?user_id={uid}", headers=admin).json()
     by_key = {p["key"]: p for p in stats["policies"]}
-    assert by_key["linucb@3"]["served"] == 1 and by_key["linucb@3"]["reward"]["mean"] == 0.5
-    assert {m["policy"] for m in stats["models"]} == {"linucb@1", "linucb@2", "linucb@3"}
+    assert by_key[DEFAULT_ACTIVE]["served"] == 1 and by_key[DEFAULT_ACTIVE]["reward"]["mean"] == 0.5
+    assert {m["policy"] for m in stats["models"]} == {s.key for s in POLICY_SPECS if s.name != "random"}
     features = client.get(
         f"/api/v1/admin/learner/features?user_id={uid}&policy=linucb@3", headers=admin
     ).json()
@@ -231,7 +233,7 @@ def test_learner_ops_score_reward_stats_features_reset(client):
         == 404
     )
     reset = client.post("/api/v1/admin/learner/reset", json={"user_id": uid}, headers=headers)
-    assert reset.json() == {"user_id": uid, "deleted": 3}
+    assert reset.json() == {"user_id": uid, "deleted": sum(s.name != "random" for s in POLICY_SPECS)}
     assert not rows(ModelState, ModelState.user_id == uid)
     audit = {a.action for a in rows(AdminAction, AdminAction.admin_id == admin_id)}
     assert audit == {"learner.reward", "bandit.reset"}
