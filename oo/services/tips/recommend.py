@@ -81,8 +81,10 @@ class _Outcome:
 def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
     """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score, propensity = policy.choose(X)
-    probs = None if explain_it else policy.probabilities(X)
+    if explain_it:
+        (index, score, propensity), probs = policy.choose(X), None
+    else:
+        (index, score, propensity), probs = policy.choose_with_distribution(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
     return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
