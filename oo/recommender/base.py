@@ -61,7 +61,7 @@ class Pick(NamedTuple):
 class Choice(NamedTuple):
     """A pick with its propensity: the exact probability the policy had of choosing it."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as Pick's does
     score: float
     probability: float
 

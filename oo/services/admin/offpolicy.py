@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from oo.models import TipScore, TipView
 from oo.recommender import ENCODERS, REWARDS, get_encoder, ope
@@ -57,16 +58,17 @@ def _vector(x: dict[str, float] | None, names: tuple[str, ...]) -> np.ndarray:
 
 def load_logged(session: Session, days: int) -> _Logged:
     """Read the window's rewarded tips that carry a propensity."""
-    rows = session.exec(
-        select(
-            TipView.id,
-            TipView.user_id,
-            TipView.reaction,
-            TipView.propensity,
-            TipView.features,
-            TipView.policy,
-            TipView.policy_version,
-        ).where(
+    columns: list[Any] = [
+        TipView.id,
+        TipView.user_id,
+        TipView.reaction,
+        TipView.propensity,
+        TipView.features,
+        TipView.policy,
+        TipView.policy_version,
+    ]
+    rows = session.execute(
+        sa.select(*columns).where(
             col(TipView.served_at) >= since_days(days),
             col(TipView.propensity).is_not(None),
             col(TipView.reaction).in_(list(REWARDS)),
@@ -97,26 +99,29 @@ def _known_encoders() -> set[str]:
     return set(ENCODERS)
 
 
+_SCORE_COLUMNS: list[Any] = [
+    TipScore.tip_id,
+    TipScore.policy,
+    TipScore.policy_version,
+    TipScore.served_probability,
+    TipScore.features,
+]
+
+
 def _shadow_rows(session: Session, logged: _Logged) -> dict[str, list[tuple[int, float, str]]]:
     """Per shadow policy: (tip row index, probability of the served task, its pick's features JSON)."""
     where = {tip_id: i for i, tip_id in enumerate(logged.ids)}
     out: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
     ids = list(where)
     for start in range(0, len(ids), 5000):  # bounded IN lists
-        for tip_id, name, version, prob, feats in session.exec(
-            select(
-                TipScore.tip_id,
-                TipScore.policy,
-                TipScore.policy_version,
-                TipScore.served_probability,
-                TipScore.features,
-            ).where(
+        for tip_id, name, version, prob, feats in session.execute(
+            sa.select(*_SCORE_COLUMNS).where(
                 col(TipScore.tip_id).in_(ids[start : start + 5000]),
-                TipScore.role == "shadow",
+                col(TipScore.role) == "shadow",
                 col(TipScore.served_probability).is_not(None),
             )
         ).all():
-            out[f"{name}@{version}"].append((where[tip_id], float(prob), feats))
+            out[f"{name}@{version}"].append((where[str(tip_id)], float(str(prob)), str(feats)))
     return out
 
 
