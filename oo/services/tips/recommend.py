@@ -223,7 +223,7 @@ def recommend(
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
     """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
     try:
-        signals.record_ignored(session=session, user_id=user_id, now=now)
+        signals.maybe_record_ignored(session=session, user_id=user_id, now=now)
     except Exception:
         session.rollback()
         log.exception("recording ignored tips of user %s failed", user_id)
@@ -302,6 +302,7 @@ def _log(
         ],
     )
     session.commit()
+    signals.note_served(user_id, tip_id, channel, now)
     return Recommendation(
         tip_id=tip_id,
         text=task.content,
