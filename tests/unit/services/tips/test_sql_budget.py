@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlmodel import Session, SQLModel
 
 from oo import db, settings
+from oo.recommender import POLICY_SPECS
 from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import hot as learner_hot
@@ -23,7 +24,8 @@ from oo.services.tips import serving as tips
 SHOW_BUDGET = 6
 # react: key lookup, tip, first-reaction claim, task, feedback insert, model versions, then a show
 REACT_BUDGET = 6 + SHOW_BUDGET
-FLUSH_BUDGET_PER_USER = 6  # model versions, the applied claim, model rows, three model writes
+# model versions, the applied claim, model rows, one write per learning policy (linucb@1-5)
+FLUSH_BUDGET_PER_USER = 3 + sum(spec.name != "random" for spec in POLICY_SPECS)
 
 
 @pytest.fixture
