@@ -21,6 +21,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -115,7 +116,15 @@ def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool)
     )
 
 
+_KEY_USED = sa.select(TipFeedback.id).where(
+    TipFeedback.user_id == sa.bindparam("user_id"), TipFeedback.idempotency_key == sa.bindparam("key")
+)
+
+
 def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: str) -> FeedbackResult | None:
+    # The common case is a new key: one prebuilt Core statement says so without the ORM.
+    if session.connection().execute(_KEY_USED, {"user_id": user_id, "key": key}).first() is None:
+        return None
     row = session.exec(
         select(TipFeedback).where(TipFeedback.user_id == user_id, TipFeedback.idempotency_key == key)
     ).first()
