@@ -116,7 +116,8 @@ def _flush_user(user_id: int) -> int:
             snap = [(k, cache.get(k), list(pending.get(k, []))) for k in ((user_id, r.key) for r in refs)]
             orphans = [k for k in pending if k[0] == user_id and k[1] not in {r.key for r in refs}]
         snap = [(k, e, items) for k, e, items in snap if e is not None and items]
-        ids = sorted({p.feedback_id for _, _, items in snap for p in items})
+        entries: list[tuple[tuple[int, str], _Entry, list[Pending]]] = [(k, e, i) for k, e, i in snap if e]
+        ids = sorted({p.feedback_id for _, _, items in entries for p in items})
         if not ids:
             return 0
         now = utcnow()
@@ -138,7 +139,7 @@ def _flush_user(user_id: int) -> int:
         }
         versions = {}
         try:
-            for key, entry, _ in snap:
+            for key, entry, _ in entries:
                 row = rows.get(key[1])
                 stored = (row.updates, row.updated_at) if row else (0, None)
                 if stored != (entry.updates, entry.updated_at):
@@ -151,7 +152,7 @@ def _flush_user(user_id: int) -> int:
             _forget_applied(session, user_id, ids)
             return 0
     with hot_lock:
-        for key, entry, items in snap:
+        for key, entry, items in entries:
             flushed = {p.feedback_id for p in items}
             pending[key] = [p for p in pending.get(key, []) if p.feedback_id not in flushed]
             current = cache.get(key)

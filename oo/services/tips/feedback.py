@@ -116,8 +116,9 @@ def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool)
     )
 
 
-_KEY_USED = sa.select(TipFeedback.id).where(
-    TipFeedback.user_id == sa.bindparam("user_id"), TipFeedback.idempotency_key == sa.bindparam("key")
+_KEY_USED = sa.select(col(TipFeedback.id)).where(
+    col(TipFeedback.user_id) == sa.bindparam("user_id"),
+    col(TipFeedback.idempotency_key) == sa.bindparam("key"),
 )
 
 
