@@ -194,11 +194,10 @@ def _snapshot(users: list[int], learning: set[str]) -> dict[int, list[Snap] | No
             if uid not in wanted or not items or out.get(uid, []) is None:
                 continue
             entry = cache.get(key)
-            out[uid] = (
-                None
-                if entry is None or key[1] not in learning
-                else [*out.get(uid, []), (key, entry, list(items))]
-            )
+            if entry is None or key[1] not in learning:
+                out[uid] = None
+            else:
+                out.setdefault(uid, []).append((key, entry, list(items)))  # type: ignore[union-attr]
     return out
 
 
