@@ -13,9 +13,10 @@ from oo import db, settings
 from oo.crypto import sha256_hex
 from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
+from tests.support.loopback import scaleout_marks
 
-pytestmark = pytest.mark.scaleout
 REDIS_URL = "redis://127.0.0.1:6379/8"
+pytestmark = scaleout_marks(REDIS_URL, 6379, "Redis")
 
 
 @pytest.fixture
