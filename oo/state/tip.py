@@ -7,8 +7,7 @@ never the authority on which tip was on screen, so a lost or stale state save (a
 expiry, two workers) cannot move a reaction to another tip. The page sends
 ``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent event is recorded
 once and does not skip the next tip. Each handler is thin: resolve the user, make one service
-call (`tips.show` or `tips.react`), set the vars. Those two run as background events, so the
-tab's state lock is taken only to set the vars, never across the service call.
+call (`tips.show` or `tips.react`), set the vars.
 """
 
 from __future__ import annotations
@@ -19,13 +18,24 @@ import reflex as rx
 
 from oo import routes
 from oo.services.accounts.sessions import CurrentUser
-from oo.services.tips import feedback
+from oo.services.tips import feedback, undo
 from oo.services.tips import serving as tips
-from oo.state.auth import AuthState
+from oo.settings import get_settings
+from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")
 LONG_PRESS_MS = 500
 SAVE_FAILED = "That didn't go through. Try again."
+FOCUS_TIP = "document.querySelector('[data-testid=tip]')?.focus()"
+UNDO_SECONDS = undo.UNDO_SECONDS  # the page hides Undo after this (the server allows a little more)
+# A short, calm acknowledgement of each reaction.
+ACK = {
+    "done": "Done.",
+    "snooze": "Snoozed for {hours} hours.",
+    "dismiss": "Dismissed for today.",
+    "helpful": "Noted: helpful.",
+    "not_helpful": "Noted: not helpful.",
+}
 
 
 class TipState(AuthState):
@@ -40,6 +50,10 @@ class TipState(AuthState):
     has_source: bool = True
     needs_reconnect: bool = False
     more: bool = False
+    ack: str = ""  # "Done." after a reaction, "Undone." after an Undo
+    ack_id: int = 0  # changes with every acknowledgement (restarts its fade-out)
+    can_undo: bool = False
+    _undo: dict[str, str] = {}  # backend-only: the reaction to take back and the tip to restore
     _press_at: float = -1.0  # pointer-down timeStamp (ms, browser clock) of the press in progress
     _tip_id: str = ""  # backend-only: the tip last served to this tab (never used to record a reaction)
 
@@ -51,10 +65,28 @@ class TipState(AuthState):
         self.has_source, self.needs_reconnect = shown.sources.has_source, shown.sources.needs_reconnect
         self.revealed, self.more, self.loaded, self.notice = False, False, True, ""
 
-    @rx.event(background=True)
+    def _unreachable(self, user: CurrentUser) -> None:
+        log.exception("loading a tip for user %s failed", user.id)  # the database is down
+        self.notice, self.loaded = "Can't reach your tips right now.", True
+
+    async def _show_next(self, user: CurrentUser) -> None:
+        try:
+            shown = await tips.show(user_id=user.id, timezone=user.timezone)
+        except Exception:  # keep what is on screen, say so quietly
+            self._unreachable(user)
+        else:
+            self._set(shown)
+
+    @rx.event
     async def load(self) -> rx.event.EventSpec | None:
-        """Show one tip (Todoist tasks older than 30 s are refreshed first)."""
-        return await _load(self)
+        """Show one tip."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        self._acknowledge("")
+        await self._show_next(user)  # Todoist tasks older than 30 s are refreshed first
+        return None
 
     @rx.event
     def toggle(self) -> None:
@@ -88,96 +120,108 @@ class TipState(AuthState):
         self._press_at = -1.0
 
     @rx.event
+    def escape(self, key: str) -> rx.event.EventSpec | None:
+        """Escape (anywhere in the tip, buttons included) closes the reaction buttons."""
+        if key != "Escape" or not (self.revealed or self.more):
+            return None
+        self.revealed = self.more = False
+        return rx.call_script(FOCUS_TIP)  # the focused button is gone: focus goes back to the tip
+
+    @rx.event
     def key_press(self, key: str) -> None:
         """Keyboard: Enter or Space on the focused tip acts like a tap."""
         if key in ("Enter", " "):
             self.toggle()
 
-    @rx.event(background=True)
+    async def _react(self, reaction: str, key: object, ref: object) -> rx.event.EventSpec | None:
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        try:
+            reacted = await tips.react(
+                user_id=user.id,
+                tip_ref=ref if isinstance(ref, str) else "",
+                reaction=reaction,
+                key=key if isinstance(key, str) else "",
+                timezone=user.timezone,
+                undoable=True,
+            )
+        except feedback.IdempotencyConflict:
+            return None  # a repeat of an earlier tap on an earlier tip: already recorded
+        except feedback.TipNotFound:
+            log.warning("user %s reacted to a tip that is gone or not theirs", user.id)
+            await self._show_next(user)
+            return None
+        except feedback.FeedbackError as exc:
+            log.warning("reaction refused for user %s: %s", user.id, exc)
+            self.notice = SAVE_FAILED
+            return None
+        except Exception:
+            log.exception("saving a reaction of user %s failed", user.id)
+            self.notice = SAVE_FAILED
+            return None
+        if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
+            previous = {"ref": str(ref), "key": str(key), "text": self.text, "why": self.why}
+            self._set(reacted.next)
+            text = ACK.get(reaction, "Noted.").format(hours=get_settings().snooze_hours)
+            self._acknowledge(text, undo=previous)
+        return None
+
+    def _acknowledge(self, text: str, undo: dict[str, str] | None = None) -> None:
+        self.ack, self.ack_id = text, self.ack_id + 1
+        self._undo, self.can_undo = undo or {}, bool(undo)
+
+    @rx.event
+    async def take_back(self) -> rx.event.EventSpec | None:
+        """Undo: withdraw the last reaction (while its window is open) and show its tip again."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        last, self.can_undo = self._undo, False
+        if not last:
+            return None
+        try:
+            await tips.take_back(user_id=user.id, tip_ref=last["ref"], key=last["key"])
+        except undo.TooLateToUndo:
+            self._acknowledge("Too late to undo — it counts.")
+            return None
+        except feedback.FeedbackError as exc:
+            log.warning("undo refused for user %s: %s", user.id, exc)
+            self._acknowledge("")
+            return None
+        except Exception:
+            log.exception("undo for user %s failed", user.id)
+            self.notice = SAVE_FAILED
+            return None
+        self.text, self.why, self.view_key = last["text"], last["why"], last["ref"]
+        self._tip_id = last["ref"][:32]
+        self.revealed = self.more = False
+        self._acknowledge("Undone.")
+        return None
+
+    @rx.event
     async def done(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Done: the task is finished. ``ref`` is the served tip's reference (``view_key``)."""
-        return await _react(self, "done", key, ref)
+        return await self._react("done", key, ref)
 
-    @rx.event(background=True)
+    @rx.event
     async def snooze(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Snooze: not now, later. ``ref`` is the served tip's reference (``view_key``)."""
-        return await _react(self, "snooze", key, ref)
+        return await self._react("snooze", key, ref)
 
-    @rx.event(background=True)
+    @rx.event
     async def dismiss(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Dismiss: not this one (hidden for a day). ``ref`` is the served tip's reference (``view_key``)."""
-        return await _react(self, "dismiss", key, ref)
+        return await self._react("dismiss", key, ref)
 
-    @rx.event(background=True)
+    @rx.event
     async def helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Helpful: a good tip. ``ref`` is the served tip's reference (``view_key``)."""
-        return await _react(self, "helpful", key, ref)
+        return await self._react("helpful", key, ref)
 
-    @rx.event(background=True)
+    @rx.event
     async def not_helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Not helpful: a poor tip. ``ref`` is the served tip's reference (``view_key``)."""
-        return await _react(self, "not_helpful", key, ref)
-
-
-# The slow handlers run as background events: the tab's state lock (Redis with several workers)
-# is held only inside ``async with state`` to set the vars, never across the service call.
-# ``state`` is the handler's StateProxy; helpers called inside the block act on the fresh state.
-
-
-async def _signed_in(state: TipState) -> CurrentUser | None:
-    user = state._current_user()  # read-only: the cookie from the handshake, the session cache
-    if user is None:
-        async with state:
-            state._forget()
-    return user
-
-
-async def _load(state: TipState) -> rx.event.EventSpec | None:
-    user = await _signed_in(state)
-    if user is None:
-        return rx.redirect(routes.SIGNIN, replace=True)
-    try:
-        shown = await tips.show(user_id=user.id, timezone=user.timezone)
-    except Exception:  # the database is down: keep what is on screen, say so quietly
-        log.exception("loading a tip for user %s failed", user.id)
-        async with state:
-            state._remember(user)
-            state.notice, state.loaded = "Can't reach your tips right now.", True
-        return None
-    async with state:
-        state._remember(user)
-        state._set(shown)
-    return None
-
-
-async def _react(state: TipState, reaction: str, key: object, ref: object) -> rx.event.EventSpec | None:
-    user = await _signed_in(state)
-    if user is None:
-        return rx.redirect(routes.SIGNIN, replace=True)
-    try:
-        reacted = await tips.react(
-            user_id=user.id,
-            tip_ref=ref if isinstance(ref, str) else "",
-            reaction=reaction,
-            key=key if isinstance(key, str) else "",
-            timezone=user.timezone,
-        )
-    except feedback.IdempotencyConflict:
-        return None  # a repeat of an earlier tap on an earlier tip: already recorded
-    except feedback.TipNotFound:
-        log.warning("user %s reacted to a tip that is gone or not theirs", user.id)
-        return await _load(state)
-    except Exception as exc:
-        if isinstance(exc, feedback.FeedbackError):
-            log.warning("reaction refused for user %s: %s", user.id, exc)
-        else:
-            log.exception("saving a reaction of user %s failed", user.id)
-        async with state:
-            state._remember(user)
-            state.notice = SAVE_FAILED
-        return None
-    if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
-        async with state:
-            state._remember(user)
-            state._set(reacted.next)
-    return None
+        return await self._react("not_helpful", key, ref)
