@@ -40,8 +40,10 @@ def utcnow() -> datetime:
 
 
 def _ts(*, nullable: bool = False, index: bool = False, default: bool = False):
-    kwargs = {"default_factory": utcnow} if default else {"default": None}
-    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index), **kwargs)
+    column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    if default:
+        return Field(sa_column=column, default_factory=utcnow)
+    return Field(sa_column=column, default=None)
 
 
 class User(SQLModel, table=True):
