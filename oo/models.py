@@ -39,6 +39,14 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a table model (SQLModel leaves ``__table__`` untyped)."""
+    found = sa.inspect(model).local_table
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found
+
+
 def _ts(*, nullable: bool = False, index: bool = False, default: bool = False):
     column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
     if default:
