@@ -98,6 +98,7 @@ def user_detail(*, session: Session, user_id: Any) -> dict[str, Any]:
     """
     user = _require_user(session, user_id)
     uid = user.id
+    assert uid is not None  # a stored user has its id
     integrations = session.exec(select(Integration).where(Integration.user_id == uid)).all()
     consents = session.exec(
         select(Consent).where(Consent.user_id == uid).order_by(col(Consent.accepted_at))

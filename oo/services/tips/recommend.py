@@ -31,6 +31,7 @@ from datetime import datetime, tzinfo
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -313,7 +314,7 @@ def _score_row(
 
 def warm_up() -> None:
     """Start the pool's threads and touch numpy's products once, so the first real pick is fast."""
-    X = FeatureMatrix(("a",), [[1.0], [0.0]])
+    X = FeatureMatrix(("a",), np.array([[1.0], [0.0]]))
     for future in [_pool.submit(_pick, learner.random_policy(), X, False) for _ in range(POOL_SIZE)]:
         future.result()
     LinUCBPolicy(["a"]).pick(X)
