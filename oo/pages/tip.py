@@ -23,7 +23,7 @@ QUIET = {"size": "3", "variant": "outline", "color_scheme": "gray"}
 
 def _key(reaction: str) -> rx.Var:
     """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``."""
-    return TipState.view_key + f"-{reaction}"
+    return rx.Var.create(TipState.view_key) + f"-{reaction}"
 
 
 def reactions() -> rx.Component:
