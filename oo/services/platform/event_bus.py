@@ -20,7 +20,7 @@ from sqlmodel import Session, col, delete, select
 from oo import singletons
 from oo.bus import Event, EventBus, create_bus
 from oo.db import get_engine
-from oo.models import EventRecord
+from oo.models import EventRecord, table
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.events")
@@ -37,7 +37,7 @@ class DbEventStore:
         engine = get_engine()
         insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
         stmt = (
-            insert(EventRecord.__table__)  # type: ignore[attr-defined]
+            insert(table(EventRecord))
             .values(
                 id=event.id,
                 subject=event.subject,

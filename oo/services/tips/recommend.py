@@ -36,7 +36,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from oo.bus import Event, TipServed
-from oo.models import TipScore, TipView, utcnow
+from oo.models import TipScore, TipView, table, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
@@ -49,8 +49,8 @@ BUDGET_SECONDS = 0.05  # the active learner's time budget per pick; then Random 
 CHANNELS = ("web", "push", "api")
 POOL_SIZE = 4  # a stuck pick holds a thread; with all of them stuck, every pick falls back
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="oo-learner")
-_INSERT_VIEW = sa.insert(TipView.__table__)  # type: ignore[attr-defined]
-_INSERT_SCORE = sa.insert(TipScore.__table__)  # type: ignore[attr-defined]
+_INSERT_VIEW = sa.insert(table(TipView))
+_INSERT_SCORE = sa.insert(table(TipScore))
 
 
 @dataclass
