@@ -56,19 +56,10 @@ def counts(*, session: Session, window: Any = "7d") -> dict[str, list[tuple[Any,
     since = since_days(parse_window(window))
     reacted = (col(TipView.served_at) >= since, col(TipView.reaction).is_not(None))
     bucket = hour_bucket(TipView.served_at).label("bucket")
+    timed = (bucket, col(TipView.policy), col(TipView.policy_version), col(TipView.reaction))
     timing = (
         session.connection()
-        .execute(
-            sa.select(
-                bucket,
-                col(TipView.policy),
-                col(TipView.policy_version),
-                col(TipView.reaction),
-                sa.func.count(),
-            )
-            .where(*reacted)
-            .group_by(bucket, col(TipView.policy), col(TipView.policy_version), col(TipView.reaction))
-        )
+        .execute(sa.select(*timed, sa.func.count()).where(*reacted).group_by(*timed))
         .all()
     )
     cohort: sa.Label[str] = sa.func.substr(day_of(User.created_at), 1, 7).label("cohort")
