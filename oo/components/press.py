@@ -41,4 +41,4 @@ class KeyBox(BaseHTML):
 
     tag = "div"
 
-    on_key_down: rx.EventHandler[lambda e: [e.key]]
+    on_key_down: Annotated[rx.EventHandler, lambda e: [e.key]]

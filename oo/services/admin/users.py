@@ -202,6 +202,7 @@ def set_role(*, session: Session, admin_id: int, user_id: Any, role: Any) -> Use
         params={"from": previous, "to": role},
     )
     session.commit()
+    assert user.id is not None  # a stored user has its id
     session_cache.forget_user(user.id)  # the new role applies to every open tab at once
     return user
 

@@ -120,7 +120,7 @@ def _flush_user(user_id: int) -> int:
         if not ids:
             return 0
         now = utcnow()
-        claim = session.execute(
+        claim = session.exec(
             update(TipFeedback)
             .where(col(TipFeedback.id).in_(ids), col(TipFeedback.applied_at).is_(None))
             .values(applied_at=now)
@@ -139,6 +139,7 @@ def _flush_user(user_id: int) -> int:
         versions = {}
         try:
             for key, entry, _ in snap:
+                assert entry is not None  # snap keeps cached entries only
                 row = rows.get(key[1])
                 stored = (row.updates, row.updated_at) if row else (0, None)
                 if stored != (entry.updates, entry.updated_at):
@@ -152,6 +153,7 @@ def _flush_user(user_id: int) -> int:
             return 0
     with hot_lock:
         for key, entry, items in snap:
+            assert entry is not None
             flushed = {p.feedback_id for p in items}
             pending[key] = [p for p in pending.get(key, []) if p.feedback_id not in flushed]
             current = cache.get(key)
