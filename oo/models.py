@@ -39,9 +39,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a table model (SQLModel leaves ``__table__`` untyped)."""
+    found = sa.inspect(model).local_table
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found
+
+
 def _ts(*, nullable: bool = False, index: bool = False, default: bool = False):
-    kwargs = {"default_factory": utcnow} if default else {"default": None}
-    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index), **kwargs)
+    column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    if default:
+        return Field(sa_column=column, default_factory=utcnow)
+    return Field(sa_column=column, default=None)
 
 
 class User(SQLModel, table=True):

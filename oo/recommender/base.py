@@ -54,7 +54,7 @@ REWARDS: Mapping[str, float] = {
 class Pick(NamedTuple):
     """The chosen candidate: its position in the batch and its score."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: `pick.index` is the position
     score: float
 
 
@@ -265,7 +265,7 @@ class Policy(abc.ABC):
         Returns:
             One score per candidate, in order.
         """
-        return self.score_array(candidates, context).tolist()  # type: ignore[no-any-return]
+        return self.score_array(candidates, context).tolist()
 
     def pick(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Pick:
         """Pick the best-scoring candidate; ties are broken at random (seeded).

@@ -49,11 +49,13 @@ def funnel(*, session: Session) -> list[dict[str, Any]]:
     live = col(User.deleted_at).is_(None)
     steps = [
         ("signed up", select(sa.func.count()).select_from(User).where(live)),
-        ("connected", select(sa.func.count(sa.distinct(Integration.user_id)))),
-        ("first tip", select(sa.func.count(sa.distinct(TipView.user_id)))),
+        ("connected", select(sa.func.count(sa.distinct(col(Integration.user_id))))),
+        ("first tip", select(sa.func.count(sa.distinct(col(TipView.user_id))))),
         (
             "first reaction",
-            select(sa.func.count(sa.distinct(TipFeedback.user_id))).where(TipFeedback.origin != "signal"),
+            select(sa.func.count(sa.distinct(col(TipFeedback.user_id)))).where(
+                col(TipFeedback.origin) != "signal"
+            ),
         ),
     ]
     return [{"step": name, "users": _count(session, stmt)} for name, stmt in steps]
@@ -64,7 +66,7 @@ def daily(*, session: Session, days: int = SERIES_DAYS) -> list[dict[str, Any]]:
     since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     day = day_of(TipView.served_at).label("day")
     rows = session.exec(
-        select(day, sa.func.count(), sa.func.count(sa.distinct(TipView.user_id)))
+        select(day, sa.func.count(), sa.func.count(sa.distinct(col(TipView.user_id))))
         .where(col(TipView.served_at) >= since)
         .group_by(day)
         .order_by(day)

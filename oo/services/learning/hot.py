@@ -123,7 +123,7 @@ def _flush_user(user_id: int) -> int:
         if not ids:
             return 0
         now = utcnow()
-        claim = session.execute(
+        claim = session.exec(
             update(TipFeedback)
             .where(col(TipFeedback.id).in_(ids), col(TipFeedback.applied_at).is_(None))
             .values(applied_at=now)

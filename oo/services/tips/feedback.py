@@ -233,7 +233,7 @@ def record(
     if tip is None or tip.user_id != user_id:
         raise TipNotFound("no such tip")
     now = now or utcnow()
-    claim = session.execute(
+    claim = session.exec(
         update(TipView)
         .where(col(TipView.id) == tip_id, col(TipView.reaction).is_(None))
         .values(reaction=reaction, reacted_at=now)

@@ -40,7 +40,7 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from oo.bus import Event, TipServed
-from oo.models import TipScore, TipView, utcnow
+from oo.models import TipScore, TipView, table, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
@@ -53,8 +53,8 @@ BUDGET_SECONDS = 0.05  # the active learner's time budget per pick; then Random 
 CHANNELS = ("web", "push", "api")
 POOL_SIZE = 4  # a stuck pick holds a thread; with all of them stuck, every pick falls back
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="oo-learner")
-_INSERT_VIEW = sa.insert(TipView.__table__)  # type: ignore[attr-defined]
-_INSERT_SCORE = sa.insert(TipScore.__table__)  # type: ignore[attr-defined]
+_INSERT_VIEW = sa.insert(table(TipView))
+_INSERT_SCORE = sa.insert(table(TipScore))
 
 
 @dataclass
@@ -365,7 +365,7 @@ def _score_row(
 
 def warm_up() -> None:
     """Start the pool's threads and touch numpy's products once, so the first real pick is fast."""
-    X = FeatureMatrix(("a",), [[1.0], [0.0]])
+    X = FeatureMatrix(("a",), np.array([[1.0], [0.0]]))
     for future in [_pool.submit(_pick, learner.random_policy(), X, False) for _ in range(POOL_SIZE)]:
         future.result()
     LinUCBPolicy(["a"]).pick(X)
