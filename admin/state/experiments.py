@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import AdminPageMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services import admin_experiments, admin_users
 from oo.services.accounts import CurrentUser
@@ -37,26 +38,18 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
             charts.grouped_ci(cohorts, x="cohort", group="policy", title="Mean reward by signup cohort")
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then compute the stats."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self._reload()
         except Exception:
             self._failed("experiments")
         return None
 
-    @rx.event
+    @admin_event
     def set_window(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Recompute over another time window."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         window = form.get("window") if isinstance(form, dict) else None
         if window not in WINDOWS:
             self.error = f"Window must be one of {', '.join(WINDOWS)}."
@@ -68,13 +61,9 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
             self._failed("experiments")
         return None
 
-    @rx.event
+    @admin_event
     def ask_reset(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Ask before resetting one user's bandit."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             user_id = parse_int(form.get("user_id") if isinstance(form, dict) else None, "user id")
         except AdminInputError as exc:

@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import acting_admin, admin_event
 from oo.db import session_scope
 from oo.services import admin_overview
 from oo.services.accounts import CurrentUser
@@ -45,13 +46,10 @@ class AdminOverviewState(AdminPageMixin, AuthState):
             charts.lines(data.daily, x="day", series=["tips", "users"], title="Tips and users per day")
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then load the numbers."""
-        try:
-            admin = self._require_admin()
-        except REFUSED:
-            return self._refuse()
+        admin = acting_admin()
         try:
             self._reload(admin)
         except Exception:

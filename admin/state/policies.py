@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import AdminPageMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services import admin_policies
 from oo.services.accounts import CurrentUser
@@ -48,26 +49,18 @@ class AdminPoliciesState(AdminPageMixin, AuthState):
         with session_scope() as session:
             self.rows = text_rows(admin_policies.list_policies(session=session))
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then list the registry."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self._reload()
         except Exception:
             self._failed("policy list")
         return None
 
-    @rx.event
+    @admin_event
     def ask_status(self, policy_id: str, status: str) -> rx.event.EventSpec | None:
         """Ask before promoting, shadowing or archiving a policy."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         ask_policy_change(self, policy_id, status)
         return None
 

@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services import admin_quality
 from oo.state.auth import AuthState
@@ -23,13 +24,9 @@ class AdminQualityState(AdminPageMixin, AuthState):
     missing_fig: dict[str, Any] = {}
     heatmap_fig: dict[str, Any] = {}
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then measure."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             with session_scope() as session:
                 missing = admin_quality.missing_features(session=session)

@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services import admin_rewards
 from oo.services.admin_query import WINDOWS
@@ -54,23 +55,15 @@ class AdminRewardsState(AdminPageMixin, AuthState):
             charts.mean_ci(data["cohort"], x="cohort", title="Mean reward by signup cohort")
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then compute the analytics."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._compute()
         return None
 
-    @rx.event
+    @admin_event
     def set_window(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Recompute over another time window."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         window = form.get("window") if isinstance(form, dict) else None
         if window not in WINDOWS:
             self.error = f"Window must be one of {', '.join(WINDOWS)}."

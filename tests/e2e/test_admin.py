@@ -27,6 +27,7 @@ from oo.db import make_engine
 from scripts import seed_admin_volume
 from tests.e2e.conftest import at, sign_in_demo
 from tests.support.oidc import playwright_login
+from tests.support.socket_client import call_handler
 
 pytestmark = pytest.mark.e2e
 ADMIN_EMAIL = "admin@example.test"
@@ -369,6 +370,26 @@ def test_the_leak_check_sees_data_when_an_admin_calls(app, admin_context):
     loads = [(name, payload) for name, payload in admin_calls() if name.endswith(".load")]
     text = emit_all(app, loads, f"oo_session={cookie['value']}")
     assert "example.test" in text and "linucb@" in text
+
+
+def test_guarded_handlers_get_their_arguments_over_the_websocket(app, admin_context):
+    """@admin_event keeps what Reflex reads: a str argument, a form dict, an async handler."""
+    cookie = next(c for c in admin_context.cookies() if c["name"] == "oo_session")
+    admin_cookie = f"oo_session={cookie['value']}"
+    uid = scalar(app, "SELECT id FROM user WHERE email = ?", ADMIN_EMAIL)
+    users = admin.AdminUsersState.get_full_name()
+    text = json.dumps(call_handler(app.url, f"{users}.open_user", {"user_id": str(uid)}, cookie=admin_cookie))
+    assert ADMIN_EMAIL in text
+    sql = admin.AdminSqlState.get_full_name()
+    text = json.dumps(
+        call_handler(app.url, f"{sql}.run", {"form": {"sql": "SELECT 6 * 7 AS answer"}}, cookie=admin_cookie)
+    )
+    assert '"42"' in text and "1 rows in" in text
+    demo = httpx.post(f"{app.url}/auth/demo", headers={"origin": app.url}).cookies["oo_session"]
+    text = json.dumps(
+        call_handler(app.url, f"{users}.open_user", {"user_id": str(uid)}, cookie=f"oo_session={demo}")
+    )
+    assert ADMIN_EMAIL not in text and "/admin/forbidden" in text
 
 
 def models(app) -> set[tuple[int, str]]:
