@@ -19,8 +19,9 @@ KPI_LABELS = {
     "wau": "Active users (7 days)",
     "tips_24h": "Tips served (24 h)",
     "tips_7d": "Tips served (7 days)",
-    "users": "People signed up",
-    "new_users_7d": "New sign-ups (7 days)",
+    "users": "Sign-ups (all time, not deleted)",
+    "new_users_7d": "Sign-ups (7 days)",
+    "deleted_7d": "Accounts deleted (7 days)",
 }
 
 
@@ -37,13 +38,26 @@ class AdminOverviewState(AdminPageMixin, AuthState):
             data = admin_overview.overview(session=session)
         self.kpis = {k: f"{v:,}" for k, v in data.kpis.items()}
         self.funnel_fig = charts.as_json(
-            charts.bars(data.funnel, x="users", y="step", title="Activation funnel", horizontal=True)
+            charts.bars(
+                data.funnel,
+                x="users",
+                y="step",
+                title="Activation funnel (sign-ups of the last 30 days)",
+                horizontal=True,
+            )
         )
         self.reactions_fig = charts.as_json(
-            charts.pie(data.reactions, label="reaction", value="count", title="Reactions (7 days)")
+            charts.pie(
+                data.reactions, label="reaction", value="count", title="Reactions to tips served in 7 days"
+            )
         )
         self.daily_fig = charts.as_json(
-            charts.lines(data.daily, x="day", series=["tips", "users"], title="Tips and users per day")
+            charts.lines(
+                data.daily,
+                x="day",
+                series=["tips served", "active users"],
+                title="Tips served and active users per UTC day",
+            )
         )
 
     @admin_event

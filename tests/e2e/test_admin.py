@@ -58,6 +58,7 @@ PAGES = {
     "/admin/sql": ("SQL runner", [], ["saved-queries"]),
     "/admin/health": ("Health", [], ["health"]),
     "/admin/audit": ("Audit log", [], ["audit"]),
+    "/admin/glossary": ("Glossary", [], []),
 }
 
 

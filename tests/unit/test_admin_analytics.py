@@ -113,15 +113,16 @@ def test_overview_counts_active_users_tips_reactions_and_the_funnel(session, dat
     # DAU: Ann reacted within 24 h; Ben's only tip was a push nobody opened.
     assert ov.kpis["dau"] == 1 and ov.kpis["wau"] == 1
     assert ov.kpis["tips_24h"] == 2 and ov.kpis["tips_7d"] == 3 and ov.kpis["users"] == 3
-    assert ov.kpis["new_users_7d"] == 2
+    assert ov.kpis["new_users_7d"] == 2 and ov.kpis["deleted_7d"] == 0
     assert sorted((r["reaction"], r["count"]) for r in ov.reactions) == [("dismiss", 1), ("done", 1)]
+    # The funnel follows the sign-ups of the last 30 days: Ben and Cat (Ann is 40 days old).
     assert [(s["step"], s["users"]) for s in ov.funnel] == [
-        ("signed up", 3),
-        ("connected", 2),
-        ("first tip", 2),
-        ("first reaction", 1),
+        ("signed up", 2),
+        ("connected", 1),
+        ("first tip", 1),
+        ("first reaction", 0),
     ]
-    assert sum(d["tips"] for d in ov.daily) == 4  # the series covers 14 days
+    assert sum(d["tips served"] for d in ov.daily) == 4  # the series covers 14 days
     assert ov.daily[-1]["day"] == NOW.strftime("%Y-%m-%d")
 
 
