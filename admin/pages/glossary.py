@@ -6,11 +6,11 @@ from admin import routes
 from admin.components import MUTED, panel
 from admin.layout import admin_page
 from admin.state.glossary import AdminGlossaryState
-from oo.services.admin_metrics import GLOSSARY
+from oo.services.admin.metrics import GLOSSARY
 
 
 def glossary_page() -> rx.Component:
-    """Every metric's definition, as `oo.services.admin_metrics` computes it."""
+    """Every metric's definition, as `oo.services.admin.metrics` computes it."""
     return admin_page(
         AdminGlossaryState,
         routes.GLOSSARY,

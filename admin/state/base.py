@@ -23,9 +23,9 @@ from admin import routes
 from admin.state.guard import acting_admin, admin_event
 from oo.bus import AdminAction as AdminActionEvent
 from oo.bus import Event
-from oo.services import events
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin.inputs import AdminInputError
+from oo.services.platform import event_bus as events
 
 log = logging.getLogger("oo.admin")
 FAILED = "That failed on the server and nothing was changed; the error is in the server log."

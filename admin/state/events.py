@@ -10,9 +10,9 @@ from admin import charts
 from admin.state.base import AdminPageMixin, PagedMixin, text_rows
 from admin.state.guard import admin_event
 from oo.db import session_scope
-from oo.services import admin_events
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import event_stream as admin_events
+from oo.services.admin.inputs import AdminInputError
 from oo.state.auth import AuthState
 
 

@@ -10,9 +10,10 @@ from admin import charts
 from admin.state.base import AdminPageMixin, text_rows
 from admin.state.guard import admin_event
 from oo.db import session_scope
-from oo.services import admin_experiments, admin_users
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import WINDOWS, AdminInputError, parse_int
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import experiments as admin_experiments
+from oo.services.admin import users as admin_users
+from oo.services.admin.inputs import WINDOWS, AdminInputError, parse_int
 from oo.state.auth import AuthState
 
 

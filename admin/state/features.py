@@ -10,8 +10,8 @@ from admin import charts
 from admin.state.base import AdminPageMixin, PagedMixin, text_rows
 from admin.state.guard import admin_event
 from oo.db import session_scope
-from oo.services import admin_features
-from oo.services.admin_query import AdminInputError
+from oo.services.admin import features as admin_features
+from oo.services.admin.inputs import AdminInputError
 from oo.state.auth import AuthState
 
 

@@ -10,7 +10,7 @@ from oo.state.auth import AuthState
 
 
 class AdminGlossaryState(AdminPageMixin, AuthState):
-    """The /admin/glossary page (its text is `oo.services.admin_metrics.GLOSSARY`)."""
+    """The /admin/glossary page (its text is `oo.services.admin.metrics.GLOSSARY`)."""
 
     @admin_event
     def load(self) -> rx.event.EventSpec | None:

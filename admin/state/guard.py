@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 
 import reflex as rx
 
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
 from oo.state.auth import NotAuthorized, NotSignedIn
 
 REFUSED = (NotSignedIn, NotAuthorized)

@@ -9,7 +9,8 @@ from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.jobs.scheduler import status as scheduler_status
 from oo.models import utcnow
-from oo.services import admin_health, events
+from oo.services.admin import health as admin_health
+from oo.services.platform import event_bus as events
 from oo.state.auth import AuthState
 
 

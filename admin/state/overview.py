@@ -10,8 +10,8 @@ from admin import charts
 from admin.state.base import AdminPageMixin
 from admin.state.guard import acting_admin, admin_event
 from oo.db import session_scope
-from oo.services import admin_overview
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import overview as admin_overview
 from oo.state.auth import AuthState
 
 KPI_LABELS = {

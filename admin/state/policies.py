@@ -9,8 +9,8 @@ import reflex as rx
 from admin.state.base import AdminPageMixin, text_rows
 from admin.state.guard import admin_event
 from oo.db import session_scope
-from oo.services import admin_policies
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import policies as admin_policies
 from oo.state.auth import AuthState
 
 VERBS = {

@@ -10,7 +10,7 @@ from admin import charts
 from admin.state.base import AdminPageMixin
 from admin.state.guard import admin_event
 from oo.db import session_scope
-from oo.services import admin_quality
+from oo.services.admin import quality as admin_quality
 from oo.state.auth import AuthState
 
 

@@ -10,8 +10,8 @@ from admin import charts
 from admin.state.base import AdminPageMixin
 from admin.state.guard import admin_event
 from oo.db import session_scope
-from oo.services import admin_rewards
-from oo.services.admin_query import WINDOWS
+from oo.services.admin import rewards as admin_rewards
+from oo.services.admin.inputs import WINDOWS
 from oo.state.auth import AuthState
 
 

@@ -14,9 +14,12 @@ from sqlmodel import Session, SQLModel, select
 
 from oo.db import make_engine
 from oo.models import ModelState, Task, TipFeedback
-from oo.services import accounts, candidates, feedback, learner, policies, sources
-from oo.services import recommend as recommend_module
-from oo.services.recommend import recommend
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import learner, policies
+from oo.services.sources import catalog as sources
+from oo.services.tips import candidates, feedback
+from oo.services.tips import recommend as recommend_module
+from oo.services.tips.recommend import recommend
 
 pytestmark = pytest.mark.scaleout
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

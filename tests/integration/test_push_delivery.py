@@ -10,7 +10,10 @@ from sqlmodel import Session, select
 from oo import db, settings
 from oo.integrations.webpush import WebPushSender
 from oo.models import PushSubscription, TipView
-from oo.services import accounts, push, push_delivery, sources
+from oo.services.accounts import sessions as accounts
+from oo.services.push import delivery as push_delivery
+from oo.services.push import subscriptions as push
+from oo.services.sources import catalog as sources
 from tests.fakes.push_service import FakePushService
 
 NOON = datetime(2026, 11, 26, 12, tzinfo=UTC)

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from oo import db, settings
-from oo.api import create_api
+from oo.http.app import create_api
 from oo.models import Consent, User, UserSession
 from tests.support.oidc import OidcProvider, complete_login, expected_email, expected_sub
 

@@ -12,11 +12,13 @@ from sqlmodel import Session
 from starlette.testclient import TestClient
 
 from oo import db, settings
-from oo.api import create_api
 from oo.crypto import CryptoError, generate_key
+from oo.http.app import create_api
 from oo.models import Integration, SourceAction, Task, User
-from oo.services import accounts, sources, todoist
-from oo.services.secrets import keyring
+from oo.services.accounts import sessions as accounts
+from oo.services.platform.keyring import keyring
+from oo.services.sources import catalog as sources
+from oo.services.sources.todoist import connection as todoist
 from tests.fakes.todoist import FakeTodoistServer
 from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, new_user, rows
 

@@ -12,8 +12,9 @@ from sqlmodel import Session, select
 
 from oo import db, settings
 from oo.models import EventRecord, User
-from oo.services import events, todoist
-from oo.services.secrets import keyring
+from oo.services.platform import event_bus as events
+from oo.services.platform.keyring import keyring
+from oo.services.sources.todoist import connection as todoist
 from tests.fakes.todoist import FakeTodoistServer
 
 CLIENT_ID, CLIENT_SECRET = "oo-todoist-test", "oo-todoist-secret-0123456789"

@@ -1,0 +1,154 @@
+"""Each console metric on hand-built data; every expected value is worked out by hand below.
+
+The cast (T = 2026-01-10 12:00 UTC; "24 h" = [T-24h, T), "7 days" = [T-7d, T)):
+
+- ann  signed up T-3d; saw a tip on the web at T-2h and pressed Done herself at T-1h; has a
+       Todoist connection.
+- ben  signed up T-10d; his only tip was a push that reached no device (``push_failed``) at T-3h.
+- cat  signed up T-2d, lives in Pacific/Kiritimati (UTC+14); a push reached her phone at T-5h but
+       she never opened it; the task was then completed in Todoist, and the webhook's delayed
+       reward recorded "done" on that tip at T-4h.
+- dan  signed up T-2d and deleted his account at T-1d (a tombstone row; his logs are purged).
+- eve  an admin, signed up T-20d; an API tip at T-8d (outside the week) and an admin action at
+       T-1h (admin actions are no activity).
+- fay  signed up T-15d; a web tip at T-6d, dismissed at T-6d+1m, then "done" at T-6d+2m (a second
+       reaction to the same tip).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from oo.models import AdminAction, Integration, TipFeedback, TipView, User
+from oo.services.admin import metrics as m
+
+T = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
+DAY, WEEK = T - timedelta(days=1), T - timedelta(days=7)
+
+
+def _user(session, name: str, created: datetime, **kw) -> User:
+    user = User(name=name, created_at=created, **kw)
+    session.add(user)
+    session.commit()
+    session.refresh(user)
+    return user
+
+
+def _tip(session, user: User, at: datetime, channel: str, source: str = "todoist", reaction=None) -> str:
+    tip_id = uuid4().hex
+    session.add(
+        TipView(
+            id=tip_id,
+            user_id=user.id,
+            channel=channel,
+            source=source,
+            policy="linucb",
+            served_at=at,
+            reaction=reaction,
+            reacted_at=at if reaction else None,
+        )
+    )
+    session.commit()
+    return tip_id
+
+
+def _react(session, user: User, tip_id: str, reaction: str, at: datetime, origin: str = "user") -> None:
+    session.add(
+        TipFeedback(
+            tip_id=tip_id,
+            user_id=user.id,
+            reaction=reaction,
+            reward=0.0,
+            idempotency_key=uuid4().hex,
+            origin=origin,
+            created_at=at,
+        )
+    )
+    session.commit()
+
+
+@pytest.fixture
+def cast(session) -> dict[str, User]:
+    ann = _user(session, "ann", T - timedelta(days=3))
+    ben = _user(session, "ben", T - timedelta(days=10))
+    cat = _user(session, "cat", T - timedelta(days=2), timezone="Pacific/Kiritimati")
+    dan = _user(session, "dan", T - timedelta(days=2), deleted_at=T - timedelta(days=1))
+    eve = _user(session, "eve", T - timedelta(days=20), role="admin")
+    fay = _user(session, "fay", T - timedelta(days=15))
+    session.add(Integration(user_id=ann.id, provider="todoist"))
+    t = _tip(session, ann, T - timedelta(hours=2), "web", reaction="done")
+    _react(session, ann, t, "done", T - timedelta(hours=1))
+    _tip(session, ben, T - timedelta(hours=3), "push_failed", source="demo")
+    t = _tip(session, cat, T - timedelta(hours=5), "push", reaction="done")
+    _react(session, cat, t, "done", T - timedelta(hours=4), origin="webhook")
+    _tip(session, eve, T - timedelta(days=8), "api")
+    session.add(
+        AdminAction(
+            admin_id=eve.id, action="role.grant", target=f"user:{ann.id}", created_at=T - timedelta(hours=1)
+        )
+    )
+    t = _tip(session, fay, T - timedelta(days=6), "web", source="demo", reaction="dismiss")
+    _react(session, fay, t, "dismiss", T - timedelta(days=6) + timedelta(minutes=1))
+    _react(session, fay, t, "done", T - timedelta(days=6) + timedelta(minutes=2))
+    session.commit()
+    return {"ann": ann, "ben": ben, "cat": cat, "dan": dan, "eve": eve, "fay": fay}
+
+
+def test_active_users_count_seeing_or_reacting_only(session, cast):
+    # 24 h: ann (web tip, own reaction). Not ben (failed push), not cat (unopened push, webhook
+    # reward), not eve (admin action). 7 days: ann + fay.
+    assert m.active_users(session=session, since=DAY, until=T) == 1
+    assert m.active_users(session=session, since=WEEK, until=T) == 2
+    # By UTC day: ann on 01-10; fay on 01-04 (T-6d = 01-04 12:00).
+    assert m.daily_active(session=session, since=WEEK, until=T) == {"2026-01-10": 1, "2026-01-04": 1}
+
+
+def test_tips_served_exclude_failed_pushes(session, cast):
+    # 24 h: ann's web tip + cat's delivered push = 2 (ben's failed push is not served).
+    assert m.tips_served(session=session, since=DAY, until=T) == 2
+    # 7 days: + fay's web tip = 3 (eve's API tip is 8 days old).
+    assert m.tips_served(session=session, since=WEEK, until=T) == 3
+    assert m.daily_tips(session=session, since=WEEK, until=T) == {"2026-01-10": 2, "2026-01-04": 1}
+
+
+def test_signups_never_count_deleted_accounts_and_deletions_are_their_own_figure(session, cast):
+    # All time: ann, ben, cat, eve, fay = 5 (dan deleted). 7 days: ann, cat = 2 (not dan).
+    assert m.signups(session=session) == 5
+    assert m.signups(session=session, since=WEEK, until=T) == 2
+    assert m.deletions(session=session, since=WEEK, until=T) == 1
+    assert m.deletions(session=session, since=DAY - timedelta(days=3), until=DAY - timedelta(hours=1)) == 0
+
+
+def test_reactions_are_the_first_reaction_of_each_tip(session, cast):
+    # Tips served in the week: ann done, cat done (the webhook's delayed reward), fay dismiss
+    # (her later "done" to the same tip is not a second reaction).
+    assert m.reaction_counts(session=session, since=WEEK, until=T) == {"done": 2, "dismiss": 1}
+
+
+def test_the_funnel_follows_one_cohort(session, cast):
+    # Cohort: signed up in the 30 days before T and not deleted = ann, ben, cat, eve, fay (5).
+    # Connected (a connection now, or a tip from a source): all 5 (ben's failed push came from
+    # his demo source). First tip (served): ann, cat, eve, fay = 4. Reacted themselves: ann, fay.
+    steps = m.funnel(session=session, since=T - timedelta(days=30))
+    assert [(s["step"], s["users"]) for s in steps] == [
+        ("signed up", 5),
+        ("connected", 5),
+        ("first tip", 4),
+        ("first reaction", 2),
+    ]
+
+
+def test_every_definition_is_written_down():
+    names = [name for name, _ in m.GLOSSARY]
+    assert {"Active user", "Tips served", "Sign-ups", "Reaction", "Reward"} <= set(names)
+    assert all(len(text) > 40 for _, text in m.GLOSSARY)
+
+
+def test_the_readme_states_the_same_definitions():
+    readme = (Path(__file__).resolve().parents[4] / "admin" / "README.md").read_text()
+    for name, text in m.GLOSSARY:
+        assert f"- **{name}.** {text}" in readme, name
