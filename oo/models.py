@@ -171,6 +171,10 @@ class TipView(SQLModel, table=True):
     served_at: datetime = _ts(default=True)
     reaction: str | None = Field(default=None, max_length=16)
     reacted_at: datetime | None = _ts(nullable=True)
+    # Frozen at serve time for the console's slices and data quality (oo/services/tips/facts.py).
+    task_priority: int | None = None  # the API's 1..4 (4 = Todoist's p1)
+    local_hour: int | None = None  # hour of day in the user's time zone
+    imputed: str = Field(default="", max_length=64)  # defaulted inputs: no_due,unknown_tz,stale_source
 
     __table_args__ = (
         sa.Index("ix_tip_view_user_served", "user_id", "served_at"),

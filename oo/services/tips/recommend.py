@@ -31,6 +31,7 @@ from datetime import datetime, tzinfo
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
@@ -39,7 +40,7 @@ from oo.models import TipScore, TipView, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
-from oo.services.tips import candidates, explain
+from oo.services.tips import candidates, explain, facts
 from oo.services.tips.explain import Recommendation
 
 log = logging.getLogger("oo.recommend")
@@ -183,7 +184,11 @@ def recommend(
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
     now = now or utcnow()
-    ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
+    zone_ok = True
+    if tz is None:
+        name = candidates.user_zone_name(session=session, user_id=user_id)
+        tz, zone_ok = candidates.zone(name), facts.zone_known(name)
+    ctx = Context(now.astimezone(tz))
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     if not ids:
         return Recommendation.nothing()
@@ -196,7 +201,7 @@ def recommend(
         served = _fallback(views)
         outcomes.append(served)
     assert served.index is not None
-    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now)
+    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, zone_ok)
 
 
 def _fallback(views: TaskBatch) -> _Outcome:
@@ -217,6 +222,7 @@ def _log(
     served: _Outcome,
     started: float,
     now: datetime,
+    zone_ok: bool = True,
 ) -> Recommendation:
     assert served.index is not None
     task = candidates.text_of(session=session, user_id=user_id, task_id=ids[served.index])
@@ -260,6 +266,7 @@ def _log(
             "served_at": now,
             "reaction": None,
             "reacted_at": None,
+            **_facts(session, user_id, task.source, views, served.index, ctx, zone_ok),
         },
     )
     conn.execute(
@@ -283,6 +290,19 @@ def _log(
         served_at=now,
         latency_ms=latency,
     )
+
+
+def _facts(
+    session: Session, user_id: int, source: str, views: TaskBatch, i: int, ctx: Context, zone_ok: bool
+) -> dict[str, Any]:
+    """What the tip log freezes about this pick (see `oo.services.tips.facts`)."""
+    has_due = not (np.isnan(views.due_at[i]) and np.isnan(views.due_date[i]))
+    stale = facts.source_stale(session=session, user_id=user_id, source=source, now=ctx.now)
+    return {
+        "task_priority": int(views.priority[i]),
+        "local_hour": ctx.now.hour,
+        "imputed": facts.imputed(has_due=has_due, zone_ok=zone_ok, stale=stale),
+    }
 
 
 def _score_row(
