@@ -173,8 +173,10 @@ def _error_bars(cells: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
         "type": "data",
         "symmetric": False,
         "color": INK,
-        "array": [round(c["high"] - c["mean"], 4) if c else 0 for c in cells],
-        "arrayminus": [round(c["mean"] - c["low"], 4) if c else 0 for c in cells],
+        "array": [round(c["high"] - c["mean"], 4) if c and c.get("high") is not None else 0 for c in cells],
+        "arrayminus": [
+            round(c["mean"] - c["low"], 4) if c and c.get("low") is not None else 0 for c in cells
+        ],
     }
 
 
@@ -193,7 +195,7 @@ def mean_ci(rows: Sequence[dict[str, Any]], *, x: str, title: str) -> go.Figure:
         "x": [str(r[x]) for r in rows],
         "y": [r["mean"] for r in rows],
         "error_y": _error_bars(rows),
-        "text": [f"n={r['rewards']}" for r in rows],
+        "text": [f"n={r['rewards']}" + (" (too few)" if r.get("too_few") else "") for r in rows],
         "textposition": "outside",
         "hovertemplate": "%{x}: %{y:.3f}<extra></extra>",
     }

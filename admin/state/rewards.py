@@ -40,16 +40,22 @@ class AdminRewardsState(AdminPageMixin, AuthState):
             )
         )
         self.mean_fig = charts.as_json(
-            charts.mean_ci(data["daily_mean"], x="day", title="Mean reward per day (95 % CI)")
+            charts.mean_ci(
+                data["daily_mean"], x="day", title="Mean reward per day (95 % interval over users)"
+            )
         )
         self.policy_fig = charts.as_json(
             charts.mean_ci(data["policy"], x="policy", title="Mean reward per policy")
         )
         self.hour_fig = charts.as_json(
-            charts.mean_ci(data["hour"], x="hour", title="Mean reward by hour served (UTC)")
+            charts.mean_ci(data["hour"], x="hour", title="Mean reward by hour served (user's local time)")
         )
         self.priority_fig = charts.as_json(
-            charts.mean_ci(data["priority"], x="priority", title="Mean reward by task priority")
+            charts.mean_ci(
+                data["priority"],
+                x="priority",
+                title="Mean reward by task priority (Todoist p1 = most urgent)",
+            )
         )
         self.cohort_fig = charts.as_json(
             charts.mean_ci(data["cohort"], x="cohort", title="Mean reward by signup cohort")

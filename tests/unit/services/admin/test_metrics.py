@@ -152,3 +152,58 @@ def test_the_readme_states_the_same_definitions():
     readme = (Path(__file__).resolve().parents[4] / "admin" / "README.md").read_text()
     for name, text in m.GLOSSARY:
         assert f"- **{name}.** {text}" in readme, name
+
+
+# ---- rewards: slices on frozen facts, intervals that resample users ------------------------------
+
+
+def test_reward_slices_use_the_facts_frozen_at_serve_time(session, cast):
+    # ann's Done tip: a Todoist p1 task (API priority 4) since completed and deleted from the cache,
+    # served at 10:00 her time. cat's webhook "done": p3 (API 2), served 21:00 in Kiritimati
+    # (07:00 UTC + 14 h). fay's dismiss: priority and hour not logged (an older tip).
+    from sqlmodel import select
+
+    from oo.services.admin import rewards
+
+    views = {v.user_id: v for v in session.exec(select(TipView)).all()}
+    for user, prio, hour in (("ann", 4, 10), ("cat", 2, 21)):
+        views[cast[user].id].task_priority, views[cast[user].id].local_hour = prio, hour
+    session.commit()
+    counted = rewards.counts(session=session, window="30d", now=T)
+    result = rewards.summarize(counted)
+    assert [(r["priority"], r["rewards"], r["mean"]) for r in result["priority"]] == [
+        ("p1", 1, 1.0),
+        ("p3", 1, 1.0),
+        ("unknown", 1, -1.0),
+    ]
+    assert [(r["hour"], r["mean"]) for r in result["hour"]] == [("10", 1.0), ("21", 1.0), ("unknown", -1.0)]
+    # Policy: three first reactions, (1 + 1 - 1) / 3; too few for an interval.
+    [policy] = result["policy"]
+    assert (policy["rewards"], policy["users"], policy["mean"], policy["too_few"]) == (3, 3, 0.3333, True)
+    assert policy["low"] is None and policy["high"] is None
+
+
+def test_intervals_resample_users_not_tips():
+    from oo.services.admin import intervals
+
+    # Two people, twenty rewards each: one always +1, one always -1. Resampling the two people
+    # gives means of +1, 0 or -1, so the interval spans the whole range; treating the 40 tips as
+    # independent would have claimed 0 ± 0.31.
+    result = intervals.summary({"a": [20, 20.0], "b": [20, -20.0]})
+    assert (result["mean"], result["low"], result["high"], result["users"]) == (0.0, -1.0, 1.0, 2)
+
+
+def test_intervals_are_clipped_to_the_reward_range_and_need_ten_rewards():
+    import numpy as np
+
+    from oo.services.admin import intervals
+
+    # Ten users, one reward each: nine +1 and one -1. Mean 0.8; residuals 9 x 0.2 and -1.8, so
+    # var = (9 * 0.04 + 3.24) / 10^2 * 10/9 = 0.04 and the half width is 1.96 * 0.2 = 0.392:
+    # 0.408 .. 1.192, clipped to 1.0.
+    low, high = intervals.clustered_normal(np.ones(10), np.array([1.0] * 9 + [-1.0]))
+    assert (low, high) == (0.408, 1.0)
+    boot = intervals.summary({u: [1, 1.0 if u < 9 else -1.0] for u in range(10)})
+    assert boot["mean"] == 0.8 and not boot["too_few"] and -1.0 <= boot["low"] <= 0.8 <= boot["high"] == 1.0
+    nine = intervals.summary({u: [1, 1.0] for u in range(9)})
+    assert nine["too_few"] and nine["low"] is None and nine["mean"] == 1.0
