@@ -15,10 +15,12 @@ COLUMNS = [
     ("alpha", "Alpha"),
     ("pulls", "Pulls"),
     ("rewards", "Rewards"),
+    ("users", "Users"),
     ("mean", "Mean reward"),
     ("low", "95 % low"),
     ("high", "95 % high"),
-    ("shadow_agreement", "Shadow agreement (24 h)"),
+    ("shadow_requests", "Shadow requests"),
+    ("shadow_agreement", "Shadow agreement"),
     ("shadow_mean", "Reward when agreeing"),
 ]
 
@@ -45,6 +47,7 @@ def experiments_page() -> rx.Component:
                 ("policy", "Policy"),
                 ("cohort", "Signup month"),
                 ("rewards", "Rewards"),
+                ("users", "Users"),
                 ("mean", "Mean"),
                 ("low", "Low"),
                 ("high", "High"),

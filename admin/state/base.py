@@ -32,8 +32,15 @@ FAILED = "That failed on the server and nothing was changed; the error is in the
 
 
 def text_rows(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Table rows with every cell as text (what the page renders)."""
-    return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+    """Table rows with every cell as text (what the page renders).
+
+    A row marked ``too_few`` (fewer rewards than an interval needs) shows "too few" as its bounds.
+    """
+    out = [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+    for text, row in zip(out, rows, strict=True):
+        if row.get("too_few") and row.get("rewards"):
+            text["low"] = text["high"] = "too few"
+    return out
 
 
 class AdminPageMixin(rx.State, mixin=True):

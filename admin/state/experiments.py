@@ -33,7 +33,9 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
         self.stats, self.cohorts = text_rows(stats), text_rows(cohorts)
         served = [r for r in stats if r["rewards"]]
         self.policy_fig = charts.as_json(
-            charts.mean_ci(served, x="policy", title=f"Mean reward per policy ({self.window}, 95 % CI)")
+            charts.mean_ci(
+                served, x="policy", title=f"Mean reward per policy ({self.window}, 95 % interval over users)"
+            )
         )
         self.cohort_fig = charts.as_json(
             charts.grouped_ci(cohorts, x="cohort", group="policy", title="Mean reward by signup cohort")

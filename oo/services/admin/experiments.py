@@ -2,75 +2,88 @@
 
 A pull is a served tip; its reward is the reward of the tip's first reaction (``tip_view.reaction``
 through `oo.recommender.REWARDS`), which is exactly what the learner was taught (later reactions
-to the same tip are recorded but not learned from). Tips without a reaction are not rewards.
-Cohorts are signup months, so an old cohort's habits do not pass for a policy effect. Shadow
-policies are never served; their agreement with the served pick on recent requests (the newest
-`SHADOW_SAMPLE` shadow scores of the last 24 hours), and the mean reward on the agreeing
-requests, estimate how they would do.
+to the same tip are recorded but not learned from), counted as every console page counts
+reactions (`oo.services.admin.metrics`). Tips without a reaction are not rewards. Intervals
+resample users (`oo.services.admin.intervals`). A pick that Random made because the active
+policy failed (a *fallback*) is its own row, ``random@1 (fallback)``, so the random@1 row only
+holds deliberate random picks. Cohorts are signup months, so an old cohort's habits do not pass
+for a policy effect. Shadow policies are never served; their agreement with the served pick on
+the requests of the selected window, and the mean reward on the agreeing requests, estimate how
+they would do (past `EXACT_LIMIT` reacted tips, on the same uniform sample as the cohorts).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import TipScore, TipView, User, utcnow
+from oo.models import TipScore, TipView, User
 from oo.recommender import REWARDS
-from oo.services.admin.inputs import mean_interval, parse_window, since_days
+from oo.services.admin import intervals
+from oo.services.admin.inputs import parse_window, sample_bound, since_days
 from oo.services.admin.policies import list_policies
 from oo.services.admin.portable_sql import day_of
-from oo.services.admin.rewards import reacted_tips
+from oo.services.admin.rewards import EXACT_LIMIT, reacted_tips
 
-SHADOW_WINDOW = timedelta(hours=24)
-SHADOW_SAMPLE = 3000  # the newest shadow scores: a few hundred to a thousand requests
+FALLBACK = " (fallback)"
 
 
-def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float, float, float]:
-    """(rewards, mean, low, high) from (reaction, count) pairs; unreacted tips are skipped.
+def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float | None]:
+    """(rewards, mean) from (reaction, count) pairs; unreacted tips are skipped.
 
     Examples:
         >>> reward_summary([("done", 3), ("dismiss", 1), (None, 5)])
-        (4, 0.5, -0.48, 1.48)
+        (4, 0.5)
+        >>> reward_summary([(None, 2)])
+        (0, None)
     """
-    n = total = total_sq = 0.0
+    n = total = 0.0
     for reaction, count in counts:
         if reaction in REWARDS:
-            value = REWARDS[reaction]
-            n, total, total_sq = n + count, total + value * count, total_sq + value * value * count
-    return (int(n), *mean_interval(int(n), total, total_sq))
+            n, total = n + count, total + REWARDS[reaction] * count
+    return int(n), (round(total / n, 4) if n else None)
 
 
-def _served(session: Session, since: Any) -> dict[str, dict[str | None, int]]:
-    out: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, reaction, n in session.exec(
-        select(TipView.policy, TipView.policy_version, TipView.reaction, sa.func.count())
+def _key(policy: str, version: int, fallback: Any) -> str:
+    return f"{policy}@{version}" + (FALLBACK if fallback else "")
+
+
+def _served(session: Session, since: Any) -> list[tuple[str, int, str | None, int]]:
+    """(policy key, user, reaction, tips) for every tip served in the window."""
+    rows = session.exec(
+        select(
+            TipView.policy,
+            TipView.policy_version,
+            TipView.fallback,
+            TipView.user_id,
+            TipView.reaction,
+            sa.func.count(),
+        )
         .where(col(TipView.served_at) >= since)
-        .group_by(TipView.policy, TipView.policy_version, TipView.reaction)
-    ).all():
-        out[f"{policy}@{version}"][reaction] += n
-    return out
+        .group_by(TipView.policy, TipView.policy_version, TipView.fallback, TipView.user_id, TipView.reaction)
+    ).all()
+    return [(_key(p, v, f), u, r, n) for p, v, f, u, r, n in rows]
 
 
-def _shadow(session: Session) -> dict[str, dict[tuple[bool, str | None], int]]:
-    recent = (
-        select(TipScore.policy, TipScore.policy_version, TipScore.task_id, TipScore.tip_id)
-        .where(col(TipScore.created_at) >= utcnow() - SHADOW_WINDOW, TipScore.role == "shadow")
-        .order_by(col(TipScore.created_at).desc())
-        .limit(SHADOW_SAMPLE)
-        .subquery()
+def _shadow(session: Session, since: Any, reacted: int) -> dict[str, dict[tuple[bool, str | None], int]]:
+    """Shadow policy → (agreed with the served pick, reaction of the served tip) → requests in the window."""
+    agree = col(TipScore.task_id) == col(TipView.task_id)
+    stmt = (
+        select(TipScore.policy, TipScore.policy_version, agree, TipView.reaction, sa.func.count())
+        .select_from(TipView)
+        .join(TipScore, col(TipScore.request_id) == TipView.id)
+        .where(TipScore.role == "shadow", col(TipView.served_at) >= since)
+        .group_by(TipScore.policy, TipScore.policy_version, agree, TipView.reaction)
     )
-    agree = recent.c.task_id == col(TipView.task_id)
+    if reacted > EXACT_LIMIT:
+        everything = session.exec(select(sa.func.count()).select_from(TipView)).one()
+        stmt = stmt.where(col(TipView.id) < (sample_bound(int(everything)) or "g"))
     out: dict[str, dict[tuple[bool, str | None], int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, agreed, reaction, n in session.exec(
-        select(recent.c.policy, recent.c.policy_version, agree, TipView.reaction, sa.func.count())
-        .join(TipView, col(TipView.id) == recent.c.tip_id)
-        .group_by(recent.c.policy, recent.c.policy_version, agree, TipView.reaction)
-    ).all():
+    for policy, version, agreed, reaction, n in session.exec(stmt).all():
         out[f"{policy}@{version}"][(bool(agreed), reaction)] += n
     return out
 
@@ -93,38 +106,48 @@ def cohort_stats(*, session: Session, window: Any = "7d") -> list[dict[str, Any]
     return experiments(session=session, window=window)["cohorts"]
 
 
-def experiments(*, session: Session, window: Any = "7d") -> dict[str, list[dict[str, Any]]]:
-    """Per-policy stats and the cohort comparison, sharing one scan of the window's tips.
+def experiments(*, session: Session, window: Any = "7d", now: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """Per-policy stats and the cohort comparison for the tips served in the window.
 
     Raises:
         AdminInputError: Unknown window.
     """
-    since = since_days(parse_window(window))
+    since = since_days(parse_window(window), now=now)
     served = _served(session, since)
-    return {"stats": _stats(session, served), "cohorts": _cohorts(session, since, served)}
+    reacted = sum(n for _, _, r, n in served if r is not None)
+    return {"stats": _stats(session, since, served, reacted), "cohorts": _cohorts(session, since, reacted)}
 
 
-def _stats(session: Session, served: dict[str, dict[str | None, int]]) -> list[dict[str, Any]]:
-    shadow = _shadow(session)
+def _stats(
+    session: Session, since: Any, served: list[tuple[str, int, str | None, int]], reacted: int
+) -> list[dict[str, Any]]:
+    shadow = _shadow(session, since, reacted)
     registry = {r["key"]: r for r in list_policies(session=session)}
+    pulls: dict[str, int] = defaultdict(int)
+    for k, _, _, n in served:
+        pulls[k] += n
+    summaries = {r["policy"]: r for r in intervals.by_group(served, "policy")}
     out = []
-    for k in [*registry, *sorted(set(served) - set(registry))]:
-        counts = served.get(k, {})
-        n, mean, lo, hi = reward_summary(counts.items())
+    for k in [*registry, *sorted((set(pulls) | set(shadow)) - set(registry))]:
+        base = k.removesuffix(FALLBACK)
+        summary = summaries.get(k, intervals.summary({}))
         sh = shadow.get(k, {})
         scored = sum(sh.values())
         agreed = sum(c for (ok, _), c in sh.items() if ok)
-        row = registry.get(k)
+        row = registry.get(base)
         out.append(
             {
                 "policy": k,
-                "status": row["status"] if row else "unregistered",
+                "status": "fallback" if k.endswith(FALLBACK) else (row["status"] if row else "unregistered"),
                 "alpha": row["alpha"] if row else "",
-                "pulls": sum(counts.values()),
-                "rewards": n,
-                "mean": mean if n else None,
-                "low": lo if n else None,
-                "high": hi if n else None,
+                "pulls": pulls.get(k, 0),
+                "rewards": summary["rewards"],
+                "users": summary["users"],
+                "mean": summary["mean"],
+                "low": summary["low"],
+                "high": summary["high"],
+                "too_few": summary["too_few"],
+                "shadow_requests": scored or "",
                 "shadow_agreement": f"{agreed / scored:.1%}" if scored else "",
                 "shadow_mean": reward_summary((r, c) for (ok, r), c in sh.items() if ok)[1] if agreed else "",
             }
@@ -132,21 +155,20 @@ def _stats(session: Session, served: dict[str, dict[str | None, int]]) -> list[d
     return out
 
 
-def _cohorts(session: Session, since: Any, served: dict[str, dict[str | None, int]]) -> list[dict[str, Any]]:
-    reacted = sum(n for counts in served.values() for r, n in counts.items() if r is not None)
-    signup = day_of(User.created_at)
+def _cohorts(session: Session, since: Any, reacted: int) -> list[dict[str, Any]]:
+    signup = sa.func.substr(day_of(User.created_at), 1, 7)
+    keys = (TipView.policy, TipView.policy_version, TipView.fallback, signup, TipView.user_id)
     stmt = (
-        select(TipView.policy, TipView.policy_version, signup, TipView.reaction, sa.func.count())
+        select(*keys, TipView.reaction, sa.func.count())
         .join(User, col(User.id) == TipView.user_id)
-        .group_by(TipView.policy, TipView.policy_version, signup, TipView.reaction)
+        .group_by(*keys, TipView.reaction)
     )
-    merged: dict[tuple[str, str], dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, day, reaction, n in session.exec(
-        reacted_tips(session, stmt, since=since, reacted=reacted)
-    ):
-        merged[(f"{policy}@{version}", (day or "unknown")[:7])][reaction] += n
-    out = []
-    for (policy, cohort), counts in sorted(merged.items()):
-        n, mean, lo, hi = reward_summary(counts.items())
-        out.append({"policy": policy, "cohort": cohort, "rewards": n, "mean": mean, "low": lo, "high": hi})
-    return out
+    rows = [
+        ((_key(p, v, f), c or "unknown"), u, r, n)
+        for p, v, f, c, u, r, n in session.exec(reacted_tips(session, stmt, since=since, reacted=reacted))
+    ]
+    return [
+        {"policy": g[0], "cohort": g[1], **{k: v for k, v in r.items() if k != "group"}}
+        for r in intervals.by_group(rows, "group")
+        for g in [r["group"]]
+    ]

@@ -207,3 +207,54 @@ def test_intervals_are_clipped_to_the_reward_range_and_need_ten_rewards():
     assert boot["mean"] == 0.8 and not boot["too_few"] and -1.0 <= boot["low"] <= 0.8 <= boot["high"] == 1.0
     nine = intervals.summary({u: [1, 1.0] for u in range(9)})
     assert nine["too_few"] and nine["low"] is None and nine["mean"] == 1.0
+
+
+def test_experiments_keep_fallbacks_apart_and_shadows_follow_the_window(session):
+    from oo.models import TipScore
+    from oo.services.admin import experiments
+
+    def tip(user, days_ago, policy, version, fallback, reaction, task_id):
+        tip_id = uuid4().hex
+        session.add(
+            TipView(
+                id=tip_id,
+                user_id=cast[user].id,
+                policy=policy,
+                policy_version=version,
+                fallback=fallback,
+                served_at=T - timedelta(days=days_ago),
+                reaction=reaction,
+                task_id=task_id,
+            )
+        )
+        return tip_id
+
+    cast = {name: _user(session, name, T - timedelta(days=40)) for name in ("ann", "cat", "eve", "fay")}
+    tip("ann", 1, "random", 1, True, "dismiss", 1)  # Random stood in for a failed linucb
+    tip("cat", 3, "random", 1, False, "done", 2)  # a deliberate random pick
+    near = tip("fay", 1, "linucb", 3, False, "done", 3)
+    far = tip("eve", 10, "linucb", 3, False, "helpful", 4)
+    # The improved@1 shadow picked another task on the recent request and the same task 10 days ago.
+    for request, task_id in ((near, 99), (far, 4)):
+        session.add(
+            TipScore(
+                request_id=request,
+                tip_id=request,
+                user_id=cast["fay"].id,
+                policy="improved",
+                role="shadow",
+                task_id=task_id,
+            )
+        )
+    session.commit()
+    week = {r["policy"]: r for r in experiments.experiments(session=session, window="7d", now=T)["stats"]}
+    assert (week["random@1"]["pulls"], week["random@1"]["mean"]) == (1, 1.0)
+    assert (week["random@1 (fallback)"]["pulls"], week["random@1 (fallback)"]["mean"]) == (1, -1.0)
+    assert week["random@1 (fallback)"]["status"] == "fallback"
+    assert (week["linucb@3"]["pulls"], week["linucb@3"]["mean"]) == (1, 1.0)
+    assert (week["improved@1"]["shadow_requests"], week["improved@1"]["shadow_agreement"]) == (1, "0.0%")
+    month = {r["policy"]: r for r in experiments.experiments(session=session, window="30d", now=T)["stats"]}
+    # 30 days: linucb also has eve's helpful (+0.5): (1 + 0.5) / 2; the shadow agreed on 1 of 2.
+    assert (month["linucb@3"]["pulls"], month["linucb@3"]["mean"]) == (2, 0.75)
+    assert (month["improved@1"]["shadow_requests"], month["improved@1"]["shadow_agreement"]) == (2, "50.0%")
+    assert month["improved@1"]["shadow_mean"] == 0.5  # the agreeing request's reward: helpful
