@@ -112,11 +112,11 @@ def page_loads(session: Session, url: str) -> dict[str, Callable[[], Any]]:
         return run
 
     def quality() -> None:
-        missing = admin_quality.missing_features(session=session)
+        defaulted = admin_quality.defaulted_inputs(session=session)
         admin_quality.stale_tokens(session=session)
         charts.as_json(
             charts.bars(
-                [{"f": k, "m": v} for k, v in missing["per_feature"].items()],
+                [{"f": k, "m": v} for k, v in defaulted["per_reason"].items()],
                 x="f",
                 y="m",
                 title="m",

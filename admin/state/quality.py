@@ -17,7 +17,7 @@ from oo.state.auth import AuthState
 class AdminQualityState(AdminPageMixin, AuthState):
     """The /admin/quality page."""
 
-    missing_any: str = ""
+    defaulted_any: str = ""
     calls: str = ""
     stale_rate: str = ""
     stale_detail: str = ""
@@ -29,18 +29,19 @@ class AdminQualityState(AdminPageMixin, AuthState):
         """Check the role, then measure."""
         try:
             with session_scope() as session:
-                missing = admin_quality.missing_features(session=session)
+                defaulted = admin_quality.defaulted_inputs(session=session)
                 stale = admin_quality.stale_tokens(session=session)
                 heat = admin_quality.completeness(session=session)
         except Exception:
             self._failed("data quality")
             return None
-        self.missing_any, self.calls = f"{missing['missing_any']:.1%}", f"{missing['calls']:,}"
+        self.defaulted_any, self.calls = f"{defaulted['any']:.1%}", f"{defaulted['calls']:,}"
         self.stale_rate = f"{stale['rate']:.1%}"
         self.stale_detail = f"{stale['stale']:,} of {stale['integrations']:,} provider integrations"
-        per = [{"feature": k, "missing": v} for k, v in missing["per_feature"].items()]
+        labels = {"no_due": "no due date", "unknown_tz": "unknown time zone", "stale_source": "stale source"}
+        per = [{"input": labels.get(k, k), "share": v} for k, v in defaulted["per_reason"].items()]
         self.missing_fig = charts.as_json(
-            charts.bars(per, x="feature", y="missing", title="Missing rate per feature (recent calls)")
+            charts.bars(per, x="input", y="share", title="Share of recent picks with a defaulted input")
         )
         self.heatmap_fig = charts.as_json(
             charts.heatmap(

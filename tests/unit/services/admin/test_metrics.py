@@ -258,3 +258,34 @@ def test_experiments_keep_fallbacks_apart_and_shadows_follow_the_window(session)
     assert (month["linucb@3"]["pulls"], month["linucb@3"]["mean"]) == (2, 0.75)
     assert (month["improved@1"]["shadow_requests"], month["improved@1"]["shadow_agreement"]) == (2, "50.0%")
     assert month["improved@1"]["shadow_mean"] == 0.5  # the agreeing request's reward: helpful
+
+
+def test_data_quality_measures_the_inputs_recommend_had_to_default(session):
+    from oo.models import Integration, Task
+    from oo.services.admin import quality
+    from oo.services.learning import learner, policies
+    from oo.services.tips.recommend import recommend
+
+    learner.cache.clear()
+    policies.invalidate()
+    now = datetime.now(UTC)
+    # far: Kiritimati (known), Todoist synced an hour ago, task due tomorrow -> nothing defaulted.
+    # lost: an unknown zone, Todoist not synced for two days, a task without a due date -> all three.
+    for name, zone, synced, due in (
+        ("far", "Pacific/Kiritimati", now - timedelta(hours=1), (now + timedelta(days=1)).date()),
+        ("lost", "Atlantis/Capital", now - timedelta(days=2), None),
+    ):
+        user = _user(session, name, now - timedelta(days=5), timezone=zone)
+        session.add(Integration(user_id=user.id, provider="todoist", last_sync_at=synced))
+        session.add(
+            Task(user_id=user.id, source="todoist", external_id="t", content="x", priority=3, due_date=due)
+        )
+        session.commit()
+        for _ in range(2 if name == "far" else 1):
+            recommend(session=session, user_id=user.id, now=now)
+    # Three picks: two for far (nothing defaulted), one for lost (everything defaulted).
+    result = quality.defaulted_inputs(session=session)
+    assert result["calls"] == 3 and result["any"] == round(1 / 3, 4)
+    assert result["per_reason"] == {"no_due": 0.3333, "unknown_tz": 0.3333, "stale_source": 0.3333}
+    learner.cache.clear()
+    policies.invalidate()
