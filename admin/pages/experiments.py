@@ -37,7 +37,7 @@ def experiments_page() -> rx.Component:
         rx.grid(
             chart(S.policy_fig, "policy-reward"),
             chart(S.cohort_fig, "cohorts"),
-            columns="2",
+            columns=["1", "1", "2"],
             gap="3",
             width="100%",
         ),

@@ -102,7 +102,7 @@ def detail() -> rx.Component:
                     ),
                     width="100%",
                 ),
-                columns="2",
+                columns=["1", "1", "2"],
                 gap="4",
                 width="100%",
             ),
