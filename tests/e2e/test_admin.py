@@ -12,10 +12,13 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import os
 import re
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -138,6 +141,60 @@ def test_every_admin_page_renders_with_data_and_charts(admin_page, app):
         if path == "/admin/health":
             expect(admin_page.get_by_test_id("health-status").first).to_be_visible()
             assert "InMemoryBus" in admin_page.get_by_test_id("table-health").inner_text()
+
+
+SHOTS = Path(os.environ.get("OO_E2E_SHOTS", tempfile.gettempdir())) / "oo-admin-layout"
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)], ids=["phone", "desktop"])
+def test_every_admin_page_fits_the_screen_and_the_navigation_is_reachable(
+    browser, admin_context, app, width, height
+):
+    """No horizontal page overflow, charts as wide as their box, the sidebar (or menu) in reach."""
+    ctx = browser.new_context(
+        viewport={"width": width, "height": height}, storage_state=admin_context.storage_state()
+    )
+    ctx.set_default_timeout(30_000)
+    page = ctx.new_page()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        for path, (_, charts_, tables) in PAGES.items():
+            open_admin(page, app, path)
+            for chart_id in charts_:
+                expect(page.get_by_test_id(f"chart-{chart_id}").locator(".main-svg").first).to_be_visible()
+            for table in tables:
+                expect(page.get_by_test_id(f"table-{table}").locator("tbody tr").first).to_be_visible()
+            page.wait_for_timeout(300)  # let Plotly's resize handler settle
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} overflows by {overflow}px at {width}px"
+            plots = page.evaluate(
+                "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => "
+                "[p.getBoundingClientRect().width, p.parentElement.getBoundingClientRect().width])"
+            )
+            for plot, box in plots:
+                assert plot <= box + 1 and plot >= min(300, box) - 1, (
+                    f"{path}: chart {plot}px in a {box}px box"
+                )
+            name = path.strip("/").replace("/", "-")
+            page.screenshot(path=str(SHOTS / f"{width}-{name}.png"), full_page=True)
+            if width < 768:
+                expect(page.get_by_test_id("admin-sidebar")).to_be_hidden()
+                modebars = page.locator(".modebar-container")
+                for i in range(modebars.count()):
+                    expect(modebars.nth(i)).to_be_hidden()
+                page.get_by_test_id("admin-menu-button").click()
+                expect(
+                    page.get_by_test_id("admin-menu").get_by_role("link", name="Users")
+                ).to_be_in_viewport()
+                page.get_by_test_id("admin-menu-button").click()
+            else:
+                page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+                expect(
+                    page.get_by_test_id("admin-sidebar").get_by_role("link", name="Audit log")
+                ).to_be_in_viewport()
+                expect(page.get_by_test_id("admin-menu")).to_be_hidden()
+    finally:
+        ctx.close()
 
 
 def test_health_refreshes_by_itself_every_15_seconds(admin_page, app):

@@ -89,7 +89,7 @@ def by_group(rows: Iterable[tuple[Hashable, Any, str | None, int]], name: str) -
     """
     groups: dict[Hashable, dict[Any, list[float]]] = defaultdict(lambda: defaultdict(lambda: [0, 0.0]))
     for group, user, reaction, count in rows:
-        if reaction in REWARDS:
+        if reaction is not None and reaction in REWARDS:
             acc = groups[group][user]
             acc[0] += count
             acc[1] += REWARDS[reaction] * count

@@ -168,13 +168,13 @@ def funnel(*, session: Session, since: datetime) -> list[dict[str, Any]]:
         ),
         (
             "first tip",
-            select(sa.func.count(sa.distinct(TipView.user_id))).where(
+            select(sa.func.count(sa.distinct(col(TipView.user_id)))).where(
                 col(TipView.user_id).in_(cohort), col(TipView.channel).in_(SERVED_CHANNELS)
             ),
         ),
         (
             "first reaction",
-            select(sa.func.count(sa.distinct(TipFeedback.user_id))).where(
+            select(sa.func.count(sa.distinct(col(TipFeedback.user_id)))).where(
                 col(TipFeedback.user_id).in_(cohort), TipFeedback.origin == ACTIVE_ORIGIN
             ),
         ),

@@ -56,7 +56,9 @@ def source_stale(*, session: Session, user_id: int, source: str, now: datetime) 
     if row is None:
         return True
     status, last_sync = row
-    return status != "connected" or last_sync is None or last_sync < now - STALE_AFTER
+    if status != "connected" or not isinstance(last_sync, datetime):
+        return True
+    return last_sync < now - STALE_AFTER
 
 
 def imputed(*, has_due: bool, zone_ok: bool, stale: bool) -> str:
