@@ -67,7 +67,7 @@ def page_loads(session: Session, url: str) -> dict[str, Callable[[], Any]]:
         o = admin_overview.overview(session=session)
         charts.as_json(charts.bars(o.funnel, x="users", y="step", title="f", horizontal=True))
         charts.as_json(charts.pie(o.reactions, label="reaction", value="count", title="r"))
-        charts.as_json(charts.lines(o.daily, x="day", series=["tips", "users"], title="d"))
+        charts.as_json(charts.lines(o.daily, x="day", series=["tips served", "active users"], title="d"))
 
     def events() -> None:
         admin_events.live()
