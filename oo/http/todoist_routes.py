@@ -21,7 +21,7 @@ from oo.db import session_scope
 from oo.http.caller import same_origin
 from oo.integrations.todoist import WebhookPayloadError, verify_signature
 from oo.integrations.todoist.webhooks import DELIVERY_ID_HEADER, SIGNATURE_HEADER
-from oo.models import LoginFlow
+from oo.models import TODOIST, LoginFlow
 from oo.services.accounts import sessions as accounts
 from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist import sync as todoist_sync
@@ -103,7 +103,7 @@ async def todoist_callback(request: Request) -> Response:
 
 def todoist_flow(*, session: Session, state: str | None, binding: str | None) -> LoginFlow | None:
     """The pending Todoist flow for this state and browser, consumed (single use)."""
-    return accounts.consume_flow(session=session, provider=todoist.PROVIDER, state=state, binding=binding)
+    return accounts.consume_flow(session=session, provider=TODOIST, state=state, binding=binding)
 
 
 async def todoist_webhook(request: Request) -> Response:

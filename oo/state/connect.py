@@ -8,6 +8,7 @@ import reflex as rx
 
 from oo import routes
 from oo.db import session_scope
+from oo.models import DEMO
 from oo.services.sources import catalog as sources
 from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
@@ -64,7 +65,7 @@ class ConnectState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        if provider == sources.DEMO:  # Todoist connects through a native form POST (OAuth redirect)
+        if provider == DEMO:  # Todoist connects through a native form POST (OAuth redirect)
             with session_scope() as session:
                 added = sources.connect_demo(session=session, user_id=user.id)
             self.message = (

@@ -17,7 +17,7 @@ from oo.services.privacy import deletion
 from oo.services.push import subscriptions as push
 from oo.services.sources import catalog as sources
 from oo.services.tips import feedback, recommend
-from tests.unit.test_push_service import browser_subscription
+from tests.support.push import browser_subscription
 
 pytestmark = pytest.mark.anyio
 

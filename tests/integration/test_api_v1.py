@@ -8,26 +8,19 @@ from starlette.testclient import TestClient
 
 from oo import db
 from oo.http.api_v1 import ROUTES
-from oo.http.api_v1 import common as api_common
 from oo.http.api_v1 import routes as api_routes
 from oo.http.api_v1.models import FeedbackOut, RecommendationOut
 from oo.http.app import create_api
 from oo.models import AdminAction, ApiToken, ModelState, TipFeedback, TipView, User
 from oo.services.accounts import sessions as accounts
-from oo.services.learning import learner, policies
 from oo.services.sources import catalog as sources
-from oo.services.tips import recommend as recommend_module
 
 ORIGIN = {"origin": "http://testserver"}
 
 
 @pytest.fixture
-def client(app_env, make_tables, monkeypatch):
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)  # not a timing test
+def client(app_env, make_tables, generous_budget):
     make_tables()
-    learner.cache.clear()
-    policies.invalidate()
-    api_common.limiter = api_common.RateLimiter()
     with TestClient(create_api(), base_url="http://testserver") as c:
         yield c
 

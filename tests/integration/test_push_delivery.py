@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import db, singletons
 from oo.integrations.webpush import WebPushSender
 from oo.models import PushSubscription, TipView
 from oo.services.accounts import sessions as accounts
@@ -31,7 +31,7 @@ def service():
 def world(app_env, make_tables, monkeypatch, service):
     monkeypatch.setenv("OO_PUSH_ALLOWED_HOSTS", service.origin)
     monkeypatch.setenv("OO_PUSH_DAILY_CAP", "3")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     make_tables()
     keys = push.vapid_keys()
     service.expected_key = keys.public_key

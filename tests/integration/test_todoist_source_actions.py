@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import db, singletons
 from oo.bus import Event, TipFeedback
 from oo.jobs import run_source_actions
 from oo.jobs.wiring import subscriptions
@@ -168,7 +168,7 @@ async def test_concurrent_runs_close_a_task_once(server):
 
 async def test_a_done_on_the_bus_closes_at_once(server, monkeypatch):
     monkeypatch.setenv("OO_SCHEDULER", "false")  # only the bus subscription (oo.jobs.wiring): no periodic job
-    settings.get_settings.cache_clear()
+    singletons.reset()
     user_id, token = connect(server, tasks=1)
     await todoist_sync.sync_user(user_id=user_id)
     target = server.fake.active_ids(token)[0]

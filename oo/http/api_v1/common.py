@@ -19,6 +19,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from oo import singletons
 from oo.db import session_scope
 from oo.http.caller import request_user, same_origin
 from oo.services.accounts.sessions import CurrentUser
@@ -133,6 +134,11 @@ class RateLimiter:
         self._lock = threading.Lock()
         self.max_keys = max_keys
 
+    def clear(self) -> None:
+        """Forget every key's hits."""
+        with self._lock:
+            self._hits.clear()
+
     def hit(self, key: str, *, limit: int, per: float) -> float:
         """Count one request; returns 0 if allowed, else the seconds to wait."""
         now = time.monotonic()
@@ -160,3 +166,6 @@ def limit(user: CurrentUser, bucket: str, *, per_minute: int) -> None:
         raise ApiError(
             429, "rate_limited", f"too many requests; retry in {seconds} s", headers={"Retry-After": seconds}
         )
+
+
+singletons.on_reset("api.rate_limits", limiter.clear)

@@ -43,7 +43,7 @@ def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float
     """
     n = total = 0.0
     for reaction, count in counts:
-        if reaction in REWARDS:
+        if reaction is not None and reaction in REWARDS:
             n, total = n + count, total + REWARDS[reaction] * count
     return int(n), (round(total / n, 4) if n else None)
 
@@ -54,17 +54,15 @@ def _key(policy: str, version: int, fallback: Any) -> str:
 
 def _served(session: Session, since: Any) -> list[tuple[str, int, str | None, int]]:
     """(policy key, user, reaction, tips) for every tip served in the window."""
-    rows = session.exec(
-        select(
-            TipView.policy,
-            TipView.policy_version,
-            TipView.fallback,
-            TipView.user_id,
-            TipView.reaction,
-            sa.func.count(),
-        )
-        .where(col(TipView.served_at) >= since)
-        .group_by(TipView.policy, TipView.policy_version, TipView.fallback, TipView.user_id, TipView.reaction)
+    keys: list[Any] = [
+        TipView.policy,
+        TipView.policy_version,
+        TipView.fallback,
+        TipView.user_id,
+        TipView.reaction,
+    ]
+    rows: Any = session.execute(
+        sa.select(*keys, sa.func.count()).where(col(TipView.served_at) >= since).group_by(*keys)
     ).all()
     return [(_key(p, v, f), u, r, n) for p, v, f, u, r, n in rows]
 
@@ -72,18 +70,20 @@ def _served(session: Session, since: Any) -> list[tuple[str, int, str | None, in
 def _shadow(session: Session, since: Any, reacted: int) -> dict[str, dict[tuple[bool, str | None], int]]:
     """Shadow policy → (agreed with the served pick, reaction of the served tip) → requests in the window."""
     agree = col(TipScore.task_id) == col(TipView.task_id)
+    keys: list[Any] = [TipScore.policy, TipScore.policy_version, agree, TipView.reaction]
     stmt = (
-        select(TipScore.policy, TipScore.policy_version, agree, TipView.reaction, sa.func.count())
+        sa.select(*keys, sa.func.count())
         .select_from(TipView)
         .join(TipScore, col(TipScore.request_id) == TipView.id)
-        .where(TipScore.role == "shadow", col(TipView.served_at) >= since)
-        .group_by(TipScore.policy, TipScore.policy_version, agree, TipView.reaction)
+        .where(col(TipScore.role) == "shadow", col(TipView.served_at) >= since)
+        .group_by(*keys)
     )
     if reacted > EXACT_LIMIT:
         everything = session.exec(select(sa.func.count()).select_from(TipView)).one()
         stmt = stmt.where(col(TipView.id) < (sample_bound(int(everything)) or "g"))
     out: dict[str, dict[tuple[bool, str | None], int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, agreed, reaction, n in session.exec(stmt).all():
+    rows: Any = session.execute(stmt).all()
+    for policy, version, agreed, reaction, n in rows:
         out[f"{policy}@{version}"][(bool(agreed), reaction)] += n
     return out
 
@@ -157,16 +157,17 @@ def _stats(
 
 def _cohorts(session: Session, since: Any, reacted: int) -> list[dict[str, Any]]:
     signup = sa.func.substr(day_of(User.created_at), 1, 7)
-    keys = (TipView.policy, TipView.policy_version, TipView.fallback, signup, TipView.user_id)
-    stmt = (
-        select(*keys, TipView.reaction, sa.func.count())
-        .join(User, col(User.id) == TipView.user_id)
-        .group_by(*keys, TipView.reaction)
-    )
-    rows = [
-        ((_key(p, v, f), c or "unknown"), u, r, n)
-        for p, v, f, c, u, r, n in session.exec(reacted_tips(session, stmt, since=since, reacted=reacted))
+    keys: list[Any] = [
+        TipView.policy,
+        TipView.policy_version,
+        TipView.fallback,
+        signup,
+        TipView.user_id,
+        TipView.reaction,
     ]
+    stmt = sa.select(*keys, sa.func.count()).join(User, col(User.id) == TipView.user_id).group_by(*keys)
+    found: Any = session.execute(reacted_tips(session, stmt, since=since, reacted=reacted))
+    rows = [((_key(p, v, f), c or "unknown"), u, r, n) for p, v, f, c, u, r, n in found]
     return [
         {"policy": g[0], "cohort": g[1], **{k: v for k, v in r.items() if k != "group"}}
         for r in intervals.by_group(rows, "group")

@@ -66,7 +66,7 @@ def stale_tokens(*, session: Session) -> dict[str, Any]:
     """How many provider integrations are stale (need reconnect, or no sync for a day), of how many."""
     cutoff = utcnow() - STALE_AFTER
     stale = sa.or_(
-        Integration.status != "connected",
+        col(Integration.status) != "connected",
         col(Integration.last_sync_at).is_(None),
         col(Integration.last_sync_at) < cutoff,
     )
@@ -109,7 +109,7 @@ def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str
 
     # Filtering on the day string (not the indexed timestamp) lets SQLite walk the primary key.
     stmt = (
-        select(
+        sa.select(
             day,
             sa.func.count(),
             share(col(TipView.features).not_in(("", "{}"))),
@@ -128,7 +128,8 @@ def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str
     if bound is not None:
         stmt = stmt.where(col(TipView.id) < bound)
     out = []
-    for d, n, *counts in session.exec(stmt).all():
+    found: Any = session.execute(stmt).all()
+    for d, n, *counts in found:
         for name, c in zip(COMPLETENESS_FIELDS, counts, strict=True):
             out.append({"day": d, "field": name, "share": round((c or 0) / n, 4) if n else 0.0, "tips": n})
     return out

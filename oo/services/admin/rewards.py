@@ -73,26 +73,28 @@ def counts(
     daily = (
         session.connection()
         .execute(
-            select(day, TipView.reaction, sa.func.count())
+            sa.select(day, col(TipView.reaction), sa.func.count())
             .where(col(TipView.served_at) >= since, col(TipView.reaction).is_not(None))
-            .group_by(day, TipView.reaction)
+            .group_by(day, col(TipView.reaction))
         )
         .all()
     )
     cohort = sa.func.substr(day_of(User.created_at), 1, 7).label("cohort")
-    keys = (
+    keys: list[Any] = [
         day,
         TipView.policy,
         TipView.policy_version,
         TipView.user_id,
         TipView.task_priority,
         TipView.local_hour,
-    )
+        cohort,
+        TipView.reaction,
+    ]
     stmt = (
-        select(*keys, cohort, TipView.reaction, sa.func.count())
+        sa.select(*keys, sa.func.count())
         .select_from(TipView)
         .join(User, col(User.id) == TipView.user_id)
-        .group_by(*keys, cohort, TipView.reaction)
+        .group_by(*keys)
     )
     stmt = reacted_tips(session, stmt, since=since, reacted=sum(row[-1] for row in daily))
     per_user = [

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, or_, select
 
 from oo.models import (
+    TODOIST,
     Consent,
     Integration,
     PushSubscription,
@@ -240,9 +241,7 @@ async def revoke_integration(*, session: Session, admin_id: int, user_id: Any, p
     if row is None:
         raise AdminInputError(f"User {uid} has no {sources.LABELS[provider]} integration.")
     remote = (
-        await todoist.revoke_remote(user_id=uid, ciphertext=row.credentials)
-        if provider == todoist.PROVIDER
-        else None
+        await todoist.revoke_remote(user_id=uid, ciphertext=row.credentials) if provider == TODOIST else None
     )
     admin_audit.record(
         session=session,
@@ -251,7 +250,7 @@ async def revoke_integration(*, session: Session, admin_id: int, user_id: Any, p
         target=f"user:{uid}",
         params={"provider": provider, "revoked_at_provider": remote},
     )
-    if provider == todoist.PROVIDER:
+    if provider == TODOIST:
         todoist.forget(session=session, user_id=uid)  # commits the deletion and the audit row
     else:
         sources.disconnect(session=session, user_id=uid, provider=provider)

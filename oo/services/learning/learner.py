@@ -29,6 +29,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from oo import singletons
 from oo.models import ModelState, TipFeedback, TipView, utcnow
 from oo.recommender import Policy, StoreError, build_policy, dumps, loads
 from oo.services.learning import stats as learner_stats
@@ -305,3 +306,6 @@ def model_summaries(*, session: Session, user_id: int) -> list[dict[str, Any]]:
 def stats(*, session: Session, user_id: int | None = None) -> list[PolicyStats]:
     """Per-policy numbers (served, rewards, shadow agreement, models); see `learner_stats`."""
     return learner_stats.stats(session=session, user_id=user_id)
+
+
+singletons.on_reset("learner.cache", cache.clear)

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.models import Policy, utcnow
 from oo.recommender import POLICY_SPECS
 
@@ -184,3 +185,6 @@ def set_status(*, session: Session, name: str, version: int, status: str) -> Pol
     session.commit()
     invalidate()
     return row
+
+
+singletons.on_reset("policies.serving_set", invalidate)

@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
+from oo import singletons
 from oo.bus import Event, EventBus, create_bus
 from oo.db import get_engine
 from oo.models import EventRecord
@@ -126,3 +127,11 @@ async def publish(event: Event) -> None:
         await bus().publish(event)
     except Exception:
         log.exception("publishing %s failed", event.subject)
+
+
+def _forget_bus() -> None:
+    global _bus
+    _bus = None
+
+
+singletons.on_reset("event_bus", _forget_bus)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from oo import singletons
 from oo.crypto import CryptoError, Keyring
 from oo.settings import Settings, get_settings
 
@@ -48,3 +49,11 @@ def _parsed(spec: str) -> Keyring:
 @lru_cache(maxsize=4)
 def _derived(secret: str) -> Keyring:
     return Keyring.derived(secret)
+
+
+def _forget_keyrings() -> None:
+    _parsed.cache_clear()
+    _derived.cache_clear()
+
+
+singletons.on_reset("keyring", _forget_keyrings)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, time
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from oo.timezones import zone
 
 _WINDOW = re.compile(r"^\s*(\d{1,2})\s*-\s*(\d{1,2})\s*$")
 
@@ -35,14 +36,6 @@ def parse_quiet_hours(text: str | None) -> tuple[int, int] | None:
         raise QuietHoursError("quiet hours must look like 22-8 (hours 0 to 23)")
     start, end = int(match[1]), int(match[2])
     return None if start == end else (start, end)
-
-
-def zone(name: str | None) -> ZoneInfo:
-    """The user's zone; an unknown name falls back to UTC rather than failing a job."""
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
 
 
 def is_quiet(now: datetime, window: tuple[int, int] | None, tz: str | None) -> bool:

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select, update
 from oo.bus import Event
 from oo.db import session_scope
 from oo.integrations.todoist import TodoistAuthError, TodoistError, TodoistGoneError
-from oo.models import Integration, SourceAction, utcnow
+from oo.models import TODOIST, Integration, SourceAction, utcnow
 from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist import sync as todoist_sync
 
@@ -66,7 +66,7 @@ def due_action_ids(
             & (col(Integration.provider) == SourceAction.source),
         )
         .where(
-            SourceAction.source == todoist.PROVIDER,
+            SourceAction.source == TODOIST,
             SourceAction.action == "close",
             SourceAction.status == "pending",
             col(SourceAction.next_attempt_at) <= now,
@@ -82,10 +82,10 @@ def due_action_ids(
 
 def fail_orphans(*, session: Session) -> int:
     """Pending Todoist actions of users with no Todoist integration at all can never run: fail them."""
-    connected = select(Integration.user_id).where(Integration.provider == todoist.PROVIDER)
+    connected = select(Integration.user_id).where(Integration.provider == TODOIST)
     result = session.exec(
         update(SourceAction)
-        .where(col(SourceAction.source) == todoist.PROVIDER, col(SourceAction.status) == "pending")
+        .where(col(SourceAction.source) == TODOIST, col(SourceAction.status) == "pending")
         .where(col(SourceAction.user_id).not_in(connected))
         .values(status="failed", last_error="Todoist is not connected.")
     )

@@ -9,11 +9,9 @@ from sqlmodel import Session, col, delete, select
 
 from oo.db import session_scope
 from oo.integrations.demo import sample_tasks
-from oo.models import Integration, Task, utcnow
+from oo.models import DEMO, TODOIST, Integration, Task, utcnow
 from oo.services.sources.todoist import connection as todoist
 
-DEMO = "demo"
-TODOIST = "todoist"
 LABELS = {DEMO: "Demo tasks", TODOIST: "Todoist"}
 
 

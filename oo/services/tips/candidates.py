@@ -14,7 +14,6 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import numpy as np
 import sqlalchemy as sa
@@ -22,6 +21,7 @@ from sqlmodel import Session, col, or_, select
 
 from oo.models import Task, User, UTCDateTime
 from oo.recommender import TaskBatch
+from oo.timezones import zone
 
 log = logging.getLogger("oo.candidates")
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -81,22 +81,6 @@ def _day(value: object) -> date:
     if isinstance(value, datetime):
         return value.date()
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
-
-
-def zone(name: str | None) -> tzinfo:
-    """The user's time zone; UTC (with a warning) for an unknown or empty name.
-
-    Examples:
-        >>> zone("Europe/Paris").key, zone("Mars/Olympus") is UTC
-        ('Europe/Paris', True)
-    """
-    if not name:
-        return UTC
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("unknown time zone %r; using UTC", name)
-        return UTC
 
 
 _USER_ZONE = select(User.timezone).where(User.id == sa.bindparam("user_id"))

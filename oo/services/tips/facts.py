@@ -15,17 +15,17 @@ the cache at the next sync; a user may move to another time zone), so `recommend
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import Integration
+from oo.models import DEMO, Integration
+from oo.timezones import UTC_ZONE, zone
 
 NO_DUE, UNKNOWN_TZ, STALE_SOURCE = "no_due", "unknown_tz", "stale_source"
 REASONS = (NO_DUE, UNKNOWN_TZ, STALE_SOURCE)
 STALE_AFTER = timedelta(hours=24)
-LOCAL_SOURCES = ("demo",)  # built-in sources have no token to go stale
+LOCAL_SOURCES = (DEMO,)  # built-in sources have no token to go stale
 
 _SOURCE = select(Integration.status, Integration.last_sync_at).where(
     col(Integration.user_id) == sa.bindparam("user_id"), col(Integration.provider) == sa.bindparam("source")
@@ -39,13 +39,7 @@ def zone_known(name: str | None) -> bool:
         >>> zone_known("Pacific/Kiritimati"), zone_known(""), zone_known("Mars/Olympus")
         (True, False, False)
     """
-    if not name:
-        return False
-    try:
-        ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return False
-    return True
+    return bool(name) and (name == "UTC" or zone(name) is not UTC_ZONE)
 
 
 def source_stale(*, session: Session, user_id: int, source: str, now: datetime) -> bool:

@@ -27,7 +27,7 @@ from sqlmodel import Session, col, select
 
 from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
-from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
+from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
 from oo.services.learning import learner
 
@@ -39,7 +39,6 @@ KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TIP_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 DISMISS_FOR = timedelta(days=1)
 DELAYED_REWARD_WINDOW = timedelta(days=7)  # as the Todoist webhook's "recently shown"
-DEMO_SOURCE = "demo"
 
 
 class FeedbackError(ValueError):
@@ -138,7 +137,7 @@ def _apply_to_task(
         return
     if reaction == "done":
         task.completed_at = now
-        if task.source != DEMO_SOURCE:
+        if task.source != DEMO:
             # The Todoist engineer's worker closes it at the source (outbox, retried).
             session.add(
                 SourceAction(

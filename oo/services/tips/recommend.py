@@ -42,6 +42,7 @@ from oo.services.learning import learner
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
 from oo.services.tips import candidates, explain, facts
 from oo.services.tips.explain import Recommendation
+from oo.timezones import zone
 
 log = logging.getLogger("oo.recommend")
 
@@ -187,7 +188,7 @@ def recommend(
     zone_ok = True
     if tz is None:
         name = candidates.user_zone_name(session=session, user_id=user_id)
-        tz, zone_ok = candidates.zone(name), facts.zone_known(name)
+        tz, zone_ok = zone(name), facts.zone_known(name)
     ctx = Context(now.astimezone(tz))
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     if not ids:

@@ -6,7 +6,6 @@ import asyncio
 
 import pytest
 
-from oo.bus import Event, TipFeedback
 from oo.jobs import scheduler as sched
 from oo.jobs.leader import LocalLeader
 from oo.settings import Settings

@@ -19,11 +19,10 @@ from sqlmodel import Session, col, delete, select
 
 from oo.bus import SyncCounts
 from oo.integrations.todoist import NormalizedTask, SyncResult, TodoistTask, normalize_task
-from oo.models import Integration, SourceAction, Task, User, utcnow
+from oo.models import TODOIST, Integration, SourceAction, Task, User, utcnow
 
 log = logging.getLogger("oo.todoist.sync")
 
-SOURCE = "todoist"
 MAX_ID = 64
 TASK_URL = "https://app.todoist.com/app/task/{id}"
 
@@ -32,7 +31,7 @@ TASK_URL = "https://app.todoist.com/app/task/{id}"
 _integration, _task = Integration.__table__, Task.__table__
 _MARK_SYNCED = (
     sa.update(_integration)
-    .where(_integration.c.user_id == sa.bindparam("b_user_id"), _integration.c.provider == SOURCE)
+    .where(_integration.c.user_id == sa.bindparam("b_user_id"), _integration.c.provider == TODOIST)
     .where(_integration.c.status == "connected")
     .values(
         sync_token=sa.bindparam("b_sync_token"),
@@ -46,14 +45,14 @@ _MARK_SYNCED = (
 _ALL_TASKS = (
     sa.select(sa.func.count())
     .select_from(_task)
-    .where(_task.c.user_id == sa.bindparam("b_user_id"), _task.c.source == SOURCE)
+    .where(_task.c.user_id == sa.bindparam("b_user_id"), _task.c.source == TODOIST)
     .scalar_subquery()
 )
 _DONE_TASKS = (
     sa.select(sa.func.count())
     .select_from(_task)
     .where(_task.c.user_id == sa.bindparam("b_user_id"), _task.c.completed_at.is_not(None))
-    .where(_task.c.source == SOURCE)
+    .where(_task.c.source == TODOIST)
     .scalar_subquery()
 )
 _OPEN_COUNT = sa.select(_ALL_TASKS - _DONE_TASKS)
@@ -123,7 +122,7 @@ def _apply_items(
         values = _values(normalized, now)
         row = existing.get(item.id)
         if row is None:
-            new[item.id] = {**values, "user_id": user_id, "source": SOURCE, "external_id": item.id}
+            new[item.id] = {**values, "user_id": user_id, "source": TODOIST, "external_id": item.id}
         else:
             session.add(_update(row, values, keep_done=item.id in pending))
             updated.add(item.id)
@@ -143,7 +142,7 @@ def open_count(*, session: Session, user_id: int) -> int:
 def _existing(session: Session, user_id: int, ids: set[str] | None) -> dict[str, Task]:
     if ids is not None and not ids:
         return {}
-    query = select(Task).where(Task.user_id == user_id, Task.source == SOURCE)
+    query = select(Task).where(Task.user_id == user_id, Task.source == TODOIST)
     if ids is not None:
         query = query.where(col(Task.external_id).in_(ids))
     return {t.external_id: t for t in session.exec(query).all()}
@@ -154,7 +153,7 @@ def _pending_closes(session: Session, user_id: int) -> set[str]:
         session.exec(
             select(SourceAction.external_id).where(
                 SourceAction.user_id == user_id,
-                SourceAction.source == SOURCE,
+                SourceAction.source == TODOIST,
                 SourceAction.status == "pending",
                 SourceAction.action == "close",
             )

@@ -25,14 +25,13 @@ from oo.crypto import CryptoError
 from oo.db import session_scope
 from oo.integrations.todoist import TodoistAuthError, TodoistClient, TodoistError
 from oo.integrations.todoist.oauth import authorize_url, exchange_code_grant, revoke_token
-from oo.models import Integration, SourceAction, Task, User, utcnow
+from oo.models import TODOIST, Integration, SourceAction, Task, User, utcnow
 from oo.services.accounts import sessions as accounts
 from oo.services.platform.keyring import keyring
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.todoist")
 
-PROVIDER = "todoist"
 # Reading tasks needs data:read; closing them on Done needs data:read_write (the least that can write).
 SCOPE = "data:read_write"
 CALLBACK_PATH = "/auth/todoist/callback"
@@ -45,7 +44,7 @@ _CREDENTIALS = (
         _integrations.c.user_id, _integrations.c.credentials, _integrations.c.sync_token, _users.c.timezone
     )
     .join(_users, _users.c.id == _integrations.c.user_id)
-    .where(_integrations.c.provider == PROVIDER, _integrations.c.status == "connected")
+    .where(_integrations.c.provider == TODOIST, _integrations.c.status == "connected")
 )
 _ONE_CREDENTIALS = _CREDENTIALS.where(_integrations.c.user_id == sa.bindparam("b_user_id"))
 _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
@@ -138,7 +137,7 @@ def start_connect(*, session: Session, user_id: int, cfg: TodoistConfig) -> tupl
     """
     state = secrets.token_urlsafe(32)
     binding = accounts.start_flow(
-        session=session, provider=PROVIDER, state=state, user_id=user_id, next_path="/connect"
+        session=session, provider=TODOIST, state=state, user_id=user_id, next_path="/connect"
     )
     return authorize_url(cfg.auth_url, cfg.client_id, SCOPE, state, cfg.redirect_uri), binding
 
@@ -185,10 +184,10 @@ def save_connection(
     now = utcnow()
     row = _integration(session, user_id)
     if row is None:
-        row = Integration(user_id=user_id, provider=PROVIDER, created_at=now)
+        row = Integration(user_id=user_id, provider=TODOIST, created_at=now)
     elif row.external_user_id != external_user_id:
         row.sync_token = None
-        session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.source) == PROVIDER))
+        session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.source) == TODOIST))
     row.status, row.credentials, row.scopes = "connected", credentials, scopes
     row.external_user_id, row.last_error, row.updated_at = external_user_id, None, now
     session.add(row)
@@ -198,7 +197,7 @@ def save_connection(
         session.add(user)
     session.exec(
         update(SourceAction)
-        .where(col(SourceAction.user_id) == user_id, col(SourceAction.source) == PROVIDER)
+        .where(col(SourceAction.user_id) == user_id, col(SourceAction.source) == TODOIST)
         .where(col(SourceAction.status) == "pending")
         .values(next_attempt_at=now)
     )
@@ -280,15 +279,15 @@ async def disconnect(*, user_id: int, http: httpx.AsyncClient | None = None) -> 
 
 def forget(*, session: Session, user_id: int) -> None:
     """Delete the integration and cached tasks; pending close actions fail with a reason."""
-    session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.source) == PROVIDER))
+    session.exec(delete(Task).where(col(Task.user_id) == user_id, col(Task.source) == TODOIST))
     session.exec(
         update(SourceAction)
-        .where(col(SourceAction.user_id) == user_id, col(SourceAction.source) == PROVIDER)
+        .where(col(SourceAction.user_id) == user_id, col(SourceAction.source) == TODOIST)
         .where(col(SourceAction.status) == "pending")
         .values(status="failed", last_error="Todoist was disconnected before the task was closed.")
     )
     session.exec(
-        delete(Integration).where(col(Integration.user_id) == user_id, col(Integration.provider) == PROVIDER)
+        delete(Integration).where(col(Integration.user_id) == user_id, col(Integration.provider) == TODOIST)
     )
     session.commit()
 
@@ -318,5 +317,5 @@ def _holds(row: Integration, token: str) -> bool:
 
 def _integration(session: Session, user_id: int) -> Integration | None:
     return session.exec(
-        select(Integration).where(Integration.user_id == user_id, Integration.provider == PROVIDER)
+        select(Integration).where(Integration.user_id == user_id, Integration.provider == TODOIST)
     ).first()

@@ -27,7 +27,7 @@ from oo.integrations.todoist import (
     TodoistError,
     TodoistGoneError,
 )
-from oo.models import Integration, utcnow
+from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform.event_bus import publish
 from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist.cache import apply_sync
@@ -119,7 +119,7 @@ def _last_sync(user_id: int) -> tuple[int | None, datetime | None] | None:
         return session.exec(
             select(Integration.id, Integration.last_sync_at).where(
                 Integration.user_id == user_id,
-                Integration.provider == todoist.PROVIDER,
+                Integration.provider == TODOIST,
                 Integration.status == "connected",
             )
         ).first()
@@ -154,7 +154,7 @@ async def _sync_once(
     counts = await asyncio.to_thread(_store, creds, fetched)
     duration_ms = (time.perf_counter() - started) * 1000
     await publish(
-        Event.of(TaskSynced(source=todoist.PROVIDER, counts=counts, duration_ms=duration_ms), user_id=user_id)
+        Event.of(TaskSynced(source=TODOIST, counts=counts, duration_ms=duration_ms), user_id=user_id)
     )
     return counts
 

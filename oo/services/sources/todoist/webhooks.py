@@ -21,9 +21,8 @@ from sqlmodel import Session, col, delete, select
 from oo.bus import Event, TaskCompleted
 from oo.db import session_scope
 from oo.integrations.todoist import WebhookEvent, parse_webhook
-from oo.models import Integration, SourceAction, TipView, WebhookDelivery, utcnow
+from oo.models import TODOIST, Integration, SourceAction, TipView, WebhookDelivery, utcnow
 from oo.services.platform.event_bus import publish
-from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist import sync as todoist_sync
 
 log = logging.getLogger("oo.todoist.webhooks")
@@ -89,11 +88,11 @@ async def _apply(user_id: int, event: WebhookEvent, key: str) -> None:
 
 
 def users_of(*, session: Session, external_user_id: str) -> list[int]:
-    """oO users whose Todoist integration belongs to this Todoist user id."""
+    """OO users whose Todoist integration belongs to this Todoist user id."""
     return list(
         session.exec(
             select(Integration.user_id)
-            .where(Integration.provider == todoist.PROVIDER, Integration.external_user_id == external_user_id)
+            .where(Integration.provider == TODOIST, Integration.external_user_id == external_user_id)
             .order_by(col(Integration.user_id))
         ).all()
     )
@@ -102,9 +101,7 @@ def users_of(*, session: Session, external_user_id: str) -> list[int]:
 def claim_delivery(*, session: Session, key: str, event_name: str, user_id: int | None) -> bool:
     """Record the delivery; False when it was recorded before (a replay)."""
     session.add(
-        WebhookDelivery(
-            provider=todoist.PROVIDER, delivery_id=key, event_name=event_name[:64], user_id=user_id
-        )
+        WebhookDelivery(provider=TODOIST, delivery_id=key, event_name=event_name[:64], user_id=user_id)
     )
     try:
         session.commit()
@@ -125,7 +122,7 @@ def completion_event(
         select(TipView)
         .where(
             TipView.user_id == user_id,
-            TipView.source == todoist.PROVIDER,
+            TipView.source == TODOIST,
             TipView.external_id == external_id,
             col(TipView.served_at) >= now - RECENT,
         )
@@ -136,7 +133,7 @@ def completion_event(
     ours = session.exec(
         select(SourceAction.id).where(
             SourceAction.user_id == user_id,
-            SourceAction.source == todoist.PROVIDER,
+            SourceAction.source == TODOIST,
             SourceAction.external_id == external_id,
             SourceAction.action == "close",
             col(SourceAction.created_at) >= tip.served_at,
@@ -144,7 +141,7 @@ def completion_event(
     ).first()
     if ours is not None:
         return None  # Done in oO already rewarded it; Todoist is only echoing our close
-    payload = TaskCompleted(source=todoist.PROVIDER, task_id=str(tip.task_id), external=True, delivery_id=key)
+    payload = TaskCompleted(source=TODOIST, task_id=str(tip.task_id), external=True, delivery_id=key)
     return Event.of(payload, user_id=user_id)
 
 
@@ -162,7 +159,7 @@ def _release(key: str) -> None:
     with session_scope() as session:
         session.exec(
             delete(WebhookDelivery).where(
-                col(WebhookDelivery.provider) == todoist.PROVIDER, col(WebhookDelivery.delivery_id) == key
+                col(WebhookDelivery.provider) == TODOIST, col(WebhookDelivery.delivery_id) == key
             )
         )
         session.commit()

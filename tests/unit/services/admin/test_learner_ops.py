@@ -16,20 +16,12 @@ from oo.recommender import ENCODERS, Context, TaskBatch, TaskView
 from oo.services.accounts import api_tokens
 from oo.services.accounts import sessions as accounts
 from oo.services.admin import learner_ops
-from oo.services.learning import learner, policies
 from oo.services.platform import retention
 from oo.services.sources import catalog as sources
 from oo.services.tips import candidates
-from oo.services.tips import recommend as recommend_module
 from oo.services.tips.recommend import recommend
 
-
-@pytest.fixture(autouse=True)
-def _fresh_caches(monkeypatch):
-    # A generous budget: these tests are about what is logged, not about a busy CI machine.
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
-    learner.cache.clear()
-    policies.invalidate()
+pytestmark = pytest.mark.usefixtures("generous_budget")
 
 
 @pytest.fixture

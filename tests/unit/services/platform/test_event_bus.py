@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from oo import db, settings
+from oo import db, singletons
 from oo.bus import Event, TipFeedback
 from oo.services.platform.event_bus import DbEventStore
 
@@ -12,14 +12,12 @@ from oo.services.platform.event_bus import DbEventStore
 @pytest.fixture
 def store(tmp_path, monkeypatch):
     monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    singletons.reset()
     from sqlmodel import SQLModel
 
     SQLModel.metadata.create_all(db.get_engine())
     yield DbEventStore()
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    singletons.reset()
 
 
 def feedback(user_id: int, when: datetime) -> Event:

@@ -1,35 +1,23 @@
 """Push subscriptions: validation, encryption at rest, dedupe, ownership, quiet hours."""
 
-import os
-
 import pytest
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlmodel import select
 
-from oo import settings as settings_mod
-from oo.integrations.webpush import InvalidSubscription, b64url_encode
+from oo import singletons
+from oo.integrations.webpush import InvalidSubscription
 from oo.models import PushSubscription, User
 from oo.services.accounts import sessions as accounts
 from oo.services.push import subscriptions as push
 from oo.services.push.rules import QuietHoursError
+from tests.support.push import browser_subscription
 
 
 @pytest.fixture(autouse=True)
 def _env(tmp_path, monkeypatch):
     monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
-    settings_mod.get_settings.cache_clear()
+    singletons.reset()
     yield
-    settings_mod.get_settings.cache_clear()
-
-
-def browser_subscription(host="https://fcm.googleapis.com") -> dict:
-    key = ec.generate_private_key(ec.SECP256R1())
-    point = key.public_key().public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
-    return {
-        "endpoint": f"{host}/fcm/send/{b64url_encode(os.urandom(16))}",
-        "keys": {"p256dh": b64url_encode(point), "auth": b64url_encode(os.urandom(16))},
-    }
+    singletons.reset()
 
 
 def test_subscribe_stores_the_endpoint_encrypted_and_dedupes(session):

@@ -13,22 +13,12 @@ from sqlmodel import select
 from oo.models import Task, TipScore, TipView, User
 from oo.recommender import LinUCBPolicy
 from oo.services.accounts import sessions as accounts
-from oo.services.learning import learner, policies
+from oo.services.learning import policies
 from oo.services.sources import catalog as sources
 from oo.services.tips import recommend
-from oo.services.tips import recommend as recommend_module
 from oo.services.tips.recommend import recommend as pick
 
-
-@pytest.fixture(autouse=True)
-def _fresh_caches(monkeypatch):
-    # A generous budget: these tests are about what is logged, not about a busy CI machine.
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
-    learner.cache.clear()
-    policies.invalidate()
-    yield
-    learner.cache.clear()
-    policies.invalidate()
+pytestmark = pytest.mark.usefixtures("generous_budget")
 
 
 @pytest.fixture
