@@ -37,7 +37,7 @@ def experiments_page() -> rx.Component:
         rx.grid(
             chart(S.policy_fig, "policy-reward"),
             chart(S.cohort_fig, "cohorts"),
-            columns=["1", "1", "2"],
+            columns=rx.breakpoints(initial="1", md="2"),
             gap="3",
             width="100%",
         ),
