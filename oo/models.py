@@ -181,6 +181,8 @@ class TipView(SQLModel, table=True):
     task_priority: int | None = None  # the API's 1..4 (4 = Todoist's p1)
     local_hour: int | None = None  # hour of day in the user's time zone
     imputed: str = Field(default="", max_length=64)  # defaulted inputs: no_due,unknown_tz,stale_source
+    # Probability the serving policy had of choosing this task (off-policy evaluation); None before it was logged.
+    propensity: float | None = None
 
     __table_args__ = (
         sa.Index("ix_tip_view_user_served", "user_id", "served_at"),
@@ -239,6 +241,8 @@ class TipScore(SQLModel, table=True):
     features: str = _json_text()
     latency_ms: float = 0.0
     created_at: datetime = _ts(default=True)
+    # This policy's probability of choosing the task that was served (its own pick is task_id).
+    served_probability: float | None = None
 
     __table_args__ = (
         sa.Index("ix_tip_score_user_created", "user_id", "created_at"),

@@ -1,7 +1,7 @@
 """tip log facts frozen at serve time: task priority, local hour, defaulted inputs
 
 Revision ID: console01_tip_log_facts
-Revises: c789bd49d7b9
+Revises: learn01_propensities
 Create Date: 2026-11-28 11:15:00
 
 """
@@ -14,7 +14,7 @@ import oo.models  # noqa: F401  (custom column types such as UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision: str = 'console01_tip_log_facts'
-down_revision: Union[str, Sequence[str], None] = 'c789bd49d7b9'
+down_revision: Union[str, Sequence[str], None] = 'learn01_propensities'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -13,7 +13,7 @@
 - **Sign-ups** (`signups`): accounts created in the window that are not deleted; deleted
   accounts are never counted as sign-ups anywhere, and `deletions` counts them on their own.
 - **Reactions** (`reaction_counts`): the first reaction to each tip served in the window
-  (``tip_view.reaction``), whatever its origin: what the learner was taught. Later reactions to
+  (``tip_view.reaction``), whatever its origin; ignored tips are no reaction. Later reactions to
   the same tip are stored but not counted. Rewards (`oo.recommender.REWARDS`) are the rewards of
   those same reactions, so the Overview, Rewards and Experiments pages count alike.
 
@@ -56,9 +56,10 @@ GLOSSARY: tuple[tuple[str, str], ...] = (
     (
         "Reaction",
         "The first reaction to a tip served in the window, whatever its origin (button, API, "
-        "notification action or the delayed reward when the task was completed at its source): "
-        "exactly what the learner was taught. Later reactions to the same tip are stored but not "
-        "counted. Every page counts reactions this way.",
+        "notification action or the delayed reward when the task was completed at its source); "
+        "an ignored tip (no reaction at all) is not a reaction. Later reactions to the same tip are "
+        "stored, and a later Done is still learned, but they are not counted here. Every page "
+        "counts reactions this way.",
     ),
     (
         "Reward",

@@ -8,10 +8,14 @@ Every pick goes through `recommend`: /tip, push and ``POST /api/v1/recommend``. 
    learner (model load, pick, explanation) must finish within `BUDGET_SECONDS`, or if it
    raises or is late, Random picks instead
    (``tip_view.fallback`` true, a ``fallback`` row in ``tip_score``, a warning in the log) —
-   the user never sees an error;
+   the user never sees an error. The active policy picks with `Policy.choose`, which returns
+   the propensity: the exact probability it had of choosing the served task (stochastic
+   policies sample; deterministic ones have 1, or 1/k among k tied best). Each shadow computes
+   its whole pick distribution, so its probability of the *served* task is logged too;
 4. logs the served tip (``tip_view``: features per encoder, policy, score, explanation,
-   latency) and one ``tip_score`` row per policy scored (its own pick, features, score,
-   latency), in one short transaction.
+   latency, propensity) and one ``tip_score`` row per policy scored (its own pick, features,
+   score, latency, ``served_probability``), in one short transaction. Those two columns are what
+   off-policy evaluation (`oo.recommender.ope`) needs.
 
 Shadow picks are logged, never served. A shadow that fails or is late is skipped with a
 warning. The served task's features are logged under every encoder the learners use, so every
@@ -38,7 +42,7 @@ from sqlmodel import Session
 from oo.bus import Event, TipServed
 from oo.models import TipScore, TipView, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
-from oo.services.learning import learner
+from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
 from oo.services.tips import candidates, explain, facts
 from oo.services.tips.explain import Recommendation
@@ -65,15 +69,23 @@ class _Outcome:
     latency_ms: float = 0.0
     detail: dict[str, Any] | None = None
     error: str = ""
+    probs: np.ndarray | None = None  # the whole pick distribution (shadows)
+    propensity: float | None = None  # the chosen candidate's probability (active, fallback)
+
+    def served_probability(self, served: int) -> float | None:
+        """This policy's probability of choosing candidate `served`."""
+        if self.probs is not None:
+            return float(self.probs[served])
+        return self.propensity if self.index == served else None
 
 
-def _pick(
-    policy: Policy, X: FeatureMatrix, explain_it: bool
-) -> tuple[int, float, dict[str, Any] | None, float]:
+def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
+    """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score = policy.pick(X)
+    index, score, propensity = policy.choose(X)
+    probs = None if explain_it else policy.probabilities(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
-    return index, score, detail, (perf_counter() - start) * 1000
+    return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
 
 def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, FeatureMatrix | Exception]:
@@ -123,16 +135,21 @@ def _score_all(
             outcome.error = "skipped: the budget is spent"
             continue
         try:
-            outcome.index, outcome.score, outcome.detail, outcome.latency_ms = _pick(
-                *runnable[outcome.ref.key], False
-            )
+            (
+                outcome.index,
+                outcome.score,
+                outcome.detail,
+                outcome.latency_ms,
+                outcome.propensity,
+                outcome.probs,
+            ) = _pick(*runnable[outcome.ref.key], False)
         except Exception as exc:
             outcome.error = f"{exc.__class__.__name__}: {exc}"
             log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
     if future is not None:
         try:
-            active.index, active.score, active.detail, active.latency_ms = future.result(
-                timeout=max(0.0, deadline - perf_counter())
+            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = (
+                future.result(timeout=max(0.0, deadline - perf_counter()))
             )
         except FutureTimeout:
             active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
@@ -190,6 +207,7 @@ def recommend(
         name = candidates.user_zone_name(session=session, user_id=user_id)
         tz, zone_ok = zone(name), facts.zone_known(name)
     ctx = Context(now.astimezone(tz))
+    _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     if not ids:
         return Recommendation.nothing()
@@ -205,10 +223,19 @@ def recommend(
     return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, zone_ok)
 
 
+def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
+    """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
+    try:
+        signals.record_ignored(session=session, user_id=user_id, now=now)
+    except Exception:
+        session.rollback()
+        log.exception("recording ignored tips of user %s failed", user_id)
+
+
 def _fallback(views: TaskBatch) -> _Outcome:
     start = perf_counter()
-    index, score = learner.random_policy().pick(views)  # type: ignore[arg-type]
-    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000)
+    index, score, propensity = learner.random_policy().choose(views)  # type: ignore[arg-type]
+    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000, propensity=propensity)
 
 
 def _log(
@@ -267,12 +294,17 @@ def _log(
             "served_at": now,
             "reaction": None,
             "reacted_at": None,
+            "propensity": served.propensity,
             **_facts(session, user_id, task.source, views, served.index, ctx, zone_ok),
         },
     )
     conn.execute(
         _INSERT_SCORE,
-        [_score_row(o, tip_id, user_id, ids, matrices, now) for o in outcomes if o.index is not None],
+        [
+            _score_row(o, tip_id, user_id, ids, matrices, now, served.index)
+            for o in outcomes
+            if o.index is not None
+        ],
     )
     session.commit()
     return Recommendation(
@@ -290,6 +322,7 @@ def _log(
         explanation=why,
         served_at=now,
         latency_ms=latency,
+        propensity=served.propensity,
     )
 
 
@@ -313,6 +346,7 @@ def _score_row(
     ids: list[int],
     matrices: dict[str, FeatureMatrix | Exception],
     now: datetime,
+    served: int,
 ) -> dict[str, Any]:
     assert o.index is not None
     X = matrices.get(o.ref.encoder)
@@ -329,6 +363,7 @@ def _score_row(
         "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
         "latency_ms": o.latency_ms,
         "created_at": now,
+        "served_probability": o.served_probability(served),
     }
 
 
