@@ -52,6 +52,10 @@ DEFAULT_URL = f"sqlite:///{ROOT / 'data' / 'admin_bench.db'}"
 PROPOSED_INDEXES = {
     "ix_tip_view_served_cover": "CREATE INDEX IF NOT EXISTS ix_tip_view_served_cover ON tip_view "
     "(served_at, policy, policy_version, reaction, user_id, task_id, channel, fallback)",
+    "ix_tip_view_reacted_facts": "CREATE INDEX IF NOT EXISTS ix_tip_view_reacted_facts ON tip_view "
+    "(served_at, reaction, user_id, policy, policy_version, task_priority, local_hour)",
+    "ix_tip_feedback_created_origin": "CREATE INDEX IF NOT EXISTS ix_tip_feedback_created_origin ON tip_feedback "
+    "(created_at, origin, user_id)",
 }
 
 

@@ -198,6 +198,17 @@ class TipView(SQLModel, table=True):
             "channel",
             "fallback",
         ),
+        # Covers the console's slices of reacted tips on the facts frozen at serve time (rewards).
+        sa.Index(
+            "ix_tip_view_reacted_facts",
+            "served_at",
+            "reaction",
+            "user_id",
+            "policy",
+            "policy_version",
+            "task_priority",
+            "local_hour",
+        ),
     )
 
 
@@ -220,6 +231,8 @@ class TipFeedback(SQLModel, table=True):
         sa.UniqueConstraint("user_id", "idempotency_key", name="uq_feedback_key"),
         sa.Index("ix_tip_feedback_user_created", "user_id", "created_at"),
         sa.Index("ix_tip_feedback_pending", "applied_at"),
+        # Covers the console's active-user counts (own reactions per window).
+        sa.Index("ix_tip_feedback_created_origin", "created_at", "origin", "user_id"),
     )
 
 

@@ -27,11 +27,21 @@ def upgrade() -> None:
         batch_op.add_column(
             sa.Column('imputed', sa.String(length=64), nullable=False, server_default='')
         )
+        batch_op.create_index(
+            'ix_tip_view_reacted_facts',
+            ['served_at', 'reaction', 'user_id', 'policy', 'policy_version', 'task_priority', 'local_hour'],
+            unique=False,
+        )
+    with op.batch_alter_table('tip_feedback', schema=None) as batch_op:
+        batch_op.create_index('ix_tip_feedback_created_origin', ['created_at', 'origin', 'user_id'], unique=False)
 
 
 def downgrade() -> None:
     """Downgrade schema."""
+    with op.batch_alter_table('tip_feedback', schema=None) as batch_op:
+        batch_op.drop_index('ix_tip_feedback_created_origin')
     with op.batch_alter_table('tip_view', schema=None) as batch_op:
+        batch_op.drop_index('ix_tip_view_reacted_facts')
         batch_op.drop_column('imputed')
         batch_op.drop_column('local_hour')
         batch_op.drop_column('task_priority')

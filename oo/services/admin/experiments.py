@@ -9,7 +9,7 @@ policy failed (a *fallback*) is its own row, ``random@1 (fallback)``, so the ran
 holds deliberate random picks. Cohorts are signup months, so an old cohort's habits do not pass
 for a policy effect. Shadow policies are never served; their agreement with the served pick on
 the requests of the selected window, and the mean reward on the agreeing requests, estimate how
-they would do (past `EXACT_LIMIT` reacted tips, on the same uniform sample as the cohorts).
+they would do (past `SHADOW_EXACT` reacted tips in the window, on a uniform sample of its requests).
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import TipScore, TipView, User
+from oo.models import TipScore, TipView
 from oo.recommender import REWARDS
 from oo.services.admin import intervals
 from oo.services.admin.inputs import parse_window, sample_bound, since_days
 from oo.services.admin.policies import list_policies
-from oo.services.admin.portable_sql import day_of
-from oo.services.admin.rewards import EXACT_LIMIT, reacted_tips
+from oo.services.admin.rewards import reacted_tips, signup_months
 
 FALLBACK = " (fallback)"
+SHADOW_EXACT = 2_000  # reacted tips in the window; past this, shadow agreement reads a sample
 
 
 def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float | None]:
@@ -52,8 +52,20 @@ def _key(policy: str, version: int, fallback: Any) -> str:
     return f"{policy}@{version}" + (FALLBACK if fallback else "")
 
 
-def _served(session: Session, since: Any) -> list[tuple[str, int, str | None, int]]:
-    """(policy key, user, reaction, tips) for every tip served in the window."""
+def _served(session: Session, since: Any) -> dict[str, dict[str | None, int]]:
+    """Policy key → reaction (None: unreacted) → tips served in the window (exact, index only)."""
+    keys: list[Any] = [TipView.policy, TipView.policy_version, TipView.fallback, TipView.reaction]
+    rows: Any = session.execute(
+        sa.select(*keys, sa.func.count()).where(col(TipView.served_at) >= since).group_by(*keys)
+    ).all()
+    out: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
+    for p, v, f, r, n in rows:
+        out[_key(p, v, f)][r] += n
+    return out
+
+
+def _per_user(session: Session, since: Any, reacted: int) -> list[tuple[str, int, str | None, int, str]]:
+    """(policy key, user, reaction, tips, signup month) of the window's reacted tips (a sample past the limit)."""
     keys: list[Any] = [
         TipView.policy,
         TipView.policy_version,
@@ -61,10 +73,10 @@ def _served(session: Session, since: Any) -> list[tuple[str, int, str | None, in
         TipView.user_id,
         TipView.reaction,
     ]
-    rows: Any = session.execute(
-        sa.select(*keys, sa.func.count()).where(col(TipView.served_at) >= since).group_by(*keys)
-    ).all()
-    return [(_key(p, v, f), u, r, n) for p, v, f, u, r, n in rows]
+    stmt = sa.select(*keys, sa.func.count()).select_from(TipView).group_by(*keys)
+    found: Any = session.execute(reacted_tips(session, stmt, since=since, reacted=reacted)).all()
+    months = signup_months(session, {row[3] for row in found})
+    return [(_key(p, v, f), u, r, n, months.get(u) or "unknown") for p, v, f, u, r, n in found]
 
 
 def _shadow(session: Session, since: Any, reacted: int) -> dict[str, dict[tuple[bool, str | None], int]]:
@@ -78,7 +90,7 @@ def _shadow(session: Session, since: Any, reacted: int) -> dict[str, dict[tuple[
         .where(col(TipScore.role) == "shadow", col(TipView.served_at) >= since)
         .group_by(*keys)
     )
-    if reacted > EXACT_LIMIT:
+    if reacted > SHADOW_EXACT:  # a uniform sample of the window's requests (tip ids are random)
         everything = session.exec(select(sa.func.count()).select_from(TipView)).one()
         stmt = stmt.where(col(TipView.id) < (sample_bound(int(everything)) or "g"))
     out: dict[str, dict[tuple[bool, str | None], int]] = defaultdict(lambda: defaultdict(int))
@@ -109,24 +121,33 @@ def cohort_stats(*, session: Session, window: Any = "7d") -> list[dict[str, Any]
 def experiments(*, session: Session, window: Any = "7d", now: Any = None) -> dict[str, list[dict[str, Any]]]:
     """Per-policy stats and the cohort comparison for the tips served in the window.
 
+    Pulls are exact; rewards, means and intervals come from the per-user rows, which are a
+    uniform sample once the window holds more than `oo.services.admin.rewards.EXACT_LIMIT`
+    reacted tips.
+
     Raises:
         AdminInputError: Unknown window.
     """
     since = since_days(parse_window(window), now=now)
     served = _served(session, since)
-    reacted = sum(n for _, _, r, n in served if r is not None)
-    return {"stats": _stats(session, since, served, reacted), "cohorts": _cohorts(session, since, reacted)}
+    reacted = sum(n for counts in served.values() for r, n in counts.items() if r is not None)
+    per_user = _per_user(session, since, reacted)
+    return {"stats": _stats(session, since, served, per_user, reacted), "cohorts": _cohorts(per_user)}
 
 
 def _stats(
-    session: Session, since: Any, served: list[tuple[str, int, str | None, int]], reacted: int
+    session: Session,
+    since: Any,
+    served: dict[str, dict[str | None, int]],
+    per_user: list[tuple[str, int, str | None, int, str]],
+    reacted: int,
 ) -> list[dict[str, Any]]:
     shadow = _shadow(session, since, reacted)
     registry = {r["key"]: r for r in list_policies(session=session)}
-    pulls: dict[str, int] = defaultdict(int)
-    for k, _, _, n in served:
-        pulls[k] += n
-    summaries = {r["policy"]: r for r in intervals.by_group(served, "policy")}
+    pulls = {k: sum(counts.values()) for k, counts in served.items()}
+    summaries = {
+        r["policy"]: r for r in intervals.by_group(((k, u, r, n) for k, u, r, n, _ in per_user), "policy")
+    }
     out = []
     for k in [*registry, *sorted((set(pulls) | set(shadow)) - set(registry))]:
         base = k.removesuffix(FALLBACK)
@@ -155,19 +176,8 @@ def _stats(
     return out
 
 
-def _cohorts(session: Session, since: Any, reacted: int) -> list[dict[str, Any]]:
-    signup = sa.func.substr(day_of(User.created_at), 1, 7)
-    keys: list[Any] = [
-        TipView.policy,
-        TipView.policy_version,
-        TipView.fallback,
-        signup,
-        TipView.user_id,
-        TipView.reaction,
-    ]
-    stmt = sa.select(*keys, sa.func.count()).join(User, col(User.id) == TipView.user_id).group_by(*keys)
-    found: Any = session.execute(reacted_tips(session, stmt, since=since, reacted=reacted))
-    rows = [((_key(p, v, f), c or "unknown"), u, r, n) for p, v, f, c, u, r, n in found]
+def _cohorts(per_user: list[tuple[str, int, str | None, int, str]]) -> list[dict[str, Any]]:
+    rows = [((k, month), u, r, n) for k, u, r, n, month in per_user]
     return [
         {"policy": g[0], "cohort": g[1], **{k: v for k, v in r.items() if k != "group"}}
         for r in intervals.by_group(rows, "group")

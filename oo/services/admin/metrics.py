@@ -162,7 +162,7 @@ def funnel(*, session: Session, since: datetime) -> list[dict[str, Any]]:
                 sa.union(
                     select(Integration.user_id.label("uid")).where(col(Integration.user_id).in_(cohort)),  # type: ignore[attr-defined]
                     select(TipView.user_id.label("uid")).where(  # type: ignore[attr-defined]
-                        col(TipView.user_id).in_(cohort), TipView.source != ""
+                        col(TipView.user_id).in_(cohort), col(TipView.task_id).is_not(None)
                     ),
                 ).subquery()
             ),

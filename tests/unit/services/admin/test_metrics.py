@@ -44,6 +44,7 @@ def _tip(session, user: User, at: datetime, channel: str, source: str = "todoist
         TipView(
             id=tip_id,
             user_id=user.id,
+            task_id=1,
             channel=channel,
             source=source,
             policy="linucb",
