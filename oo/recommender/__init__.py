@@ -8,6 +8,11 @@ Pure library code (River, numpy, the standard library): services encode tasks, c
     index, score = policy.pick(X)
     x = X.row(index)                                  # log it; learn from it on the reaction
     policy.learn(x, REWARDS["done"])
+    index, score, propensity = policy.choose(X)       # the pick and its exact probability
+    probs = policy.probabilities(X)                   # the whole pick distribution
+
+`oo.recommender.ope` (off-policy estimators) and `oo.recommender.populations` (the simulated
+population family) are not re-exported either.
 
 `oo.recommender.simulation` (a simulated population for offline evaluation) is not
 re-exported: the app does not need it.
@@ -19,7 +24,7 @@ from .features_evening import IMPROVED_EVENING
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
 from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
-from .store import StoreError, dumps, loads
+from .store import StoreError, dumps, dumps_binary, loads
 
 __all__ = [
     "ENCODERS",
@@ -43,6 +48,7 @@ __all__ = [
     "TaskView",
     "build_policy",
     "dumps",
+    "dumps_binary",
     "get_encoder",
     "get_spec",
     "loads",

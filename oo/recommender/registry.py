@@ -12,15 +12,15 @@ keys. To change a policy, append a new version; never edit an old one.
   favours overdue, due-soon and urgent tasks until the user's own reactions outweigh it. The
   stronger prior precision (10, a ridge penalty) suits the 23-feature encoding: it keeps the
   interaction weights near the prior until the data supports them.
-- `linucb@4` (the default active, `DEFAULT_ACTIVE` in `oo.services.learning.policies`): the best
-  worst case over the simulated population family (`bench/learning_family.py`, tuned on seeds
-  1-2, reported on seed 100). Stochastic: a softmax over the optimistic scores (temperature
+- `linucb@4`: stochastic: a softmax over the optimistic scores (temperature
   0.02) mixed with 1 % uniform, so every pick has an exact propensity and every candidate keeps
   at least 0.01 / n; a discounted posterior (gamma 0.99, about 100 reactions of memory) with the
   prior as floor, so changed tastes are relearned; a cold-start prior that wants urgent tasks in
   working hours but less so in the evening (hour cosine) and at weekends.
-- `linucb@5`: `linucb@4` on `improved@2` (an explicit evening flag) with the same kind of prior;
-  a shadow, so real traffic can say whether the evening step beats the smooth hour terms.
+- `linucb@5` (the default active, `DEFAULT_ACTIVE` in `oo.services.learning.policies`):
+  `linucb@4` on `improved@2` (an explicit evening flag) with an evening-aware prior. The best
+  worst case over the simulated population family (`bench/learning_family.py`) on the tuning
+  seeds 1-2 and on the reporting seed 100; linucb@4 stays a shadow.
 """
 
 from __future__ import annotations

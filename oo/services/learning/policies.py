@@ -1,7 +1,7 @@
 """The policy registry (R4): which policy serves, which ones shadow it, which are archived.
 
 The registry is the ``policy`` table, seeded on first use from `oo.recommender.POLICY_SPECS`
-(``linucb@4`` active on a fresh registry; every other version shadow). Exactly one policy
+(``linucb@5`` active on a fresh registry; every other version shadow). Exactly one policy
 is active; every request also scores the shadow policies and logs their picks without serving
 them. The serving set is cached in process for a few seconds, so a promotion made on another
 worker takes effect there within `CACHE_SECONDS`.
@@ -27,7 +27,7 @@ log = logging.getLogger("oo.policies")
 
 ACTIVE, SHADOW, ARCHIVED = "active", "shadow", "archived"
 STATUSES = (ACTIVE, SHADOW, ARCHIVED)
-DEFAULT_ACTIVE = "linucb@4"
+DEFAULT_ACTIVE = "linucb@5"
 CACHE_SECONDS = 5.0
 
 

@@ -82,8 +82,10 @@ class _Outcome:
 def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
     """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score, propensity = policy.choose(X)
-    probs = None if explain_it else policy.probabilities(X)
+    if explain_it:
+        (index, score, propensity), probs = policy.choose(X), None
+    else:
+        (index, score, propensity), probs = policy.choose_with_distribution(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
     return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
@@ -226,7 +228,7 @@ def recommend(
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
     """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
     try:
-        signals.record_ignored(session=session, user_id=user_id, now=now)
+        signals.maybe_record_ignored(session=session, user_id=user_id, now=now)
     except Exception:
         session.rollback()
         log.exception("recording ignored tips of user %s failed", user_id)
@@ -274,30 +276,9 @@ def _log(
     tip_id = uuid.uuid4().hex
     latency = (perf_counter() - started) * 1000
     conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
-    conn.execute(
-        _INSERT_VIEW,
-        {
-            "id": tip_id,
-            "user_id": user_id,
-            "task_id": task.id,
-            "source": task.source,
-            "external_id": task.external_id,
-            "kind": "todo",
-            "channel": channel,
-            "policy": served.ref.name,
-            "policy_version": served.ref.version,
-            "score": served.score,
-            "fallback": served.role == "fallback",
-            "features": json.dumps(xs),
-            "explanation": json.dumps(logged),
-            "latency_ms": latency,
-            "served_at": now,
-            "reaction": None,
-            "reacted_at": None,
-            "propensity": served.propensity,
-            **_facts(session, user_id, task.source, views, served.index, ctx, zone_ok),
-        },
-    )
+    view = _view_row(tip_id, user_id, task, channel, served, xs, logged, latency, now)
+    view |= _facts(session, user_id, task.source, views, served.index, ctx, zone_ok)
+    conn.execute(_INSERT_VIEW, view)
     conn.execute(
         _INSERT_SCORE,
         [
@@ -307,6 +288,7 @@ def _log(
         ],
     )
     session.commit()
+    signals.note_served(user_id, tip_id, channel, now)
     return Recommendation(
         tip_id=tip_id,
         text=task.content,
@@ -336,6 +318,40 @@ def _facts(
         "task_priority": int(views.priority[i]),
         "local_hour": ctx.now.hour,
         "imputed": facts.imputed(has_due=has_due, zone_ok=zone_ok, stale=stale),
+    }
+
+
+def _view_row(
+    tip_id: str,
+    user_id: int,
+    task: Any,
+    channel: str,
+    served: _Outcome,
+    xs: dict[str, dict[str, float]],
+    logged: dict[str, Any],
+    latency: float,
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``tip_view`` row of a served tip (propensity: the serving policy's probability of it)."""
+    return {
+        "id": tip_id,
+        "user_id": user_id,
+        "task_id": task.id,
+        "source": task.source,
+        "external_id": task.external_id,
+        "kind": "todo",
+        "channel": channel,
+        "policy": served.ref.name,
+        "policy_version": served.ref.version,
+        "score": served.score,
+        "fallback": served.role == "fallback",
+        "features": json.dumps(xs),
+        "explanation": json.dumps(logged),
+        "latency_ms": latency,
+        "served_at": now,
+        "reaction": None,
+        "reacted_at": None,
+        "propensity": served.propensity,
     }
 
 

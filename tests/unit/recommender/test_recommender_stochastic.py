@@ -34,6 +34,8 @@ def test_pick_frequencies_match_the_logged_propensities():
     for c in draws[:50]:
         assert c.probability == pytest.approx(probs[c.index], rel=1e-12)
     assert policy.pick(X).index in range(6)
+    choice, dist = policy.choose_with_distribution(X)
+    assert np.allclose(dist, probs) and choice.probability == pytest.approx(dist[choice.index])
 
 
 def test_every_candidate_keeps_the_minimum_probability_even_far_below_the_best():
