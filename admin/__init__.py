@@ -15,6 +15,7 @@ from admin.state.audit import AdminAuditState
 from admin.state.events import AdminEventsState
 from admin.state.experiments import AdminExperimentsState
 from admin.state.features import AdminFeaturesState
+from admin.state.glossary import AdminGlossaryState
 from admin.state.health import AdminHealthState
 from admin.state.ops import AdminOpsState
 from admin.state.overview import AdminOverviewState
@@ -41,6 +42,7 @@ PAGES = (
     (pages.sql_page, routes.SQL, "SQL", AdminSqlState),
     (pages.health_page, routes.HEALTH, "Health", AdminHealthState),
     (pages.audit_page, routes.AUDIT, "Audit log", AdminAuditState),
+    (pages.glossary_page, routes.GLOSSARY, "Glossary", AdminGlossaryState),
 )
 STATES = tuple(state for *_, state in PAGES)
 

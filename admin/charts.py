@@ -16,8 +16,10 @@ Examples:
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
@@ -33,6 +35,63 @@ REACTION_COLORS = {
     "dismiss": "#f87171",
 }
 AXIS = {"gridcolor": GRID, "zerolinecolor": GRID}
+DAY_MS = 86_400_000
+HOUR_MS = 3_600_000
+MAX_TICKS = 8
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return value.replace(tzinfo=None)
+    if not isinstance(value, str) or len(value) < 10:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).replace(tzinfo=None)
+    except ValueError:
+        return None
+
+
+def time_axis(xs: Sequence[Any]) -> dict[str, Any] | None:
+    """An x axis with sensible ticks for day or time values, for any range (one day included).
+
+    Plotly left alone zooms a single day into sub-second ticks ("23:59:59.999"). Daily values
+    ("YYYY-MM-DD") get whole-day ticks, at most `MAX_TICKS` of them, and half a day of padding;
+    timestamps get whole-hour ticks. None when ``xs`` are not times.
+
+    Examples:
+        >>> a = time_axis(["2026-01-10"])
+        >>> a["dtick"] == DAY_MS, a["range"], a["tickformat"]
+        (True, ['2026-01-09 00:00', '2026-01-11 00:00'], '%b %-d')
+        >>> time_axis(["2026-01-01", "2026-01-31"])["dtick"] == 4 * DAY_MS
+        True
+        >>> time_axis(["2026-01-10 09:00", "2026-01-10 15:00"])["dtick"] == HOUR_MS
+        True
+        >>> time_axis(["p1", "p2"]) is None
+        True
+    """
+    parsed = [_parse_time(x) for x in xs]
+    if not parsed or any(t is None for t in parsed):
+        return None
+    times = [t for t in parsed if t is not None]
+    first, last = min(times), max(times)
+    daily = all(isinstance(x, str) and len(x) == 10 for x in xs)
+    if daily:
+        days = (last - first).days + 1
+        pad = timedelta(days=1) if days == 1 else timedelta(hours=12)
+        step, fmt = DAY_MS * max(1, math.ceil(days / MAX_TICKS)), "%b %-d"
+    else:
+        hours = (last - first).total_seconds() / 3600
+        pad = timedelta(hours=1) if hours < 1 else timedelta(minutes=30)
+        step = HOUR_MS * max(1, math.ceil(hours / MAX_TICKS))
+        fmt = "%H:%M<br>%b %-d"
+    stamp = "%Y-%m-%d %H:%M"
+    return {
+        "type": "date",
+        "tickformat": fmt,
+        "dtick": step,
+        "range": [(first - pad).strftime(stamp), (last + pad).strftime(stamp)],
+        "hoverformat": "%Y-%m-%d %H:%M" if not daily else "%Y-%m-%d",
+    }
 
 
 def _figure(
@@ -136,7 +195,7 @@ def lines(rows: Sequence[dict[str, Any]], *, x: str, series: Sequence[str], titl
         {"type": "scatter", "x": xs, "y": [r[s] for r in rows], "name": s, "mode": "lines+markers"}
         for s in series
     ]
-    return _figure(traces, title)
+    return _figure(traces, title, xaxis=time_axis(xs))
 
 
 def stacked(rows: Sequence[dict[str, Any]], *, x: str, stack: str, value: str, title: str) -> go.Figure:
@@ -165,7 +224,7 @@ def stacked(rows: Sequence[dict[str, Any]], *, x: str, stack: str, value: str, t
         if name in REACTION_COLORS:
             trace["marker"] = {"color": REACTION_COLORS[name]}
         traces.append(trace)
-    return _figure(traces, title, barmode="stack")
+    return _figure(traces, title, barmode="stack", xaxis=time_axis(xs))
 
 
 def _error_bars(cells: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
@@ -173,8 +232,10 @@ def _error_bars(cells: Sequence[dict[str, Any] | None]) -> dict[str, Any]:
         "type": "data",
         "symmetric": False,
         "color": INK,
-        "array": [round(c["high"] - c["mean"], 4) if c else 0 for c in cells],
-        "arrayminus": [round(c["mean"] - c["low"], 4) if c else 0 for c in cells],
+        "array": [round(c["high"] - c["mean"], 4) if c and c.get("high") is not None else 0 for c in cells],
+        "arrayminus": [
+            round(c["mean"] - c["low"], 4) if c and c.get("low") is not None else 0 for c in cells
+        ],
     }
 
 
@@ -193,7 +254,7 @@ def mean_ci(rows: Sequence[dict[str, Any]], *, x: str, title: str) -> go.Figure:
         "x": [str(r[x]) for r in rows],
         "y": [r["mean"] for r in rows],
         "error_y": _error_bars(rows),
-        "text": [f"n={r['rewards']}" for r in rows],
+        "text": [f"n={r['rewards']}" + (" (too few)" if r.get("too_few") else "") for r in rows],
         "textposition": "outside",
         "hovertemplate": "%{x}: %{y:.3f}<extra></extra>",
     }
@@ -247,7 +308,7 @@ def heatmap(rows: Sequence[dict[str, Any]], *, x: str, y: str, value: str, title
         "colorscale": "Viridis",
         "hovertemplate": "%{y} %{x}: %{z:.0%}<extra></extra>",
     }
-    return _figure([trace], title, height=320)
+    return _figure([trace], title, height=320, xaxis=time_axis(xs))
 
 
 def feature_lines(points: Sequence[dict[str, Any]], *, title: str, top: int = 6) -> go.Figure:
@@ -273,4 +334,4 @@ def feature_lines(points: Sequence[dict[str, Any]], *, title: str, top: int = 6)
         }
         for k in chosen
     ]
-    return _figure(traces, title)
+    return _figure(traces, title, xaxis=time_axis([p["when"] for p in points]))

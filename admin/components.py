@@ -18,13 +18,26 @@ FIELD = {
     "padding": "0.35rem 0.5rem",
     "font_size": "14px",
 }
+SMALL_SCREEN = "767px"  # below Radix's md breakpoint (48em): phones
+# Cells of these columns are ids: monospace, cut to one line, the full value in a tooltip.
+ID_COLUMNS = frozenset({"id", "tip_id", "event_id", "request_id", "replay_of", "target", "external_id"})
+CELL = {"word_break": "normal", "overflow_wrap": "normal", "white_space": "normal"}
+ID_CELL = {
+    "font_family": "ui-monospace, SFMono-Regular, Menlo, monospace",
+    "display": "block",
+    "max_width": "9ch",
+    "overflow": "hidden",
+    "text_overflow": "ellipsis",
+    "white_space": "nowrap",
+}
 # The figures set their own colours; an empty template keeps Plotly's two stock templates out of the page.
 NO_TEMPLATE = go.layout.Template()
 
 
 def panel(*children: rx.Component, **props: Any) -> rx.Component:
-    """A dark card around a section."""
-    return rx.box(*children, style=PANEL, width="100%", **props)
+    """A dark card around a section (``style`` adds to the card's own)."""
+    style = {**PANEL, **props.pop("style", {})}
+    return rx.box(*children, style=style, width="100%", **props)
 
 
 def section(title: str, *children: rx.Component, **props: Any) -> rx.Component:
@@ -43,7 +56,11 @@ def kpi(label: str, value: rx.Var | str, testid: str) -> rx.Component:
 
 
 def chart(figure: rx.Var, testid: str) -> rx.Component:
-    """A Plotly chart (cartesian partial bundle: bar, scatter, pie, heatmap) of a figure dict var."""
+    """A Plotly chart (cartesian partial bundle: bar, scatter, pie, heatmap) of a figure dict var.
+
+    The chart takes its container's width (``responsive`` plus the resize handler); on screens
+    narrower than `SMALL_SCREEN` Plotly's mode bar is hidden, so it never covers a small chart.
+    """
     return panel(
         rx.plotly.cartesian(
             data=figure.to(go.Figure),
@@ -54,7 +71,22 @@ def chart(figure: rx.Var, testid: str) -> rx.Component:
         ),
         data_testid=f"chart-{testid}",
         padding="0.5rem",
+        min_width="0",
+        overflow="hidden",
+        style={f"@media (max-width: {SMALL_SCREEN})": {"& .modebar-container": {"display": "none"}}},
     )
+
+
+def _cell(r: rx.Var, key: str, expandable: dict[str, str]) -> rx.Component:
+    if key in expandable:
+        return rx.el.details(
+            rx.el.summary(rx.text(r[expandable[key]], as_="span", size="1"), cursor="pointer"),
+            rx.text(r[key], size="1", style=CELL, margin_top="0.3rem"),
+            min_width="14rem",
+        )
+    if key in ID_COLUMNS:
+        return rx.text(r[key], size="1", title=r[key], style=ID_CELL)
+    return rx.text(r[key], size="1", style=CELL)
 
 
 def data_table(
@@ -62,16 +94,21 @@ def data_table(
     columns: Sequence[tuple[str, str]],
     testid: str,
     actions: Callable[[rx.Var], rx.Component] | None = None,
+    expandable: dict[str, str] | None = None,
 ) -> rx.Component:
-    """A table of text rows (``columns`` = (key, header)); ``actions`` adds a last cell per row."""
+    """A table of text rows (``columns`` = (key, header)); ``actions`` adds a last cell per row.
+
+    Text wraps on word boundaries only; id columns (`ID_COLUMNS`) are cut with their full value
+    in a tooltip; a column in ``expandable`` (key → key of its short form) shows the short form
+    and opens to the full text. A table wider than the screen scrolls inside its own box.
+    """
     headers = [rx.table.column_header_cell(label) for _, label in columns]
     if actions is not None:
         headers.append(rx.table.column_header_cell(""))
+    expand = expandable or {}
 
     def row(r: rx.Var) -> rx.Component:
-        cells = [
-            rx.table.cell(rx.text(r[key], size="1", style={"word_break": "break-word"})) for key, _ in columns
-        ]
+        cells = [rx.table.cell(_cell(r, key, expand)) for key, _ in columns]
         if actions is not None:
             cells.append(rx.table.cell(actions(r)))
         return rx.table.row(*cells)
@@ -86,6 +123,7 @@ def data_table(
         ),
         overflow_x="auto",
         width="100%",
+        max_width="100%",
         data_testid=f"table-{testid}",
     )
 

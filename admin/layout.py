@@ -24,9 +24,12 @@ SHELL = {
 }
 
 
-def sidebar(current: str) -> rx.Component:
-    """Links to every admin page; the current one is highlighted."""
-    links = [
+DESKTOP = ["none", "none", "flex"]  # Radix breakpoints: shown from md (48em = 768px) up
+PHONE = ["block", "block", "none"]
+
+
+def _links(current: str) -> list[rx.Component]:
+    return [
         rx.link(
             rx.hstack(rx.icon(icon, size=16), rx.text(label, size="2"), spacing="2", align="center"),
             href=path,
@@ -40,9 +43,16 @@ def sidebar(current: str) -> rx.Component:
         )
         for label, path, icon in routes.NAV
     ]
+
+
+def sidebar(current: str) -> rx.Component:
+    """Links to every admin page (the current one highlighted); stays in view while the page scrolls.
+
+    Desktop only; phones get `phone_menu` instead.
+    """
     return rx.vstack(
         rx.heading("oO admin", size="4", padding="0.4rem 0.6rem"),
-        *links,
+        *_links(current),
         rx.spacer(),
         rx.link("Back to the app", href="/tip", size="1", color=MUTED, padding="0.6rem"),
         spacing="1",
@@ -50,9 +60,49 @@ def sidebar(current: str) -> rx.Component:
         min_width="13rem",
         padding="1rem 0.5rem",
         border_right="1px solid #1f1f1f",
-        min_height="100dvh",
+        height="100dvh",
+        position="sticky",
+        top="0",
+        overflow_y="auto",
+        display=DESKTOP,
         as_="nav",
         aria_label="Admin pages",
+        data_testid="admin-sidebar",
+    )
+
+
+def phone_menu(current: str) -> rx.Component:
+    """On phones: a bar at the top whose Menu opens the same links (a native disclosure, no script)."""
+    return rx.el.details(
+        rx.el.summary(
+            rx.hstack(
+                rx.text("oO admin", weight="bold", size="3"),
+                rx.spacer(),
+                rx.hstack(rx.icon("menu", size=18), rx.text("Menu", size="2"), spacing="1", align="center"),
+                align="center",
+                width="100%",
+            ),
+            list_style="none",
+            cursor="pointer",
+            padding="0.75rem 1rem",
+            data_testid="admin-menu-button",
+        ),
+        rx.vstack(
+            *_links(current),
+            rx.link("Back to the app", href="/tip", size="1", color=MUTED, padding="0.6rem"),
+            spacing="1",
+            padding="0 0.5rem 0.75rem",
+            as_="nav",
+            aria_label="Admin pages",
+        ),
+        display=PHONE,
+        position="sticky",
+        top="0",
+        z_index="10",
+        background="#050505",
+        border_bottom="1px solid #1f1f1f",
+        width="100%",
+        data_testid="admin-menu",
     )
 
 
@@ -93,8 +143,9 @@ def confirm_dialog(state: Any) -> rx.Component:
 
 
 def admin_page(state: Any, current: str, title: str, question: str, *content: rx.Component) -> rx.Component:
-    """One admin page: sidebar, title, the question the page answers, then its content."""
+    """One admin page: sidebar (a menu on phones), title, the question the page answers, its content."""
     return rx.box(
+        phone_menu(current),
         rx.hstack(
             sidebar(current),
             rx.vstack(
@@ -103,7 +154,7 @@ def admin_page(state: Any, current: str, title: str, question: str, *content: rx
                 messages(state),
                 rx.cond(
                     AuthState.is_admin,
-                    rx.vstack(*content, spacing="4", width="100%"),
+                    rx.vstack(*content, spacing="4", width="100%", min_width="0"),
                     rx.center(
                         rx.spinner(size="3"), role="status", aria_label="Checking access", padding="3rem"
                     ),
@@ -111,9 +162,9 @@ def admin_page(state: Any, current: str, title: str, question: str, *content: rx
                 confirm_dialog(state),
                 spacing="3",
                 width="100%",
-                padding="1.25rem",
+                padding=["0.75rem", "0.75rem", "1.25rem"],
                 min_width="0",
-                overflow_x="hidden",
+                as_="main",
             ),
             align="start",
             spacing="0",

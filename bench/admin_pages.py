@@ -52,6 +52,10 @@ DEFAULT_URL = f"sqlite:///{ROOT / 'data' / 'admin_bench.db'}"
 PROPOSED_INDEXES = {
     "ix_tip_view_served_cover": "CREATE INDEX IF NOT EXISTS ix_tip_view_served_cover ON tip_view "
     "(served_at, policy, policy_version, reaction, user_id, task_id, channel, fallback)",
+    "ix_tip_view_reacted_facts": "CREATE INDEX IF NOT EXISTS ix_tip_view_reacted_facts ON tip_view "
+    "(served_at, reaction, user_id, policy, policy_version, task_priority, local_hour)",
+    "ix_tip_feedback_created_origin": "CREATE INDEX IF NOT EXISTS ix_tip_feedback_created_origin ON tip_feedback "
+    "(created_at, origin, user_id)",
 }
 
 
@@ -67,7 +71,7 @@ def page_loads(session: Session, url: str) -> dict[str, Callable[[], Any]]:
         o = admin_overview.overview(session=session)
         charts.as_json(charts.bars(o.funnel, x="users", y="step", title="f", horizontal=True))
         charts.as_json(charts.pie(o.reactions, label="reaction", value="count", title="r"))
-        charts.as_json(charts.lines(o.daily, x="day", series=["tips", "users"], title="d"))
+        charts.as_json(charts.lines(o.daily, x="day", series=["tips served", "active users"], title="d"))
 
     def events() -> None:
         admin_events.live()
@@ -112,11 +116,11 @@ def page_loads(session: Session, url: str) -> dict[str, Callable[[], Any]]:
         return run
 
     def quality() -> None:
-        missing = admin_quality.missing_features(session=session)
+        defaulted = admin_quality.defaulted_inputs(session=session)
         admin_quality.stale_tokens(session=session)
         charts.as_json(
             charts.bars(
-                [{"f": k, "m": v} for k, v in missing["per_feature"].items()],
+                [{"f": k, "m": v} for k, v in defaulted["per_reason"].items()],
                 x="f",
                 y="m",
                 title="m",

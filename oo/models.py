@@ -187,6 +187,10 @@ class TipView(SQLModel, table=True):
     served_at: datetime = _ts(default=True)
     reaction: str | None = Field(default=None, max_length=16)
     reacted_at: datetime | None = _ts(nullable=True)
+    # Frozen at serve time for the console's slices and data quality (oo/services/tips/facts.py).
+    task_priority: int | None = None  # the API's 1..4 (4 = Todoist's p1)
+    local_hour: int | None = None  # hour of day in the user's time zone
+    imputed: str = Field(default="", max_length=64)  # defaulted inputs: no_due,unknown_tz,stale_source
     # Probability the serving policy had of choosing this task (off-policy evaluation); None before it was logged.
     propensity: float | None = None
 
@@ -203,6 +207,17 @@ class TipView(SQLModel, table=True):
             "task_id",
             "channel",
             "fallback",
+        ),
+        # Covers the console's slices of reacted tips on the facts frozen at serve time (rewards).
+        sa.Index(
+            "ix_tip_view_reacted_facts",
+            "served_at",
+            "reaction",
+            "user_id",
+            "policy",
+            "policy_version",
+            "task_priority",
+            "local_hour",
         ),
     )
 
@@ -226,6 +241,8 @@ class TipFeedback(SQLModel, table=True):
         sa.UniqueConstraint("user_id", "idempotency_key", name="uq_feedback_key"),
         sa.Index("ix_tip_feedback_user_created", "user_id", "created_at"),
         sa.Index("ix_tip_feedback_pending", "applied_at"),
+        # Covers the console's active-user counts (own reactions per window).
+        sa.Index("ix_tip_feedback_created_origin", "created_at", "origin", "user_id"),
     )
 
 

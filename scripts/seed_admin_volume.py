@@ -216,6 +216,9 @@ def _tips(
             "served_at": at,
             "reaction": reaction,
             "reacted_at": reacted,
+            "task_priority": task["priority"],
+            "local_hour": at.hour,
+            "imputed": "" if task.get("due_date") or task.get("due_at") else "no_due",
         }
         scores = []
         for p in [active, *shadows]:

@@ -4,6 +4,7 @@ from .audit import audit_page
 from .events import events_page
 from .experiments import experiments_page
 from .features import features_page
+from .glossary import glossary_page
 from .health import health_page
 from .ops import ops_page
 from .overview import overview_page
@@ -19,6 +20,7 @@ __all__ = [
     "events_page",
     "experiments_page",
     "features_page",
+    "glossary_page",
     "health_page",
     "ops_page",
     "overview_page",

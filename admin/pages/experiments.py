@@ -15,10 +15,12 @@ COLUMNS = [
     ("alpha", "Alpha"),
     ("pulls", "Pulls"),
     ("rewards", "Rewards"),
+    ("users", "Users"),
     ("mean", "Mean reward"),
     ("low", "95 % low"),
     ("high", "95 % high"),
-    ("shadow_agreement", "Shadow agreement (24 h)"),
+    ("shadow_requests", "Shadow requests"),
+    ("shadow_agreement", "Shadow agreement"),
     ("shadow_mean", "Reward when agreeing"),
 ]
 
@@ -37,7 +39,7 @@ def experiments_page() -> rx.Component:
         rx.grid(
             chart(S.policy_fig, "policy-reward"),
             chart(S.cohort_fig, "cohorts"),
-            columns="2",
+            columns=rx.breakpoints(initial="1", md="2"),
             gap="3",
             width="100%",
         ),
@@ -47,6 +49,7 @@ def experiments_page() -> rx.Component:
                 ("policy", "Policy"),
                 ("cohort", "Signup month"),
                 ("rewards", "Rewards"),
+                ("users", "Users"),
                 ("mean", "Mean"),
                 ("low", "Low"),
                 ("high", "High"),

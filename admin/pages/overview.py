@@ -26,7 +26,7 @@ def overview_page() -> rx.Component:
         rx.grid(
             chart(S.funnel_fig, "funnel"),
             chart(S.reactions_fig, "reactions"),
-            columns="2",
+            columns=rx.breakpoints(initial="1", md="2"),
             gap="3",
             width="100%",
         ),

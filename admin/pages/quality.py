@@ -11,15 +11,15 @@ S = AdminQualityState
 
 
 def quality_page() -> rx.Component:
-    """Missing features, stale tokens, and a daily completeness heatmap."""
+    """Defaulted inputs, stale tokens, and a daily completeness heatmap."""
     return admin_page(
         S,
         routes.QUALITY,
         "Data quality",
         "Can the numbers on the other pages be trusted?",
         rx.flex(
-            kpi("Scoring calls missing a feature", S.missing_any, "missing"),
-            kpi("Recent scoring calls checked", S.calls, "calls"),
+            kpi("Recent picks with a defaulted input", S.defaulted_any, "defaulted"),
+            kpi("Recent picks checked", S.calls, "calls"),
             kpi("Stale provider tokens", S.stale_rate, "stale"),
             panel(
                 rx.text("Stale means: needs a reconnect, or no sync for 24 h.", size="1", color=MUTED),

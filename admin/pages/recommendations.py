@@ -46,6 +46,6 @@ def recommendations_page() -> rx.Component:
             choice("window", [("1d", "24 h"), ("7d", "7 days"), ("30d", "30 days")], "7d", "Window"),
             button="Search",
         ),
-        data_table(S.rows, COLUMNS, "recommendations"),
+        data_table(S.rows, COLUMNS, "recommendations", expandable={"features": "features_short"}),
         pager(S.page, S.has_next, S.prev_page, S.next_page, "recommendations"),
     )

@@ -26,7 +26,7 @@ def rewards_page() -> rx.Component:
             chart(S.hour_fig, "reward-hour"),
             chart(S.priority_fig, "reward-priority"),
             chart(S.cohort_fig, "reward-cohort"),
-            columns="2",
+            columns=rx.breakpoints(initial="1", md="2"),
             gap="3",
             width="100%",
         ),

@@ -102,7 +102,7 @@ def detail() -> rx.Component:
                     ),
                     width="100%",
                 ),
-                columns="2",
+                columns=rx.breakpoints(initial="1", md="2"),
                 gap="4",
                 width="100%",
             ),

@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
+from admin.state.base import AdminPageMixin, PagedMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.admin import audit as admin_audit
 from oo.services.admin.inputs import AdminInputError
@@ -43,23 +44,15 @@ class AdminAuditState(PagedMixin, AdminPageMixin, AuthState):
             return
         self.rows, self.has_next = text_rows(result.rows), result.has_next
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then show the newest entries."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._list()
         return None
 
-    @rx.event
+    @admin_event
     def filter(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Filter by action, admin id and target."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         form = form if isinstance(form, dict) else {}
         self.action, self.admin_id, self.target = (
             str(form.get(k) or "")[:200] for k in ("action", "admin_id", "target")

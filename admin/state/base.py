@@ -1,9 +1,10 @@
 """What every admin page state shares: the server-side role check, refusals, confirmations.
 
-Every admin event handler starts with ``self._require_admin()`` (from `AuthState`), which
-re-validates the HttpOnly session cookie and re-reads the role from the database on each call.
-A caller without a session is sent to sign-in, a signed-in non-admin to the 403 page, and in
-both cases the page's own vars are reset, so nothing an admin loaded stays in that tab.
+Every admin event handler is declared with `admin_event` (admin/state/guard.py), which calls
+``self._require_admin()`` (from `AuthState`) before the body: it re-validates the HttpOnly session
+cookie and re-reads the role from the database on each call. A caller without a session is sent
+to sign-in, a signed-in non-admin to the 403 page (`_refuse`), and in both cases the page's own
+vars are reset, so nothing an admin loaded stays in that tab.
 
 Writes go through a confirmation: an ``ask_*`` handler validates and stores the pending action
 server-side (``_pending``, never sent to the browser) and opens the dialog; `confirm` runs it
@@ -19,21 +20,27 @@ from typing import Any
 import reflex as rx
 
 from admin import routes
+from admin.state.guard import acting_admin, admin_event
 from oo.bus import AdminAction as AdminActionEvent
 from oo.bus import Event
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin.inputs import AdminInputError
 from oo.services.platform import event_bus as events
-from oo.state.auth import NotAuthorized, NotSignedIn
 
 log = logging.getLogger("oo.admin")
-REFUSED = (NotSignedIn, NotAuthorized)
 FAILED = "That failed on the server and nothing was changed; the error is in the server log."
 
 
 def text_rows(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Table rows with every cell as text (what the page renders)."""
-    return [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+    """Table rows with every cell as text (what the page renders).
+
+    A row marked ``too_few`` (fewer rewards than an interval needs) shows "too few" as its bounds.
+    """
+    out = [{k: "" if v is None else str(v) for k, v in row.items()} for row in rows]
+    for text, row in zip(out, rows, strict=True):
+        if row.get("too_few") and row.get("rewards"):
+            text["low"] = text["high"] = "too few"
+    return out
 
 
 class AdminPageMixin(rx.State, mixin=True):
@@ -67,13 +74,10 @@ class AdminPageMixin(rx.State, mixin=True):
     def _reload(self, admin: CurrentUser) -> None:
         """Refresh the page's data after an action. Pages override this."""
 
-    @rx.event
+    @admin_event
     async def confirm(self) -> rx.event.EventSpec | None:
         """Run the action the admin was asked to confirm."""
-        try:
-            admin = self._require_admin()  # type: ignore[attr-defined]
-        except REFUSED:
-            return self._refuse()
+        admin = acting_admin()
         pending, self._pending = self._pending, {}
         self.confirm_open, self.confirm_text, self.notice, self.error = False, "", "", ""
         if not pending:
@@ -99,13 +103,9 @@ class AdminPageMixin(rx.State, mixin=True):
             self._failed("reload")
         return None
 
-    @rx.event
+    @admin_event
     def cancel(self) -> rx.event.EventSpec | None:
         """Close the confirmation dialog without doing anything."""
-        try:
-            self._require_admin()  # type: ignore[attr-defined]
-        except REFUSED:
-            return self._refuse()
         self._pending, self.confirm_open, self.confirm_text = {}, False, ""
         return None
 
@@ -123,25 +123,17 @@ class PagedMixin(rx.State, mixin=True):
     def _load_page(self) -> None:
         """Load ``self.page``. Pages override this."""
 
-    @rx.event
+    @admin_event
     def next_page(self) -> rx.event.EventSpec | None:
         """The next (older) page."""
-        try:
-            self._require_admin()  # type: ignore[attr-defined]
-        except REFUSED:
-            return self._refuse()  # type: ignore[attr-defined]
         if self.has_next:
             self.page += 1
             self._load_page()
         return None
 
-    @rx.event
+    @admin_event
     def prev_page(self) -> rx.event.EventSpec | None:
         """The previous (newer) page."""
-        try:
-            self._require_admin()  # type: ignore[attr-defined]
-        except REFUSED:
-            return self._refuse()  # type: ignore[attr-defined]
         self.page = max(1, self.page - 1)
         self._load_page()
         return None

@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
+from admin.state.base import AdminPageMixin, PagedMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import event_stream as admin_events
@@ -57,23 +58,15 @@ class AdminEventsState(PagedMixin, AdminPageMixin, AuthState):
             )
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then show the stream."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._reload()
         return None
 
-    @rx.event
+    @admin_event
     def filter(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Apply subject / user / time filters (validated by the service)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         form = form if isinstance(form, dict) else {}
         self.subject, self.user_id, self.since = (
             str(form.get(k, "") or "")[:100] for k in ("subject", "user_id", "since")
@@ -83,13 +76,9 @@ class AdminEventsState(PagedMixin, AdminPageMixin, AuthState):
         self._reload()
         return None
 
-    @rx.event
+    @admin_event
     def refresh_live(self) -> rx.event.EventSpec | None:
         """Re-read the ring buffer (the page calls this every few seconds)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self.live = text_rows(
                 admin_events.live(subject=self.subject, user_id=self.user_id, since=self.since)
@@ -98,13 +87,9 @@ class AdminEventsState(PagedMixin, AdminPageMixin, AuthState):
             self.error = str(exc)
         return None
 
-    @rx.event
+    @admin_event
     def ask_replay(self, event_id: str) -> rx.event.EventSpec | None:
         """Ask before re-publishing a stored event."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         if not isinstance(event_id, str) or not admin_events.EVENT_ID.match(event_id):
             self.error = "An event id is 32 hexadecimal characters."
             return None

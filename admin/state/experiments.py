@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import AdminPageMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import drift as admin_drift
@@ -39,7 +40,9 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
         self.stats, self.cohorts = text_rows(stats), text_rows(cohorts)
         served = [r for r in stats if r["rewards"]]
         self.policy_fig = charts.as_json(
-            charts.mean_ci(served, x="policy", title=f"Mean reward per policy ({self.window}, 95 % CI)")
+            charts.mean_ci(
+                served, x="policy", title=f"Mean reward per policy ({self.window}, 95 % interval over users)"
+            )
         )
         self.cohort_fig = charts.as_json(
             charts.grouped_ci(cohorts, x="cohort", group="policy", title="Mean reward by signup cohort")
@@ -63,26 +66,18 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
         self.drift_rows = text_rows(drift["reward"]["policies"])
         self.shift_rows = text_rows(drift["features"]["features"][:8])
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then compute the stats."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self._reload()
         except Exception:
             self._failed("experiments")
         return None
 
-    @rx.event
+    @admin_event
     def set_window(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Recompute over another time window."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         window = form.get("window") if isinstance(form, dict) else None
         if window not in WINDOWS:
             self.error = f"Window must be one of {', '.join(WINDOWS)}."
@@ -94,13 +89,9 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
             self._failed("experiments")
         return None
 
-    @rx.event
+    @admin_event
     def ask_reset(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Ask before resetting one user's bandit."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             user_id = parse_int(form.get("user_id") if isinstance(form, dict) else None, "user id")
         except AdminInputError as exc:

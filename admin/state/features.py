@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
+from admin.state.base import AdminPageMixin, PagedMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.admin import features as admin_features
 from oo.services.admin.inputs import AdminInputError
@@ -50,23 +51,15 @@ class AdminFeaturesState(PagedMixin, AdminPageMixin, AuthState):
             charts.feature_lines(series, title=f"Most variable features of user {self.user_id}")
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then show the most recently scored user."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._show()
         return None
 
-    @rx.event
+    @admin_event
     def choose(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Show another user's scoring calls."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         value = form.get("user_id", "") if isinstance(form, dict) else ""
         self.user_id, self.page = (value.strip() if isinstance(value, str) else "")[:12], 1
         self._show()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.jobs.scheduler import status as scheduler_status
 from oo.models import utcnow
@@ -33,22 +34,14 @@ class AdminHealthState(AdminPageMixin, AuthState):
         ]
         self.checked_at = utcnow().strftime("%H:%M:%S UTC")
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then every component."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._check()
         return None
 
-    @rx.event
+    @admin_event
     def refresh(self) -> rx.event.EventSpec | None:
         """Re-check (the page calls this every 15 s)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._check()
         return None

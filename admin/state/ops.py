@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import AdminPageMixin, text_rows
+from admin.state.guard import admin_event
 from admin.state.policies import ask_policy_change
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
@@ -31,26 +32,18 @@ class AdminOpsState(AdminPageMixin, AuthState):
         self.policies = text_rows([r for r in rows if r["status"] != "archived"])
         self.recent = text_rows(recent)
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then list what the actions work on."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self._reload()
         except Exception:
             self._failed("ops page")
         return None
 
-    @rx.event
+    @admin_event
     def ask_revoke(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Ask before revoking a user's provider token."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         form = form if isinstance(form, dict) else {}
         provider = form.get("provider")
         try:
@@ -70,13 +63,9 @@ class AdminOpsState(AdminPageMixin, AuthState):
         )
         return None
 
-    @rx.event
+    @admin_event
     def ask_replay(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Ask before replaying a stored signal."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         event_id = form.get("event_id") if isinstance(form, dict) else None
         event_id = event_id.strip().lower() if isinstance(event_id, str) else ""
         if not admin_events.EVENT_ID.match(event_id):
@@ -90,13 +79,9 @@ class AdminOpsState(AdminPageMixin, AuthState):
         )
         return None
 
-    @rx.event
+    @admin_event
     def ask_policy(self, policy_id: str, status: str) -> rx.event.EventSpec | None:
         """Ask before promoting a shadow policy or disabling (archiving) one."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         ask_policy_change(self, policy_id, status)
         return None
 

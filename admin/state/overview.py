@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import acting_admin, admin_event
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import overview as admin_overview
@@ -18,8 +19,9 @@ KPI_LABELS = {
     "wau": "Active users (7 days)",
     "tips_24h": "Tips served (24 h)",
     "tips_7d": "Tips served (7 days)",
-    "users": "People signed up",
-    "new_users_7d": "New sign-ups (7 days)",
+    "users": "Sign-ups (all time, not deleted)",
+    "new_users_7d": "Sign-ups (7 days)",
+    "deleted_7d": "Accounts deleted (7 days)",
 }
 
 
@@ -36,22 +38,32 @@ class AdminOverviewState(AdminPageMixin, AuthState):
             data = admin_overview.overview(session=session)
         self.kpis = {k: f"{v:,}" for k, v in data.kpis.items()}
         self.funnel_fig = charts.as_json(
-            charts.bars(data.funnel, x="users", y="step", title="Activation funnel", horizontal=True)
+            charts.bars(
+                data.funnel,
+                x="users",
+                y="step",
+                title="Activation funnel (sign-ups of the last 30 days)",
+                horizontal=True,
+            )
         )
         self.reactions_fig = charts.as_json(
-            charts.pie(data.reactions, label="reaction", value="count", title="Reactions (7 days)")
+            charts.pie(
+                data.reactions, label="reaction", value="count", title="Reactions to tips served in 7 days"
+            )
         )
         self.daily_fig = charts.as_json(
-            charts.lines(data.daily, x="day", series=["tips", "users"], title="Tips and users per day")
+            charts.lines(
+                data.daily,
+                x="day",
+                series=["tips served", "active users"],
+                title="Tips served and active users per UTC day",
+            )
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then load the numbers."""
-        try:
-            admin = self._require_admin()
-        except REFUSED:
-            return self._refuse()
+        admin = acting_admin()
         try:
             self._reload(admin)
         except Exception:

@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, text_rows
+from admin.state.base import AdminPageMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import model_cards
@@ -57,13 +58,9 @@ class AdminPoliciesState(AdminPageMixin, AuthState):
             self.rows = text_rows(admin_policies.list_policies(session=session))
         self.cards = model_cards.cards_text()
 
-    @rx.event
+    @admin_event
     def set_reason(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Remember an override reason for the next promotion (audit-logged if it is used)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             reason = parse_text(form.get("reason") if isinstance(form, dict) else None, "reason", max_len=500)
         except AdminInputError as exc:
@@ -73,26 +70,18 @@ class AdminPoliciesState(AdminPageMixin, AuthState):
         self.notice = f"Override reason set: {reason}" if reason else "Override reason cleared."
         return None
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then list the registry."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self._reload()
         except Exception:
             self._failed("policy list")
         return None
 
-    @rx.event
+    @admin_event
     def ask_status(self, policy_id: str, status: str) -> rx.event.EventSpec | None:
         """Ask before promoting, shadowing or archiving a policy."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         ask_policy_change(self, policy_id, status, self.override_reason)
         return None
 

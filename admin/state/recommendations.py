@@ -6,7 +6,8 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
+from admin.state.base import AdminPageMixin, PagedMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.admin import recommendation_log as admin_reclog
 from oo.services.admin.inputs import AdminInputError
@@ -38,23 +39,15 @@ class AdminRecommendationsState(PagedMixin, AdminPageMixin, AuthState):
             return
         self.rows, self.has_next = text_rows(result.rows), result.has_next
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then show the newest tips."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._search()
         return None
 
-    @rx.event
+    @admin_event
     def search(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Filter the log (each filter is validated by the service)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         form = form if isinstance(form, dict) else {}
         self.filters = {k: str(form.get(k) or DEFAULTS.get(k, ""))[:80] for k in FILTERS}
         self.page = 1

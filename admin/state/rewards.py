@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.admin import rewards as admin_rewards
 from oo.services.admin.inputs import WINDOWS
@@ -39,38 +40,36 @@ class AdminRewardsState(AdminPageMixin, AuthState):
             )
         )
         self.mean_fig = charts.as_json(
-            charts.mean_ci(data["daily_mean"], x="day", title="Mean reward per day (95 % CI)")
+            charts.mean_ci(
+                data["daily_mean"], x="day", title="Mean reward per day (95 % interval over users)"
+            )
         )
         self.policy_fig = charts.as_json(
             charts.mean_ci(data["policy"], x="policy", title="Mean reward per policy")
         )
         self.hour_fig = charts.as_json(
-            charts.mean_ci(data["hour"], x="hour", title="Mean reward by hour served (UTC)")
+            charts.mean_ci(data["hour"], x="hour", title="Mean reward by hour served (user's local time)")
         )
         self.priority_fig = charts.as_json(
-            charts.mean_ci(data["priority"], x="priority", title="Mean reward by task priority")
+            charts.mean_ci(
+                data["priority"],
+                x="priority",
+                title="Mean reward by task priority (Todoist p1 = most urgent)",
+            )
         )
         self.cohort_fig = charts.as_json(
             charts.mean_ci(data["cohort"], x="cohort", title="Mean reward by signup cohort")
         )
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then compute the analytics."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._compute()
         return None
 
-    @rx.event
+    @admin_event
     def set_window(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Recompute over another time window."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         window = form.get("window") if isinstance(form, dict) else None
         if window not in WINDOWS:
             self.error = f"Window must be one of {', '.join(WINDOWS)}."

@@ -7,7 +7,8 @@ from typing import Any
 
 import reflex as rx
 
-from admin.state.base import REFUSED, AdminPageMixin
+from admin.state.base import AdminPageMixin
+from admin.state.guard import acting_admin, admin_event
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import saved_queries as admin_saved_queries
@@ -44,26 +45,19 @@ class AdminSqlState(AdminPageMixin, AuthState):
                 {k: str(v) for k, v in q.items()} for q in admin_saved_queries.list_saved(session=session)
             ]
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then list the saved queries."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             self._reload()
         except Exception:
             self._failed("saved queries")
         return None
 
-    @rx.event
+    @admin_event
     async def run(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Run one read-only query (audited, refused ones included)."""
-        try:
-            admin = self._require_admin()
-        except REFUSED:
-            return self._refuse()
+        admin = acting_admin()
         sql = form.get("sql") if isinstance(form, dict) else None
         self.error, self.info = "", ""
         if isinstance(sql, str):
@@ -81,13 +75,9 @@ class AdminSqlState(AdminPageMixin, AuthState):
         self.info = f"{len(result.rows)} rows in {result.elapsed_ms:.0f} ms{more}"
         return None
 
-    @rx.event
+    @admin_event
     def use_saved(self, query_id: str) -> rx.event.EventSpec | None:
         """Put a saved query into the editor."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             with session_scope() as session:
                 self.sql = admin_saved_queries.get(session=session, query_id=query_id).sql
@@ -95,13 +85,9 @@ class AdminSqlState(AdminPageMixin, AuthState):
             self.error = str(exc)
         return None
 
-    @rx.event
+    @admin_event
     def ask_save(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Ask before saving the query last run under a name (replacing one of that name)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         name = form.get("name") if isinstance(form, dict) else None
         if not isinstance(name, str) or not name.strip():
             self.error = "Give the query a name."
@@ -116,13 +102,9 @@ class AdminSqlState(AdminPageMixin, AuthState):
         )
         return None
 
-    @rx.event
+    @admin_event
     def ask_delete(self, query_id: str) -> rx.event.EventSpec | None:
         """Ask before deleting a saved query."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         try:
             with session_scope() as session:
                 row = admin_saved_queries.get(session=session, query_id=query_id)

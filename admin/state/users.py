@@ -7,7 +7,8 @@ from typing import Any
 import reflex as rx
 
 from admin import charts
-from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
+from admin.state.base import AdminPageMixin, PagedMixin, text_rows
+from admin.state.guard import admin_event
 from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import users as admin_users
@@ -66,45 +67,29 @@ class AdminUsersState(PagedMixin, AdminPageMixin, AuthState):
         except Exception:
             self._failed(what)
 
-    @rx.event
+    @admin_event
     def load(self) -> rx.event.EventSpec | None:
         """Check the role, then list the newest users."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._run("user list", self._list)
         return None
 
-    @rx.event
+    @admin_event
     def search(self, form: dict[str, Any]) -> rx.event.EventSpec | None:
         """Search by id, email or name (first page)."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         query = form.get("query", "") if isinstance(form, dict) else ""
         self.query, self.page = query if isinstance(query, str) else "", 1
         self._run("user search", self._list)
         return None
 
-    @rx.event
+    @admin_event
     def open_user(self, user_id: str) -> rx.event.EventSpec | None:
         """Show one user's detail."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         self._run("user detail", self._detail, user_id)
         return None
 
-    @rx.event
+    @admin_event
     def ask_reset(self) -> rx.event.EventSpec | None:
         """Ask before resetting the selected user's bandit."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         if not self._selected:
             self.error = "Open a user first."
             return None
@@ -115,13 +100,9 @@ class AdminUsersState(PagedMixin, AdminPageMixin, AuthState):
         )
         return None
 
-    @rx.event
+    @admin_event
     def ask_revoke(self, provider: str) -> rx.event.EventSpec | None:
         """Ask before revoking one of the selected user's integrations."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         if not self._selected or provider not in sources.LABELS:
             self.error = "Open a user and pick one of their integrations."
             return None
@@ -133,13 +114,9 @@ class AdminUsersState(PagedMixin, AdminPageMixin, AuthState):
         )
         return None
 
-    @rx.event
+    @admin_event
     def ask_role(self, role: str) -> rx.event.EventSpec | None:
         """Ask before granting or revoking the admin role of the selected user."""
-        try:
-            self._require_admin()
-        except REFUSED:
-            return self._refuse()
         if not self._selected or role not in admin_users.ROLES:
             self.error = "Open a user first."
             return None

@@ -12,10 +12,13 @@ import asyncio
 import concurrent.futures
 import inspect
 import json
+import os
 import re
 import sqlite3
+import tempfile
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -27,6 +30,7 @@ from oo.db import make_engine
 from scripts import seed_admin_volume
 from tests.e2e.conftest import at, sign_in_demo
 from tests.support.oidc import playwright_login
+from tests.support.socket_client import call_handler
 
 pytestmark = pytest.mark.e2e
 ADMIN_EMAIL = "admin@example.test"
@@ -57,6 +61,7 @@ PAGES = {
     "/admin/sql": ("SQL runner", [], ["saved-queries"]),
     "/admin/health": ("Health", [], ["health"]),
     "/admin/audit": ("Audit log", [], ["audit"]),
+    "/admin/glossary": ("Glossary", [], []),
 }
 
 
@@ -144,6 +149,60 @@ def test_every_admin_page_renders_with_data_and_charts(admin_page, app):
         if path == "/admin/health":
             expect(admin_page.get_by_test_id("health-status").first).to_be_visible()
             assert "InMemoryBus" in admin_page.get_by_test_id("table-health").inner_text()
+
+
+SHOTS = Path(os.environ.get("OO_E2E_SHOTS", tempfile.gettempdir())) / "oo-admin-layout"
+
+
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1440, 900)], ids=["phone", "desktop"])
+def test_every_admin_page_fits_the_screen_and_the_navigation_is_reachable(
+    browser, admin_context, app, width, height
+):
+    """No horizontal page overflow, charts as wide as their box, the sidebar (or menu) in reach."""
+    ctx = browser.new_context(
+        viewport={"width": width, "height": height}, storage_state=admin_context.storage_state()
+    )
+    ctx.set_default_timeout(30_000)
+    page = ctx.new_page()
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    try:
+        for path, (_, charts_, tables) in PAGES.items():
+            open_admin(page, app, path)
+            for chart_id in charts_:
+                expect(page.get_by_test_id(f"chart-{chart_id}").locator(".main-svg").first).to_be_visible()
+            for table in tables:
+                expect(page.get_by_test_id(f"table-{table}").locator("tbody tr").first).to_be_visible()
+            page.wait_for_timeout(300)  # let Plotly's resize handler settle
+            overflow = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"{path} overflows by {overflow}px at {width}px"
+            plots = page.evaluate(
+                "() => [...document.querySelectorAll('.js-plotly-plot')].map(p => "
+                "[p.getBoundingClientRect().width, p.parentElement.getBoundingClientRect().width])"
+            )
+            for plot, box in plots:
+                assert plot <= box + 1 and plot >= min(300, box) - 1, (
+                    f"{path}: chart {plot}px in a {box}px box"
+                )
+            name = path.strip("/").replace("/", "-")
+            page.screenshot(path=str(SHOTS / f"{width}-{name}.png"), full_page=True)
+            if width < 768:
+                expect(page.get_by_test_id("admin-sidebar")).to_be_hidden()
+                modebars = page.locator(".modebar-container")
+                for i in range(modebars.count()):
+                    expect(modebars.nth(i)).to_be_hidden()
+                page.get_by_test_id("admin-menu-button").click()
+                expect(
+                    page.get_by_test_id("admin-menu").get_by_role("link", name="Users")
+                ).to_be_in_viewport()
+                page.get_by_test_id("admin-menu-button").click()
+            else:
+                page.evaluate("() => window.scrollTo(0, document.body.scrollHeight)")
+                expect(
+                    page.get_by_test_id("admin-sidebar").get_by_role("link", name="Audit log")
+                ).to_be_in_viewport()
+                expect(page.get_by_test_id("admin-menu")).to_be_hidden()
+    finally:
+        ctx.close()
 
 
 def test_health_refreshes_by_itself_every_15_seconds(admin_page, app):
@@ -385,6 +444,26 @@ def test_the_leak_check_sees_data_when_an_admin_calls(app, admin_context):
     loads = [(name, payload) for name, payload in admin_calls() if name.endswith(".load")]
     text = emit_all(app, loads, f"oo_session={cookie['value']}")
     assert "example.test" in text and "linucb@" in text
+
+
+def test_guarded_handlers_get_their_arguments_over_the_websocket(app, admin_context):
+    """@admin_event keeps what Reflex reads: a str argument, a form dict, an async handler."""
+    cookie = next(c for c in admin_context.cookies() if c["name"] == "oo_session")
+    admin_cookie = f"oo_session={cookie['value']}"
+    uid = scalar(app, "SELECT id FROM user WHERE email = ?", ADMIN_EMAIL)
+    users = admin.AdminUsersState.get_full_name()
+    text = json.dumps(call_handler(app.url, f"{users}.open_user", {"user_id": str(uid)}, cookie=admin_cookie))
+    assert ADMIN_EMAIL in text
+    sql = admin.AdminSqlState.get_full_name()
+    text = json.dumps(
+        call_handler(app.url, f"{sql}.run", {"form": {"sql": "SELECT 6 * 7 AS answer"}}, cookie=admin_cookie)
+    )
+    assert '"42"' in text and "1 rows in" in text
+    demo = httpx.post(f"{app.url}/auth/demo", headers={"origin": app.url}).cookies["oo_session"]
+    text = json.dumps(
+        call_handler(app.url, f"{users}.open_user", {"user_id": str(uid)}, cookie=f"oo_session={demo}")
+    )
+    assert ADMIN_EMAIL not in text and "/admin/forbidden" in text
 
 
 def models(app) -> set[tuple[int, str]]:

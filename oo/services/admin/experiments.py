@@ -2,76 +2,100 @@
 
 A pull is a served tip; its reward is the reward of the tip's first reaction (``tip_view.reaction``
 through `oo.recommender.REWARDS`), which is exactly what the learner was taught (later reactions
-to the same tip are recorded but not learned from). Tips without a reaction are not rewards.
-Cohorts are signup months, so an old cohort's habits do not pass for a policy effect. Shadow
-policies are never served; their agreement with the served pick on recent requests (the newest
-`SHADOW_SAMPLE` shadow scores of the last 24 hours), and the mean reward on the agreeing
-requests, estimate how they would do.
+to the same tip are recorded but not learned from), counted as every console page counts
+reactions (`oo.services.admin.metrics`). Tips without a reaction are not rewards. Intervals
+resample users (`oo.services.admin.intervals`). A pick that Random made because the active
+policy failed (a *fallback*) is its own row, ``random@1 (fallback)``, so the random@1 row only
+holds deliberate random picks. Cohorts are signup months, so an old cohort's habits do not pass
+for a policy effect. Shadow policies are never served; their agreement with the served pick on
+the requests of the selected window, and the mean reward on the agreeing requests, estimate how
+they would do (past `SHADOW_EXACT` reacted tips in the window, on a uniform sample of its requests).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import TipScore, TipView, User, utcnow
+from oo.models import TipScore, TipView
 from oo.recommender import REWARDS
-from oo.services.admin.inputs import mean_interval, parse_window, since_days
+from oo.services.admin import intervals
+from oo.services.admin.inputs import parse_window, sample_bound, since_days
 from oo.services.admin.policies import list_policies
-from oo.services.admin.portable_sql import day_of
-from oo.services.admin.rewards import reacted_tips
+from oo.services.admin.rewards import reacted_tips, signup_months
 
-SHADOW_WINDOW = timedelta(hours=24)
-SHADOW_SAMPLE = 3000  # the newest shadow scores: a few hundred to a thousand requests
+FALLBACK = " (fallback)"
+SHADOW_EXACT = 2_000  # reacted tips in the window; past this, shadow agreement reads a sample
 
 
-def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float, float, float]:
-    """(rewards, mean, low, high) from (reaction, count) pairs; unreacted tips are skipped.
+def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float | None]:
+    """(rewards, mean) from (reaction, count) pairs; unreacted tips are skipped.
 
     Examples:
         >>> reward_summary([("done", 3), ("dismiss", 1), (None, 5)])
-        (4, 0.5, -0.48, 1.48)
+        (4, 0.5)
+        >>> reward_summary([(None, 2)])
+        (0, None)
     """
-    n = total = total_sq = 0.0
+    n = total = 0.0
     for reaction, count in counts:
         if reaction is not None and reaction in REWARDS:
-            value = REWARDS[reaction]
-            n, total, total_sq = n + count, total + value * count, total_sq + value * value * count
-    return (int(n), *mean_interval(int(n), total, total_sq))
+            n, total = n + count, total + REWARDS[reaction] * count
+    return int(n), (round(total / n, 4) if n else None)
+
+
+def _key(policy: str, version: int, fallback: Any) -> str:
+    return f"{policy}@{version}" + (FALLBACK if fallback else "")
 
 
 def _served(session: Session, since: Any) -> dict[str, dict[str | None, int]]:
+    """Policy key → reaction (None: unreacted) → tips served in the window (exact, index only)."""
+    keys: list[Any] = [TipView.policy, TipView.policy_version, TipView.fallback, TipView.reaction]
+    rows: Any = session.execute(
+        sa.select(*keys, sa.func.count()).where(col(TipView.served_at) >= since).group_by(*keys)
+    ).all()
     out: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, reaction, n in session.exec(
-        select(TipView.policy, TipView.policy_version, TipView.reaction, sa.func.count())
-        .where(col(TipView.served_at) >= since)
-        .group_by(col(TipView.policy), col(TipView.policy_version), col(TipView.reaction))
-    ).all():
-        out[f"{policy}@{version}"][reaction] += n
+    for p, v, f, r, n in rows:
+        out[_key(p, v, f)][r] += n
     return out
 
 
-def _shadow(session: Session) -> dict[str, dict[tuple[bool, str | None], int]]:
-    recent = (
-        select(TipScore.policy, TipScore.policy_version, TipScore.task_id, TipScore.tip_id)
-        .where(col(TipScore.created_at) >= utcnow() - SHADOW_WINDOW, TipScore.role == "shadow")
-        .order_by(col(TipScore.created_at).desc())
-        .limit(SHADOW_SAMPLE)
-        .subquery()
+def _per_user(session: Session, since: Any, reacted: int) -> list[tuple[str, int, str | None, int, str]]:
+    """(policy key, user, reaction, tips, signup month) of the window's reacted tips (a sample past the limit)."""
+    keys: list[Any] = [
+        TipView.policy,
+        TipView.policy_version,
+        TipView.fallback,
+        TipView.user_id,
+        TipView.reaction,
+    ]
+    stmt = sa.select(*keys, sa.func.count()).select_from(TipView).group_by(*keys)
+    found: Any = session.execute(reacted_tips(session, stmt, since=since, reacted=reacted)).all()
+    months = signup_months(session, {row[3] for row in found})
+    return [(_key(p, v, f), u, r, n, months.get(u) or "unknown") for p, v, f, u, r, n in found]
+
+
+def _shadow(session: Session, since: Any, reacted: int) -> dict[str, dict[tuple[bool, str | None], int]]:
+    """Shadow policy → (agreed with the served pick, reaction of the served tip) → requests in the window."""
+    agree = col(TipScore.task_id) == col(TipView.task_id)
+    keys: list[Any] = [TipScore.policy, TipScore.policy_version, agree, TipView.reaction]
+    stmt = (
+        sa.select(*keys, sa.func.count())
+        .select_from(TipView)
+        .join(TipScore, col(TipScore.request_id) == TipView.id)
+        .where(col(TipScore.role) == "shadow", col(TipView.served_at) >= since)
+        .group_by(*keys)
     )
-    agree = recent.c.task_id == col(TipView.task_id)
+    if reacted > SHADOW_EXACT:  # a uniform sample of the window's requests (tip ids are random)
+        everything = session.exec(select(sa.func.count()).select_from(TipView)).one()
+        stmt = stmt.where(col(TipView.id) < (sample_bound(int(everything)) or "g"))
     out: dict[str, dict[tuple[bool, str | None], int]] = defaultdict(lambda: defaultdict(int))
-    stmt: sa.Select[str, int, bool | None, str | None, int] = (
-        sa.select(recent.c.policy, recent.c.policy_version, agree, col(TipView.reaction), sa.func.count())
-        .join(TipView, col(TipView.id) == recent.c.tip_id)
-        .group_by(recent.c.policy, recent.c.policy_version, agree, col(TipView.reaction))
-    )
-    for policy, version, agreed, reaction, n in session.connection().execute(stmt).all():
+    rows: Any = session.execute(stmt).all()
+    for policy, version, agreed, reaction, n in rows:
         out[f"{policy}@{version}"][(bool(agreed), reaction)] += n
     return out
 
@@ -94,38 +118,57 @@ def cohort_stats(*, session: Session, window: Any = "7d") -> list[dict[str, Any]
     return experiments(session=session, window=window)["cohorts"]
 
 
-def experiments(*, session: Session, window: Any = "7d") -> dict[str, list[dict[str, Any]]]:
-    """Per-policy stats and the cohort comparison, sharing one scan of the window's tips.
+def experiments(*, session: Session, window: Any = "7d", now: Any = None) -> dict[str, list[dict[str, Any]]]:
+    """Per-policy stats and the cohort comparison for the tips served in the window.
+
+    Pulls are exact; rewards, means and intervals come from the per-user rows, which are a
+    uniform sample once the window holds more than `oo.services.admin.rewards.EXACT_LIMIT`
+    reacted tips.
 
     Raises:
         AdminInputError: Unknown window.
     """
-    since = since_days(parse_window(window))
+    since = since_days(parse_window(window), now=now)
     served = _served(session, since)
-    return {"stats": _stats(session, served), "cohorts": _cohorts(session, since, served)}
+    reacted = sum(n for counts in served.values() for r, n in counts.items() if r is not None)
+    per_user = _per_user(session, since, reacted)
+    return {"stats": _stats(session, since, served, per_user, reacted), "cohorts": _cohorts(per_user)}
 
 
-def _stats(session: Session, served: dict[str, dict[str | None, int]]) -> list[dict[str, Any]]:
-    shadow = _shadow(session)
+def _stats(
+    session: Session,
+    since: Any,
+    served: dict[str, dict[str | None, int]],
+    per_user: list[tuple[str, int, str | None, int, str]],
+    reacted: int,
+) -> list[dict[str, Any]]:
+    shadow = _shadow(session, since, reacted)
     registry = {r["key"]: r for r in list_policies(session=session)}
+    pulls = {k: sum(counts.values()) for k, counts in served.items()}
+    summaries = {
+        r["policy"]: r for r in intervals.by_group(((k, u, r, n) for k, u, r, n, _ in per_user), "policy")
+    }
     out = []
-    for k in [*registry, *sorted(set(served) - set(registry))]:
-        counts = served.get(k, {})
-        n, mean, lo, hi = reward_summary(counts.items())
+    for k in [*registry, *sorted((set(pulls) | set(shadow)) - set(registry))]:
+        base = k.removesuffix(FALLBACK)
+        summary = summaries.get(k, intervals.summary({}))
         sh = shadow.get(k, {})
         scored = sum(sh.values())
         agreed = sum(c for (ok, _), c in sh.items() if ok)
-        row = registry.get(k)
+        row = registry.get(base)
         out.append(
             {
                 "policy": k,
-                "status": row["status"] if row else "unregistered",
+                "status": "fallback" if k.endswith(FALLBACK) else (row["status"] if row else "unregistered"),
                 "alpha": row["alpha"] if row else "",
-                "pulls": sum(counts.values()),
-                "rewards": n,
-                "mean": mean if n else None,
-                "low": lo if n else None,
-                "high": hi if n else None,
+                "pulls": pulls.get(k, 0),
+                "rewards": summary["rewards"],
+                "users": summary["users"],
+                "mean": summary["mean"],
+                "low": summary["low"],
+                "high": summary["high"],
+                "too_few": summary["too_few"],
+                "shadow_requests": scored or "",
                 "shadow_agreement": f"{agreed / scored:.1%}" if scored else "",
                 "shadow_mean": reward_summary((r, c) for (ok, r), c in sh.items() if ok)[1] if agreed else "",
             }
@@ -133,23 +176,10 @@ def _stats(session: Session, served: dict[str, dict[str | None, int]]) -> list[d
     return out
 
 
-def _cohorts(session: Session, since: Any, served: dict[str, dict[str | None, int]]) -> list[dict[str, Any]]:
-    reacted = sum(n for counts in served.values() for r, n in counts.items() if r is not None)
-    signup = day_of(User.created_at)
-    stmt = (
-        sa.select(
-            col(TipView.policy), col(TipView.policy_version), signup, col(TipView.reaction), sa.func.count()
-        )
-        .join(User, col(User.id) == TipView.user_id)
-        .group_by(col(TipView.policy), col(TipView.policy_version), signup, col(TipView.reaction))
-    )
-    merged: dict[tuple[str, str], dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, day, reaction, n in session.connection().execute(
-        reacted_tips(session, stmt, since=since, reacted=reacted)
-    ):
-        merged[(f"{policy}@{version}", (day or "unknown")[:7])][reaction] += n
-    out = []
-    for (policy, cohort), counts in sorted(merged.items()):
-        n, mean, lo, hi = reward_summary(counts.items())
-        out.append({"policy": policy, "cohort": cohort, "rewards": n, "mean": mean, "low": lo, "high": hi})
-    return out
+def _cohorts(per_user: list[tuple[str, int, str | None, int, str]]) -> list[dict[str, Any]]:
+    rows = [((k, month), u, r, n) for k, u, r, n, month in per_user]
+    return [
+        {"policy": g[0], "cohort": g[1], **{k: v for k, v in r.items() if k != "group"}}
+        for r in intervals.by_group(rows, "group")
+        for g in [r["group"]]
+    ]

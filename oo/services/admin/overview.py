@@ -1,7 +1,6 @@
 """Overview (A3): how many people use oO, how many tips it serves, what they do with them.
 
-Active means a person saw a tip on the web or through the API, or reacted to one (a push that
-nobody opened does not make a user active).
+Every figure comes from `oo.services.admin.metrics`, where its definition is written down.
 """
 
 from __future__ import annotations
@@ -10,13 +9,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
-from oo.models import Integration, TipFeedback, TipView, User, utcnow
-from oo.services.admin.portable_sql import day_of
+from oo.models import utcnow
+from oo.services.admin import metrics
 
 SERIES_DAYS = 14
+FUNNEL_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -29,77 +28,34 @@ class Overview:
     daily: list[dict[str, Any]] = field(default_factory=list)
 
 
-def active_users(*, session: Session, since: Any) -> int:
-    """Distinct users who saw a tip (web/API) or reacted since ``since``."""
-    seen = select(TipView.user_id).where(col(TipView.served_at) >= since, TipView.channel != "push")
-    reacted = select(TipFeedback.user_id).where(
-        col(TipFeedback.created_at) >= since,
-        TipFeedback.origin != "signal",  # not an ignored tip
-    )
-    union = sa.union(seen, reacted).subquery()
-    return int(session.exec(select(sa.func.count()).select_from(union)).one())
-
-
-def _count(session: Session, stmt: Any) -> int:
-    return int(session.exec(stmt).one() or 0)
-
-
-def funnel(*, session: Session) -> list[dict[str, Any]]:
-    """Signed up → connected a source → got a first tip → reacted for the first time."""
-    live = col(User.deleted_at).is_(None)
-    steps = [
-        ("signed up", select(sa.func.count()).select_from(User).where(live)),
-        ("connected", select(sa.func.count(sa.distinct(col(Integration.user_id))))),
-        ("first tip", select(sa.func.count(sa.distinct(col(TipView.user_id))))),
-        (
-            "first reaction",
-            select(sa.func.count(sa.distinct(col(TipFeedback.user_id)))).where(
-                col(TipFeedback.origin) != "signal"
-            ),
-        ),
-    ]
-    return [{"step": name, "users": _count(session, stmt)} for name, stmt in steps]
-
-
 def daily(*, session: Session, days: int = SERIES_DAYS) -> list[dict[str, Any]]:
-    """Per UTC day: tips served and distinct users served."""
+    """Per UTC day of the last ``days``: tips served and active users (both as defined in metrics)."""
     since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
-    day = day_of(TipView.served_at).label("day")
-    rows = session.exec(
-        select(day, sa.func.count(), sa.func.count(sa.distinct(col(TipView.user_id))))
-        .where(col(TipView.served_at) >= since)
-        .group_by(day)
-        .order_by(day)
-    ).all()
-    return [{"day": d, "tips": tips, "users": users} for d, tips, users in rows]
+    tips = metrics.daily_tips(session=session, since=since)
+    active = metrics.daily_active(session=session, since=since)
+    return [
+        {"day": d, "tips served": tips.get(d, 0), "active users": active.get(d, 0)}
+        for d in sorted(set(tips) | set(active))
+    ]
 
 
 def overview(*, session: Session) -> Overview:
     """Everything the overview page shows."""
     now = utcnow()
     day_ago, week_ago = now - timedelta(days=1), now - timedelta(days=7)
-    tips = select(sa.func.count()).select_from(TipView)
     kpis = {
-        "dau": active_users(session=session, since=day_ago),
-        "wau": active_users(session=session, since=week_ago),
-        "tips_24h": _count(session, tips.where(col(TipView.served_at) >= day_ago)),
-        "tips_7d": _count(session, tips.where(col(TipView.served_at) >= week_ago)),
-        "users": _count(
-            session, select(sa.func.count()).select_from(User).where(col(User.deleted_at).is_(None))
-        ),
-        "new_users_7d": _count(
-            session, select(sa.func.count()).select_from(User).where(col(User.created_at) >= week_ago)
-        ),
+        "dau": metrics.active_users(session=session, since=day_ago),
+        "wau": metrics.active_users(session=session, since=week_ago),
+        "tips_24h": metrics.tips_served(session=session, since=day_ago),
+        "tips_7d": metrics.tips_served(session=session, since=week_ago),
+        "users": metrics.signups(session=session),
+        "new_users_7d": metrics.signups(session=session, since=week_ago),
+        "deleted_7d": metrics.deletions(session=session, since=week_ago),
     }
-    reactions = session.exec(
-        select(TipFeedback.reaction, sa.func.count())
-        .where(col(TipFeedback.created_at) >= week_ago)
-        .group_by(TipFeedback.reaction)
-        .order_by(sa.func.count().desc())
-    ).all()
+    reactions = metrics.reaction_counts(session=session, since=week_ago)
     return Overview(
         kpis=kpis,
-        reactions=[{"reaction": r, "count": n} for r, n in reactions],
-        funnel=funnel(session=session),
+        reactions=[{"reaction": r, "count": n} for r, n in sorted(reactions.items(), key=lambda kv: -kv[1])],
+        funnel=metrics.funnel(session=session, since=now - timedelta(days=FUNNEL_DAYS)),
         daily=daily(session=session),
     )

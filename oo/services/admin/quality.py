@@ -1,8 +1,9 @@
-"""Data quality (A11): missing-feature rate, stale-token rate, daily completeness of the tip log.
+"""Data quality (A11): defaulted inputs of recent picks, stale-token rate, completeness of the tip log.
 
-- Missing features: the share of recent scoring calls (``tip_score``) whose feature dict lacks a
-  feature of the R2 spec, overall and per feature. The newest `SAMPLE` calls are checked, which
-  bounds the cost at any volume.
+- Defaulted inputs: the share of recent scoring calls (one per served tip) where an input of the
+  pick had to be defaulted or imputed, per reason (`oo.services.tips.facts`: no due date, unknown
+  time zone, stale source) and overall. `recommend` records the reasons on the tip log at serve
+  time; the newest `SAMPLE` tips that carry them are read, which bounds the cost at any volume.
 - Stale tokens: connected provider integrations that need a reconnect or have not synced for
   `STALE_AFTER`.
 - Completeness: per day and field of the R5 log (``tip_view``), the share of rows that carry it.
@@ -10,90 +11,55 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import DEMO, Integration, TipScore, TipView, utcnow
-from oo.recommender.features import TEXTBOOK_NAMES, get_encoder
+from oo.models import Integration, TipView, utcnow
 from oo.services.admin.inputs import sample_bound
 from oo.services.admin.portable_sql import day_of
-from oo.services.learning import policies
+from oo.services.tips.facts import LOCAL_SOURCES, REASONS, STALE_AFTER
 
 log = logging.getLogger("oo.admin.quality")
 SAMPLE = 2000
-DEFAULT_ENCODER = "textbook@1"
-STALE_AFTER = timedelta(hours=24)
 HEATMAP_DAYS = 30
-LOCAL_SOURCES = (DEMO,)  # built-in sources have no token to go stale
 
 
-def missing_rates(calls: Iterable[tuple[dict[str, Any], Sequence[str]]]) -> dict[str, Any]:
-    """Share of calls missing a required feature, overall and per feature (None counts as missing).
-
-    Args:
-        calls: (features sent, feature names the policy's encoder requires) per scoring call.
+def imputed_shares(values: Iterable[str]) -> dict[str, Any]:
+    """Share of calls with each defaulted input, and with any, from the tip log's ``imputed`` values.
 
     Examples:
-        >>> missing_rates([({"a": 1, "b": 2}, ("a", "b")), ({"a": None}, ("a", "b"))])
-        {'calls': 2, 'missing_any': 0.5, 'per_feature': {'a': 0.5, 'b': 0.5}}
+        >>> imputed_shares(["no_due", "", "no_due,stale_source", "unknown_tz"])
+        {'calls': 4, 'any': 0.75, 'per_reason': {'no_due': 0.5, 'unknown_tz': 0.25, 'stale_source': 0.25}}
     """
-    n = 0
-    any_missing = 0
-    seen: dict[str, int] = {}
-    missing: dict[str, int] = {}
-    for feats, required in calls:
+    n = any_ = 0
+    hits = dict.fromkeys(REASONS, 0)
+    for value in values:
         n += 1
-        gone = [k for k in required if feats.get(k) is None]
-        any_missing += bool(gone)
-        for k in required:
-            seen[k] = seen.get(k, 0) + 1
-            missing[k] = missing.get(k, 0) + (k in gone)
+        reasons = [r for r in (value or "").split(",") if r in hits]
+        any_ += bool(reasons)
+        for r in reasons:
+            hits[r] += 1
     return {
         "calls": n,
-        "missing_any": round(any_missing / n, 4) if n else 0.0,
-        "per_feature": {k: round(missing[k] / seen[k], 4) for k in sorted(seen)},
+        "any": round(any_ / n, 4) if n else 0.0,
+        "per_reason": {r: round(c / n, 4) if n else 0.0 for r, c in hits.items()},
     }
 
 
-def _load(raw: str) -> dict[str, Any]:
-    try:
-        value = json.loads(raw or "{}")
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
-
-
-def _required_by_policy(session: Session) -> dict[str, tuple[str, ...]]:
-    out = {}
-    for policy in policies.list_policies(session=session):  # seeds the registry if it is empty
-        encoder = str(_load(policy.params).get("encoder") or DEFAULT_ENCODER)
-        try:
-            out[f"{policy.name}@{policy.version}"] = tuple(get_encoder(encoder).feature_names)
-        except (KeyError, ValueError):
-            log.warning("policy %s@%s names an unknown encoder %s", policy.name, policy.version, encoder)
-    return out
-
-
-def missing_features(*, session: Session, sample: int = SAMPLE) -> dict[str, Any]:
-    """`missing_rates` over the newest ``sample`` scoring calls of the serving policy.
-
-    Each call is checked against the features of its own policy's encoder (a textbook policy
-    needs the five R2 features, an ``improved@1`` policy its own set).
-    """
-    required = _required_by_policy(session)
+def defaulted_inputs(*, session: Session, sample: int = SAMPLE) -> dict[str, Any]:
+    """`imputed_shares` over the newest ``sample`` served tips that were logged with their facts."""
     rows = session.exec(
-        select(TipScore.policy, TipScore.policy_version, TipScore.features)
-        .where(TipScore.role == "active")
-        .order_by(col(TipScore.created_at).desc())
+        select(TipView.imputed)
+        .where(col(TipView.local_hour).is_not(None))
+        .order_by(col(TipView.served_at).desc())
         .limit(sample)
     ).all()
-    return missing_rates((_load(raw), required.get(f"{p}@{v}", TEXTBOOK_NAMES)) for p, v, raw in rows)
+    return imputed_shares(rows)
 
 
 def stale_tokens(*, session: Session) -> dict[str, Any]:
@@ -123,7 +89,7 @@ def stale_tokens(*, session: Session) -> dict[str, Any]:
     }
 
 
-COMPLETENESS_FIELDS = ("features", "explanation", "task", "latency", "reaction")
+COMPLETENESS_FIELDS = ("features", "explanation", "task", "latency", "priority", "local hour", "reaction")
 
 
 def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str, Any]]:
@@ -150,6 +116,8 @@ def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str
             share(col(TipView.explanation).not_in(("", "{}"))),
             share(col(TipView.task_id).is_not(None)),
             share(col(TipView.latency_ms) > 0),
+            share(col(TipView.task_priority).is_not(None)),
+            share(col(TipView.local_hour).is_not(None)),
             share(col(TipView.reaction).is_not(None)),
         )
         .where(day >= start.strftime("%Y-%m-%d"))
@@ -160,7 +128,8 @@ def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str
     if bound is not None:
         stmt = stmt.where(col(TipView.id) < bound)
     out = []
-    for d, n, *counts in session.connection().execute(stmt).all():
+    found: Any = session.execute(stmt).all()
+    for d, n, *counts in found:
         for name, c in zip(COMPLETENESS_FIELDS, counts, strict=True):
             out.append({"day": d, "field": name, "share": round((c or 0) / n, 4) if n else 0.0, "tips": n})
     return out

@@ -90,8 +90,54 @@ def _compact(raw: str) -> str:
         return raw[:200]
 
 
+def _num(value: Any) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def feature_chips(raw: str, *, short: int = 4) -> tuple[str, str]:
+    """A logged feature dict as compact ``key=value`` text: (first few of the first encoder, all).
+
+    Examples:
+        >>> feature_chips('{"textbook@1": {"priority": 4.0, "is_overdue": 0.0, "task_age_days": 3.14159}}', short=2)
+        ('priority=4  is_overdue=0  … (3)', 'textbook@1: priority=4  is_overdue=0  task_age_days=3.14')
+        >>> feature_chips("not json")
+        ('', '')
+    """
+    try:
+        logged = json.loads(raw or "{}")
+    except ValueError:
+        return "", ""
+    if not isinstance(logged, dict):
+        return "", ""
+    groups = {k: v for k, v in logged.items() if isinstance(v, dict)}
+    full = " | ".join(
+        f"{enc}: " + "  ".join(f"{k}={_num(v)}" for k, v in feats.items()) for enc, feats in groups.items()
+    )
+    first = next(iter(groups.values()), {})
+    pairs = [f"{k}={_num(v)}" for k, v in first.items()]
+    brief = "  ".join(pairs[:short]) + (f"  … ({len(pairs)})" if len(pairs) > short else "")
+    return brief, full
+
+
+def explanation_text(raw: str) -> str:
+    """The logged explanation's one-line summary (the compact JSON when it has none).
+
+    Examples:
+        >>> explanation_text('{"summary": "Due today", "policy": "linucb@3"}')
+        'Due today'
+    """
+    try:
+        logged = json.loads(raw or "{}")
+    except ValueError:
+        return raw[:200]
+    if isinstance(logged, dict) and isinstance(logged.get("summary"), str):
+        return logged["summary"]
+    return _compact(raw)
+
+
 def _row(view: TipView, content: str | None) -> dict[str, Any]:
     text = content or (f"task {view.task_id}" if view.task_id else view.kind)
+    brief, full = feature_chips(view.features)
     return {
         "id": view.id,
         "when": view.served_at.strftime("%Y-%m-%d %H:%M:%S"),
@@ -103,6 +149,7 @@ def _row(view: TipView, content: str | None) -> dict[str, Any]:
         "reaction": view.reaction or "",
         "latency_ms": round(view.latency_ms, 1),
         "text": text[:TEXT_CHARS],
-        "features": _compact(view.features),
-        "explanation": _compact(view.explanation),
+        "features_short": brief,
+        "features": full,
+        "explanation": explanation_text(view.explanation),
     }

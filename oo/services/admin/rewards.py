@@ -1,27 +1,31 @@
 """Reward analytics (A10): rewards over time, per policy, and sliced by hour, priority and cohort.
 
 A reward is the reward of a tip's first reaction (``tip_view.reaction`` through
-`oo.recommender.REWARDS`): what the learner was taught. One pass over the window's reacted tips
-(with the task's priority and the user's signup day) feeds every slice; the slicing itself is
-pure Python (`summarize`), so it is unit-tested without a database.
+`oo.recommender.REWARDS`): what the learner was taught, counted as every console page counts
+reactions (`oo.services.admin.metrics`). The slices use facts frozen in the tip log when the tip
+was served (`oo.services.tips.facts`): the task's priority, named as Todoist shows it (API
+priority 4 is ``p1``, the most urgent), and the hour in the user's own time zone; tips logged
+before those facts were kept show as "unknown". Intervals resample users
+(`oo.services.admin.intervals`). One grouped pass over the window's reacted tips feeds every
+slice; the slicing is pure Python (`summarize`), unit-tested without a database.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from oo.models import Task, TipView, User
+from oo.models import TipView, User
 from oo.recommender import REWARDS
-from oo.services.admin.inputs import mean_interval, parse_window, sample_bound, since_days
-from oo.services.admin.portable_sql import day_of, hour_bucket
+from oo.services.admin import intervals
+from oo.services.admin.inputs import parse_window, sample_bound, since_days
+from oo.services.admin.portable_sql import day_of
 
 SLICES = ("day", "policy", "hour", "priority", "cohort")
-EXACT_LIMIT = 20_000
+EXACT_LIMIT = 5_000
 _Stmt = TypeVar("_Stmt", bound="sa.Select[*tuple[Any, ...]]")
 
 
@@ -44,84 +48,104 @@ def reacted_tips(session: Session, stmt: _Stmt, *, since: datetime, reacted: int
     )
 
 
-def counts(*, session: Session, window: Any = "7d") -> dict[str, list[tuple[Any, str, int]]]:
-    """(slice value, reaction, tips) per slice for the reacted tips served in the window.
+def signup_months(session: Session, user_ids: set[int]) -> dict[int, str]:
+    """User id → signup month (``YYYY-MM``, UTC) for ``user_ids``."""
+    ids, out = sorted(user_ids), {}
+    for i in range(0, len(ids), 5000):
+        chunk = ids[i : i + 5000]
+        rows: Any = session.execute(
+            sa.select(col(User.id), sa.func.substr(day_of(User.created_at), 1, 7)).where(col(User.id).in_(chunk))
+        ).all()
+        out.update({int(uid): month for uid, month in rows})
+    return out
 
-    Two grouped scans: day, hour and policy read only the tip index; priority and cohort join
-    the task and the user (on a sample past `EXACT_LIMIT` reacted tips, see `reacted_tips`).
+
+def priority_name(api_priority: int | None) -> str:
+    """Todoist's name for an API priority (4 = p1, the most urgent).
+
+    Examples:
+        >>> [priority_name(p) for p in (4, 3, 2, 1, None)]
+        ['p1', 'p2', 'p3', 'p4', 'unknown']
+    """
+    return f"p{5 - api_priority}" if api_priority in (1, 2, 3, 4) else "unknown"
+
+
+def counts(
+    *, session: Session, window: Any = "7d", now: datetime | None = None
+) -> dict[str, list[tuple[Any, ...]]]:
+    """The window's reacted tips, grouped: exact (day, reaction, tips), and per-user rows for slicing.
+
+    ``per_user`` rows are (day, policy key, user, priority, local hour, cohort, reaction, tips);
+    past `EXACT_LIMIT` reacted tips they come from a uniform sample (see `reacted_tips`).
 
     Raises:
         AdminInputError: Unknown window.
     """
-    since = since_days(parse_window(window))
-    reacted = (col(TipView.served_at) >= since, col(TipView.reaction).is_not(None))
-    bucket = hour_bucket(TipView.served_at).label("bucket")
-    timed = (bucket, col(TipView.policy), col(TipView.policy_version), col(TipView.reaction))
-    timing = (
+    since = since_days(parse_window(window), now=now)
+    day = day_of(TipView.served_at).label("day")
+    daily = (
         session.connection()
-        .execute(sa.select(*timed, sa.func.count()).where(*reacted).group_by(*timed))
+        .execute(
+            sa.select(day, col(TipView.reaction), sa.func.count())
+            .where(col(TipView.served_at) >= since, col(TipView.reaction).is_not(None))
+            .group_by(day, col(TipView.reaction))
+        )
         .all()
     )
-    cohort: sa.Label[str] = sa.func.substr(day_of(User.created_at), 1, 7).label("cohort")
-    people_stmt = (
-        sa.select(col(Task.priority), cohort, col(TipView.reaction), sa.func.count())
-        .select_from(TipView)
-        .join(User, col(User.id) == TipView.user_id)
-        .join(Task, col(Task.id) == TipView.task_id, isouter=True)
-        .group_by(col(Task.priority), cohort, col(TipView.reaction))
-    )
-    people_stmt = reacted_tips(session, people_stmt, since=since, reacted=sum(row[-1] for row in timing))
-    people = session.connection().execute(people_stmt).all()
-    out: dict[str, dict[tuple[Any, str], int]] = {name: defaultdict(int) for name in SLICES}
-    for b, policy, version, reaction, n in timing:
-        assert reaction is not None  # the statement reads reacted tips only
-        for name, k in (("day", b[:10]), ("hour", int(b[11:13])), ("policy", f"{policy}@{version}")):
-            out[name][(k, reaction)] += n
-    for prio, c, reaction, n in people:
-        assert reaction is not None
-        out["priority"][(prio, reaction)] += n
-        out["cohort"][(c, reaction)] += n
-    return {name: [(k, r, n) for (k, r), n in groups.items()] for name, groups in out.items()}
+    keys: list[Any] = [
+        day,
+        TipView.policy,
+        TipView.policy_version,
+        TipView.user_id,
+        TipView.task_priority,
+        TipView.local_hour,
+        TipView.reaction,
+    ]
+    # tip_view alone (its covering index); the signup cohort is looked up per user afterwards.
+    stmt = sa.select(*keys, sa.func.count()).select_from(TipView).group_by(*keys)
+    stmt = reacted_tips(session, stmt, since=since, reacted=sum(row[-1] for row in daily))
+    found: Any = session.connection().execute(stmt).all()
+    cohorts = signup_months(session, {row[3] for row in found})
+    per_user = [
+        (d, f"{policy}@{version}", user, prio, hour, cohorts.get(user), reaction, n)
+        for d, policy, version, user, prio, hour, reaction, n in found
+    ]
+    return {"daily": [tuple(r) for r in daily], "per_user": per_user}
 
 
-def _ci(groups: dict[Any, list[float]], name: str) -> list[dict[str, Any]]:
-    out = []
-    for label, (n, total, total_sq) in sorted(groups.items()):
-        mean, lo, hi = mean_interval(int(n), total, total_sq)
-        out.append({name: label, "rewards": int(n), "mean": mean, "low": lo, "high": hi})
-    return out
-
-
-def summarize(counted: dict[str, list[tuple[Any, str, int]]]) -> dict[str, list[dict[str, Any]]]:
+def summarize(counted: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[dict[str, Any]]]:
     """Per-day reaction counts, and mean reward with interval per day, policy, hour, priority, cohort.
 
     Examples:
-        >>> s = summarize({"day": [("2025-01-01", "done", 3), ("2025-01-01", "dismiss", 1)],
-        ...                "policy": [("linucb@3", "done", 3), ("random@1", "dismiss", 1)],
-        ...                "priority": [(4, "done", 3), (None, "dismiss", 1)]})
+        >>> s = summarize({"daily": [("2025-01-01", "done", 3), ("2025-01-01", "dismiss", 1)],
+        ...                "per_user": [("2025-01-01", "linucb@3", 1, 4, 9, "2024-12", "done", 3),
+        ...                             ("2025-01-01", "random@1", 2, None, None, "2024-12", "dismiss", 1)]})
         >>> s["daily"]
         [{'day': '2025-01-01', 'reaction': 'dismiss', 'count': 1}, {'day': '2025-01-01', 'reaction': 'done', 'count': 3}]
-        >>> [(r["day"], r["mean"], r["rewards"]) for r in s["daily_mean"]]
-        [('2025-01-01', 0.5, 4)]
+        >>> [(r["day"], r["mean"], r["rewards"], r["too_few"]) for r in s["daily_mean"]]
+        [('2025-01-01', 0.5, 4, True)]
         >>> [(r["priority"], r["mean"]) for r in s["priority"]]
-        [('P4', 1.0), ('unknown', -1.0)]
+        [('p1', 1.0), ('unknown', -1.0)]
     """
     out: dict[str, list[dict[str, Any]]] = {
         "daily": [
             {"day": k, "reaction": r, "count": n}
-            for k, r, n in sorted(counted.get("day", []))
+            for k, r, n in sorted(counted.get("daily", []))
             if r in REWARDS
         ]
     }
+    rows = counted.get("per_user", [])
+    label = {
+        "day": lambda r: r[0],
+        "policy": lambda r: r[1],
+        "hour": lambda r: "unknown" if r[4] is None else f"{int(r[4]):02d}",
+        "priority": lambda r: priority_name(r[3]),
+        "cohort": lambda r: r[5] or "unknown",
+    }
     for name in SLICES:
-        groups: dict[Any, list[float]] = defaultdict(lambda: [0, 0.0, 0.0])
-        for k, reaction, n in counted.get(name, []):
-            if reaction not in REWARDS:
-                continue
-            label = (f"P{k}" if k else "unknown") if name == "priority" else ("unknown" if k is None else k)
-            acc, value = groups[label], REWARDS[reaction]
-            acc[0], acc[1], acc[2] = acc[0] + n, acc[1] + value * n, acc[2] + value * value * n
-        out["daily_mean" if name == "day" else name] = _ci(groups, name)
+        key = label[name]
+        grouped = intervals.by_group(((key(r), r[2], r[6], r[7]) for r in rows), name)
+        out["daily_mean" if name == "day" else name] = grouped
     return out
 
 

@@ -86,6 +86,11 @@ def _day(value: object) -> date:
 _USER_ZONE = select(User.timezone).where(User.id == sa.bindparam("user_id"))
 
 
+def user_zone_name(*, session: Session, user_id: int) -> str | None:
+    """The time zone name stored on the user (``User.timezone``), unchecked."""
+    return session.connection().execute(_USER_ZONE, {"user_id": user_id}).scalar()
+
+
 def user_zone(*, session: Session, user_id: int) -> tzinfo:
     """The time zone stored on the user (``User.timezone``)."""
     return zone(session.connection().execute(_USER_ZONE, {"user_id": user_id}).scalar())

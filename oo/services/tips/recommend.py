@@ -44,8 +44,9 @@ from oo.models import TipScore, TipView, table, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
-from oo.services.tips import candidates, explain
+from oo.services.tips import candidates, explain, facts
 from oo.services.tips.explain import Recommendation
+from oo.timezones import zone
 
 log = logging.getLogger("oo.recommend")
 
@@ -203,7 +204,11 @@ def recommend(
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
     now = now or utcnow()
-    ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
+    zone_ok = True
+    if tz is None:
+        name = candidates.user_zone_name(session=session, user_id=user_id)
+        tz, zone_ok = zone(name), facts.zone_known(name)
+    ctx = Context(now.astimezone(tz))
     _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     if not ids:
@@ -217,7 +222,7 @@ def recommend(
         served = _fallback(views)
         outcomes.append(served)
     assert served.index is not None
-    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now)
+    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, zone_ok)
 
 
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
@@ -247,6 +252,7 @@ def _log(
     served: _Outcome,
     started: float,
     now: datetime,
+    zone_ok: bool = True,
 ) -> Recommendation:
     assert served.index is not None
     task = candidates.text_of(session=session, user_id=user_id, task_id=ids[served.index])
@@ -271,6 +277,7 @@ def _log(
     latency = (perf_counter() - started) * 1000
     conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
     view = _view_row(tip_id, user_id, task, channel, served, xs, logged, latency, now)
+    view |= _facts(session, user_id, task.source, views, served.index, ctx, zone_ok)
     conn.execute(_INSERT_VIEW, view)
     conn.execute(
         _INSERT_SCORE,
@@ -299,6 +306,19 @@ def _log(
         latency_ms=latency,
         propensity=served.propensity,
     )
+
+
+def _facts(
+    session: Session, user_id: int, source: str, views: TaskBatch, i: int, ctx: Context, zone_ok: bool
+) -> dict[str, Any]:
+    """What the tip log freezes about this pick (see `oo.services.tips.facts`)."""
+    has_due = not (np.isnan(views.due_at[i]) and np.isnan(views.due_date[i]))
+    stale = facts.source_stale(session=session, user_id=user_id, source=source, now=ctx.now)
+    return {
+        "task_priority": int(views.priority[i]),
+        "local_hour": ctx.now.hour,
+        "imputed": facts.imputed(has_due=has_due, zone_ok=zone_ok, stale=stale),
+    }
 
 
 def _view_row(

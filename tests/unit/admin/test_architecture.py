@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 import doctest
 import importlib
+import inspect
+import typing
 from pathlib import Path
+from typing import Any
 
 import pytest
+import reflex as rx
+from reflex.state import State
+from reflex_base.event.processor.base_state_processor import _prepare_event_payload
+
+import admin
+from admin import routes
+from admin.state import guard
+from oo.state.auth import AuthState
 
 ROOT = Path(__file__).resolve().parents[3]
 ADMIN = ROOT / "admin"
@@ -46,7 +58,9 @@ def test_admin_imports_only_shared_layers_never_user_pages():
 
 
 def test_admin_services_stay_free_of_ui():
-    for path in sorted((ROOT / "oo" / "services").glob("admin_*.py")):
+    paths = sorted((ROOT / "oo" / "services" / "admin").glob("*.py"))
+    assert len(paths) > 10
+    for path in paths:
         bad = {
             m
             for m in imports(path)
@@ -55,63 +69,120 @@ def test_admin_services_stay_free_of_ui():
         assert not bad, f"{path.relative_to(ROOT)} imports {bad}"
 
 
-def _is_event(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(isinstance(d, ast.Attribute) and d.attr == "event" for d in fn.decorator_list)
+def _decorators(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> list[str]:
+    return [ast.unparse(d) for d in fn.decorator_list]
 
 
-def _first_statement(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> ast.stmt:
-    body = fn.body
-    if isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
-        body = body[1:]  # the docstring
-    return body[0]
-
-
-def _guarded(fn: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    first = _first_statement(fn)
-    if not isinstance(first, ast.Try) or len(first.handlers) != 1:
-        return False
-    call = first.body[0].value if isinstance(first.body[0], ast.Expr | ast.Assign) else None
-    calls_check = (
-        isinstance(call, ast.Call)
-        and isinstance(call.func, ast.Attribute)
-        and call.func.attr == "_require_admin"
-    )
-    handler = first.handlers[0]
-    refuses = (
-        isinstance(handler.type, ast.Name)
-        and handler.type.id == "REFUSED"
-        and isinstance(handler.body[0], ast.Return)
-        and ast.unparse(handler.body[0].value) == "self._refuse()"
-    )
-    return calls_check and refuses
-
-
-def handlers() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+def methods() -> list[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """Every method defined in a class body under admin/state/."""
     found = []
     for path in modules(ADMIN / "state"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_event(node):
-                found.append((f"{path.stem}.{node.name}", node))
+        for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
+            for fn in cls.body:
+                if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                    found.append((f"{path.stem}.{cls.name}.{fn.name}", fn))
     return found
 
 
 def test_there_are_handlers_to_check():
-    assert len(handlers()) >= 40
+    assert sum(1 for _, fn in methods() if "admin_event" in _decorators(fn)) >= 40
 
 
-@pytest.mark.parametrize(("name", "fn"), handlers(), ids=[n for n, _ in handlers()])
-def test_every_admin_handler_starts_with_the_role_check(name, fn):
-    assert _guarded(fn), (
-        f"{name} must start with `try: self._require_admin()` / `except REFUSED: return self._refuse()`"
-    )
+def test_every_public_method_of_an_admin_state_is_an_admin_event():
+    """Source level: a public method is a handler anyone can call, so it must carry the guard."""
+    for name, fn in methods():
+        if fn.name.startswith("_"):
+            assert "admin_event" not in _decorators(fn), f"{name}: private methods are not handlers"
+            continue
+        assert _decorators(fn) == ["admin_event"], (
+            f"{name} must be declared with @admin_event (the server-side role check), not {_decorators(fn)}"
+        )
 
 
-def test_every_public_method_of_an_admin_state_is_a_guarded_event():
+def test_no_admin_state_registers_a_plain_rx_event():
     for path in modules(ADMIN / "state"):
-        for cls in (n for n in ast.walk(ast.parse(path.read_text())) if isinstance(n, ast.ClassDef)):
-            for fn in cls.body:
-                if isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef) and not fn.name.startswith("_"):
-                    assert _is_event(fn) and _guarded(fn), f"{path.stem}.{cls.name}.{fn.name}"
+        if path.name != "guard.py":
+            assert "rx.event\n" not in path.read_text().replace("@rx.event(", "@rx.event\n"), path.name
+
+
+def registered() -> list[tuple[str, object]]:
+    """Every handler Reflex registered on an admin page state, Reflex's own built-ins excluded."""
+    builtin = set(rx.State.event_handlers)
+    return [
+        (f"{state.__name__}.{name}", handler)
+        for state in admin.STATES
+        for name, handler in state.event_handlers.items()
+        if name not in builtin
+    ]
+
+
+def test_every_registered_admin_handler_is_guarded():
+    """Runtime level: what Reflex will dispatch to is the guarded wrapper, for every handler."""
+    found = registered()
+    assert len(found) >= 45
+    unguarded = [name for name, handler in found if not guard.is_guarded(handler.fn)]
+    assert not unguarded
+
+
+def test_reflex_sees_the_wrapped_handlers_own_arguments_and_types():
+    """functools.wraps keeps the names and annotations Reflex uses to convert the payload."""
+    for name, handler in registered():
+        inner = handler.fn.__wrapped__
+        assert list(handler.get_parameters()) == list(inspect.signature(inner).parameters), name
+        assert handler._type_hints == typing.get_type_hints(inner), name
+        assert inspect.iscoroutinefunction(handler.fn) == inspect.iscoroutinefunction(inner), name
+
+
+def test_reflex_converts_a_guarded_handlers_arguments_by_their_annotations():
+    handler = admin.AdminUsersState.event_handlers["open_user"]
+    assert handler._type_hints["user_id"] is str
+    probe = ProbeGuardState.event_handlers["count_to"]
+    assert _prepare_event_payload(probe, {"n": "7", "form": {"a": "1"}}) == {"n": 7, "form": {"a": "1"}}
+
+
+class ProbeGuardState(AuthState):
+    """A throwaway state: shows that an int annotation still converts through the guard."""
+
+    total: int = 0
+
+    @guard.admin_event
+    def count_to(self, n: int, form: dict[str, Any]) -> None:
+        """Set ``total``."""
+        self.total = n
+
+
+def make(cls):
+    return State(_reflex_internal_init=True).get_substate(cls.get_full_name().split(".")[1:])
+
+
+@pytest.mark.parametrize(("name", "handler"), registered(), ids=[n for n, _ in registered()])
+def test_a_caller_without_a_session_is_sent_to_sign_in_and_the_body_never_runs(name, handler, monkeypatch):
+    ran = []
+    monkeypatch.setattr(guard, "_ADMIN", _Recording(ran))
+    state = make(handler.state)
+    params = [p for p in handler.get_parameters() if p != "self"]
+    result = handler.fn(state, *([{}] * len(params)))
+    if inspect.isawaitable(result):
+        result = asyncio.run(result)
+    assert ran == [], f"{name} ran its body without a session"
+    assert routes.SIGNIN in str(result), name
+
+
+class _Recording:
+    """Stands in for the context variable only to notice that the body was entered."""
+
+    def __init__(self, log: list) -> None:
+        self.log = log
+
+    def set(self, value):
+        self.log.append(value)
+        return None
+
+    def reset(self, token) -> None:
+        pass
+
+    def get(self):
+        return None
 
 
 @pytest.mark.parametrize(

@@ -175,3 +175,37 @@ def test_context_uses_the_users_time_zone(session, user_id):
 def test_unknown_channel_is_refused(session, user_id):
     with pytest.raises(ValueError, match="channel"):
         pick(session=session, user_id=user_id, channel="sms")
+
+
+def _one_task_user(session, *, timezone: str, last_sync, due=None) -> int:
+    from oo.models import Integration
+
+    user = User(name="far", timezone=timezone)
+    session.add(user)
+    session.commit()
+    session.add(Integration(user_id=user.id, provider="todoist", last_sync_at=last_sync))
+    session.add(
+        Task(
+            user_id=user.id, source="todoist", external_id="t1", content="Pay rent", priority=4, due_date=due
+        )
+    )
+    session.commit()
+    return user.id
+
+
+def test_the_tip_log_freezes_priority_local_hour_and_what_was_defaulted(session):
+    now = datetime(2026, 1, 10, 23, 30, tzinfo=UTC)
+    # Kiritimati is UTC+14: 23:30 UTC is 13:30 there. The task has no due date and Todoist has
+    # not synced for two days; the zone is known.
+    uid = _one_task_user(session, timezone="Pacific/Kiritimati", last_sync=now - timedelta(days=2))
+    view = session.get(TipView, pick(session=session, user_id=uid, now=now).tip_id)
+    assert (view.task_priority, view.local_hour, view.imputed) == (4, 13, "no_due,stale_source")
+    # An unknown zone stands in as UTC (hour 23); a fresh sync and a due date default nothing else.
+    uid = _one_task_user(
+        session,
+        timezone="Mars/Olympus",
+        last_sync=now - timedelta(hours=1),
+        due=now.date() + timedelta(days=1),
+    )
+    view = session.get(TipView, pick(session=session, user_id=uid, now=now).tip_id)
+    assert (view.task_priority, view.local_hour, view.imputed) == (4, 23, "unknown_tz")

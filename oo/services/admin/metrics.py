@@ -1,0 +1,183 @@
+"""The console's metric definitions: each figure is computed here, by one function every page uses.
+
+`GLOSSARY` holds the written definition of each figure (the console's Glossary page and
+``admin/README.md`` show the same words); the functions below implement exactly that:
+
+- **Active user** (`active_users`, `daily_active`): a person who saw a tip in the app (a tip
+  served on the ``web`` or ``api`` channel) or reacted to one themselves (a ``tip_feedback`` row of
+  origin ``user``: the buttons, the API, a notification's action). A push that reached a device
+  counts once it is opened (opening it shows the tip in the app, or its action is a reaction);
+  a failed push (``push_failed``), a delayed reward from a webhook and an admin action do not.
+- **Tips served** (`tips_served`, `daily_tips`): tips shown on the web or API plus pushes that
+  reached at least one device; failed pushes are not served.
+- **Sign-ups** (`signups`): accounts created in the window that are not deleted; deleted
+  accounts are never counted as sign-ups anywhere, and `deletions` counts them on their own.
+- **Reactions** (`reaction_counts`): the first reaction to each tip served in the window
+  (``tip_view.reaction``), whatever its origin; ignored tips are no reaction. Later reactions to
+  the same tip are stored but not counted. Rewards (`oo.recommender.REWARDS`) are the rewards of
+  those same reactions, so the Overview, Rewards and Experiments pages count alike.
+
+Windows are ``[since, until)`` in UTC; days are UTC days.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from oo.models import Integration, TipFeedback, TipView, User
+from oo.services.admin.portable_sql import day_of
+
+SEEN_CHANNELS = ("web", "api")
+SERVED_CHANNELS = ("web", "api", "push")
+ACTIVE_ORIGIN = "user"
+
+GLOSSARY: tuple[tuple[str, str], ...] = (
+    (
+        "Active user",
+        "A person who saw a tip in the app (web or API) or reacted to one themselves (button, API or "
+        "a notification's action). A push counts once it is opened; a failed push, a delayed reward "
+        "from a webhook and an admin action do not make anyone active. DAU: the last 24 hours; WAU: "
+        "the last 7 days; per day: UTC days.",
+    ),
+    (
+        "Tips served",
+        "Tips shown on the web or through the API, plus pushes that reached at least one device. "
+        "Failed pushes are not served tips.",
+    ),
+    (
+        "Sign-ups",
+        "Accounts created in the window that still exist. Deleted accounts are never counted as "
+        "sign-ups, on any page; they are shown as Deletions (accounts deleted in the window).",
+    ),
+    (
+        "Reaction",
+        "The first reaction to a tip served in the window, whatever its origin (button, API, "
+        "notification action or the delayed reward when the task was completed at its source); "
+        "an ignored tip (no reaction at all) is not a reaction. Later reactions to the same tip are "
+        "stored, and a later Done is still learned, but they are not counted here. Every page "
+        "counts reactions this way.",
+    ),
+    (
+        "Reward",
+        "The reward of a tip's first reaction: done +1, helpful +0.5, snooze 0, not helpful -0.5, "
+        "dismiss -1. Means are per reacted tip; intervals resample users (a 95 % bootstrap over "
+        "people, clipped to -1..1) and are shown only from 10 rewards on.",
+    ),
+    (
+        "Activation funnel",
+        "People who signed up in the last 30 days (not deleted) → of them, who ever connected a "
+        "source (a connection now, or a tip from one) → got a first tip → reacted themselves.",
+    ),
+)
+
+
+def _window(column: Any, since: datetime, until: datetime | None) -> list[Any]:
+    return [column >= since] if until is None else [column >= since, column < until]
+
+
+def _active_union(since: datetime, until: datetime | None) -> Any:
+    """(user_id, day) of every activity in the window: tips seen in the app and own reactions."""
+    seen = select(TipView.user_id.label("user_id"), day_of(TipView.served_at).label("day")).where(  # type: ignore[attr-defined]
+        *_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SEEN_CHANNELS)
+    )
+    reacted = select(TipFeedback.user_id.label("user_id"), day_of(TipFeedback.created_at).label("day")).where(  # type: ignore[attr-defined]
+        *_window(col(TipFeedback.created_at), since, until), TipFeedback.origin == ACTIVE_ORIGIN
+    )
+    return sa.union(seen, reacted).subquery()
+
+
+def active_users(*, session: Session, since: datetime, until: datetime | None = None) -> int:
+    """Distinct active users (see `GLOSSARY`) in ``[since, until)``."""
+    union = _active_union(since, until)
+    return int(session.exec(select(sa.func.count(sa.distinct(union.c.user_id)))).one())
+
+
+def daily_active(*, session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
+    """UTC day → distinct active users that day."""
+    union = _active_union(since, until)
+    rows = session.exec(
+        select(union.c.day, sa.func.count(sa.distinct(union.c.user_id))).group_by(union.c.day)
+    ).all()
+    return {d: int(n) for d, n in rows}
+
+
+def tips_served(*, session: Session, since: datetime, until: datetime | None = None) -> int:
+    """Tips served (see `GLOSSARY`) in ``[since, until)``."""
+    stmt = select(sa.func.count()).select_from(TipView)
+    stmt = stmt.where(
+        *_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SERVED_CHANNELS)
+    )
+    return int(session.exec(stmt).one())
+
+
+def daily_tips(*, session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
+    """UTC day → tips served that day."""
+    day = day_of(TipView.served_at).label("day")
+    rows = session.exec(
+        select(day, sa.func.count())
+        .where(*_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SERVED_CHANNELS))
+        .group_by(day)
+    ).all()
+    return {d: int(n) for d, n in rows}
+
+
+def signups(*, session: Session, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Accounts created in ``[since, until)`` (all time without ``since``) that are not deleted."""
+    stmt = select(sa.func.count()).select_from(User).where(col(User.deleted_at).is_(None))
+    if since is not None:
+        stmt = stmt.where(*_window(col(User.created_at), since, until))
+    return int(session.exec(stmt).one())
+
+
+def deletions(*, session: Session, since: datetime | None = None, until: datetime | None = None) -> int:
+    """Accounts deleted in ``[since, until)`` (all time without ``since``)."""
+    stmt = select(sa.func.count()).select_from(User).where(col(User.deleted_at).is_not(None))
+    if since is not None:
+        stmt = stmt.where(*_window(col(User.deleted_at), since, until))
+    return int(session.exec(stmt).one())
+
+
+def reaction_counts(*, session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
+    """Reaction → count of first reactions to the tips served in ``[since, until)``."""
+    rows = session.exec(
+        select(TipView.reaction, sa.func.count())
+        .where(*_window(col(TipView.served_at), since, until), col(TipView.reaction).is_not(None))
+        .group_by(TipView.reaction)
+    ).all()
+    return {str(r): int(n) for r, n in rows}
+
+
+def funnel(*, session: Session, since: datetime) -> list[dict[str, Any]]:
+    """The activation funnel of the people who signed up since ``since`` (not deleted)."""
+    cohort = select(User.id).where(col(User.deleted_at).is_(None), col(User.created_at) >= since)
+    steps: list[tuple[str, Any]] = [
+        ("signed up", select(sa.func.count()).select_from(cohort.subquery())),
+        (
+            "connected",
+            select(sa.func.count(sa.distinct(sa.literal_column("uid")))).select_from(
+                sa.union(
+                    select(Integration.user_id.label("uid")).where(col(Integration.user_id).in_(cohort)),  # type: ignore[attr-defined]
+                    select(TipView.user_id.label("uid")).where(  # type: ignore[attr-defined]
+                        col(TipView.user_id).in_(cohort), col(TipView.task_id).is_not(None)
+                    ),
+                ).subquery()
+            ),
+        ),
+        (
+            "first tip",
+            select(sa.func.count(sa.distinct(col(TipView.user_id)))).where(
+                col(TipView.user_id).in_(cohort), col(TipView.channel).in_(SERVED_CHANNELS)
+            ),
+        ),
+        (
+            "first reaction",
+            select(sa.func.count(sa.distinct(col(TipFeedback.user_id)))).where(
+                col(TipFeedback.user_id).in_(cohort), TipFeedback.origin == ACTIVE_ORIGIN
+            ),
+        ),
+    ]
+    return [{"step": name, "users": int(session.exec(stmt).one() or 0)} for name, stmt in steps]
