@@ -133,6 +133,8 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
 def _apply_to_task(
     session: Session, user_id: int, tip: TipView, reaction: str, now: datetime, snooze_hours: int
 ) -> None:
+    if tip.kind == "advice":
+        return  # advice has no task: Done means "I did it"; nothing is closed at any source
     task = session.get(Task, tip.task_id) if tip.task_id is not None else None
     if task is None or task.user_id != user_id or task.completed_at is not None:
         return

@@ -32,6 +32,7 @@ from sqlmodel import Session, col, delete, select
 from oo.models import ModelState, TipFeedback, TipView, utcnow
 from oo.recommender import Policy, StoreError, build_policy, dumps, loads
 from oo.services import learner_stats
+from oo.services.advice import mixing
 from oo.services.learner_stats import PolicyStats
 from oo.services.policies import PolicyRef, serving_set
 
@@ -232,10 +233,24 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
             continue
         updates = _write(session, fb.user_id, ref, row, dumps(policy), now)
         learned[(fb.user_id, ref.key)] = _Entry(policy, updates, now)
+    _learn_kind(session, fb, xs, now)
     session.commit()
     for key, entry in learned.items():
         cache.put(key, entry)
     return True
+
+
+def _learn_kind(session: Session, fb: TipFeedback, xs: dict[str, dict[str, float]], now: datetime) -> None:
+    """Teach the advice/task kind learner too, when it made the decision behind this tip."""
+    x = xs.get(mixing.FEATURES_KEY)
+    if x is None:
+        return
+    try:
+        mixing.learn(session=session, user_id=fb.user_id, x=x, reward=fb.reward, now=now)
+    except mixing.MixConflict as exc:
+        raise _Conflict from exc
+    except ValueError as exc:
+        log.error("the kind learner cannot learn from tip %s: %s", fb.tip_id, exc)
 
 
 def apply(*, session: Session, feedback_id: int) -> bool:

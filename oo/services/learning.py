@@ -19,6 +19,7 @@ from datetime import timedelta
 from oo.bus import TASK_COMPLETED, Event
 from oo.db import session_scope
 from oo.services import events, feedback, learner, policies, recommend
+from oo.services.advice import library as advice_library
 from oo.services.feedback import FeedbackResult
 
 log = logging.getLogger("oo.learning")
@@ -52,6 +53,7 @@ async def on_task_completed(event: Event) -> None:
 def _startup() -> None:
     with session_scope() as session:
         policies.ensure_registry(session=session)
+        advice_library.seed(session=session)  # idempotent: built-in pieces up to the shipped version
         applied = learner.apply_pending(session=session, older_than=timedelta(0))
     if applied:
         log.info("applied %s reactions left pending by the last run", applied)

@@ -38,6 +38,7 @@ from oo.bus import Event, TipServed
 from oo.models import TipScore, TipView, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services import candidates, explain, learner
+from oo.services.advice import serving as advice
 from oo.services.explain import Recommendation
 from oo.services.policies import RANDOM, PolicyRef, ServingSet, serving_set
 
@@ -173,7 +174,9 @@ def recommend(
         exclude_task_ids: Tasks not to pick this time (e.g. the one just reacted to).
 
     Returns:
-        The recommendation; ``Recommendation.nothing()`` when no task is open.
+        The recommendation: a task (``kind`` "todo") or a piece of advice (``kind`` "advice",
+        see `oo.services.advice.serving`); ``Recommendation.nothing()`` when no task is open and
+        no advice fits (or the user switched advice off).
 
     Raises:
         ValueError: For an unknown channel or a naive ``now``.
@@ -184,6 +187,11 @@ def recommend(
     now = now or utcnow()
     ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
+    mix = _decide_kind(session, user_id, now, ctx, len(ids))
+    if mix is not None and mix.kind == "advice":
+        return advice.serve(
+            session=session, user_id=user_id, channel=channel, decision=mix, now=now, started=started
+        )
     if not ids:
         return Recommendation.nothing()
     serving = serving_set(session=session)
@@ -195,7 +203,19 @@ def recommend(
         served = _fallback(views)
         outcomes.append(served)
     assert served.index is not None
-    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now)
+    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, mix)
+
+
+def _decide_kind(
+    session: Session, user_id: int, now: datetime, ctx: Context, open_tasks: int
+) -> advice.Decision | None:
+    """Task or advice; a failure here must never cost the user their task, so it means "task"."""
+    try:
+        return advice.decide(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=open_tasks)
+    except Exception:
+        log.exception("the advice decision failed for user %s; serving a task", user_id)
+        session.rollback()
+        return None
 
 
 def _fallback(views: TaskBatch) -> _Outcome:
@@ -216,6 +236,7 @@ def _log(
     served: _Outcome,
     started: float,
     now: datetime,
+    mix: advice.Decision | None = None,
 ) -> Recommendation:
     assert served.index is not None
     task = candidates.text_of(session=session, user_id=user_id, task_id=ids[served.index])
@@ -229,10 +250,18 @@ def _log(
             exclude_task_ids=[ids[served.index]],
         )
     xs = _features_of(served.index, views, ctx, matrices)
+    # The task policy's own pick is deterministic (argmax) but for Random (the fallback or an
+    # active random@1); the kind draw, when there was one, multiplies in.
+    item_p = 1.0 / len(ids) if served.ref.name == "random" else 1.0
+    propensity = item_p * (mix.kind_propensity if mix is not None else 1.0)
+    if mix is not None and mix.choice is not None:
+        xs[advice.mixing.FEATURES_KEY] = mix.choice.x  # the kind learner learns from this tip too
     encoder_key = served.ref.encoder
     x = xs.get(encoder_key, {})
     why = explain.from_policy(served.detail, x) if served.detail else explain.random_pick(x)
-    logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key}
+    logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key, "propensity": propensity}
+    if mix is not None:
+        logged |= mix.logged()
     if served.role == "fallback":
         failed = outcomes[0]
         logged |= {"fallback_from": failed.ref.key, "error": failed.error[:200]}
@@ -281,6 +310,7 @@ def _log(
         explanation=why,
         served_at=now,
         latency_ms=latency,
+        propensity=propensity,
     )
 
 
