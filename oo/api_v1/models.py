@@ -88,13 +88,24 @@ class PolicyOut(BaseModel):
     version: int
 
 
+class AdviceOut(BaseModel):
+    """The library piece behind an advice tip."""
+
+    key: str
+    rationale: str = Field(description="The evidence behind the piece, when there is some.")
+
+
 class RecommendationOut(BaseModel):
-    """One tip, or ``kind: "empty"`` (tip_id null) when nothing is open."""
+    """One tip — a task (``todo``) or a piece of advice — or ``kind: "empty"`` (tip_id null)."""
 
     tip_id: str | None
-    kind: Literal["todo", "empty"]
+    kind: Literal["todo", "advice", "empty"]
     text: str
     task: TaskOut | None
+    advice: AdviceOut | None = None
+    propensity: float | None = Field(
+        default=None, description="Probability of this tip under the serving policies, as logged."
+    )
     policy: PolicyOut | None
     score: float | None
     fallback: bool
@@ -116,10 +127,25 @@ class RecommendationOut(BaseModel):
                 explanation=ExplanationOut.of(rec.explanation),
                 served_at=None,
             )
+        if rec.kind == "advice":
+            return cls(
+                tip_id=rec.tip_id,
+                kind="advice",
+                text=rec.text,
+                task=None,
+                advice=AdviceOut(key=rec.advice_key, rationale=rec.rationale),
+                propensity=rec.propensity,
+                policy=PolicyOut(name=rec.policy, version=rec.policy_version),
+                score=rec.score,
+                fallback=False,
+                explanation=ExplanationOut.of(rec.explanation),
+                served_at=rec.served_at,
+            )
         assert rec.task_id is not None
         return cls(
             tip_id=rec.tip_id,
             kind="todo",
+            propensity=rec.propensity,
             text=rec.text,
             task=TaskOut(id=rec.task_id, source=rec.source, external_id=rec.external_id, url=rec.url),
             policy=PolicyOut(name=rec.policy, version=rec.policy_version),
