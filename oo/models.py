@@ -48,7 +48,7 @@ class User(SQLModel, table=True):
     is_demo: bool = False
     timezone: str = Field(default="UTC", max_length=64)
     quiet_hours: str | None = Field(default=None, max_length=16)  # "22-8"; None = server default
-    advice_enabled: bool = Field(default=True, sa_column_kwargs={"server_default": sa.true()})
+    advice_enabled: bool | None = None  # the Advice switch; None = the server default (OO_ADVICE_DEFAULT)
     oidc_issuer: str | None = Field(default=None, max_length=300)
     oidc_subject: str | None = Field(default=None, max_length=300)
     created_at: datetime = _ts(default=True)

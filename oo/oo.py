@@ -12,6 +12,7 @@ from oo.jobs import scheduler
 from oo.middleware import SecurityHeaders
 from oo.services import events, learning
 from oo.state.account import AccountState
+from oo.state.advice import AdviceSwitchState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.push import PushState
@@ -61,7 +62,7 @@ app.add_page(
     pages.connect_page,
     route=routes.CONNECT,
     title="Sources · oO",
-    on_load=[ConnectState.load, AccountState.load],
+    on_load=[ConnectState.load, AccountState.load, AdviceSwitchState.load],
 )
 app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=[TipState.load, PushState.load])
 app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")

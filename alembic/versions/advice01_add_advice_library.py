@@ -40,7 +40,7 @@ def upgrade() -> None:
         sa.UniqueConstraint('key'),
     )
     with op.batch_alter_table('user', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('advice_enabled', sa.Boolean(), server_default=sa.true(), nullable=False))
+        batch_op.add_column(sa.Column('advice_enabled', sa.Boolean(), nullable=True))
 
 
 def downgrade() -> None:

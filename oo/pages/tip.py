@@ -29,7 +29,12 @@ def _key(reaction: str) -> rx.Var:
 def reactions() -> rx.Component:
     """Done / Snooze / Dismiss (after a tap)."""
     return rx.hstack(
-        rx.button("Done", on_click=TipState.done(_key("done")), size="3", high_contrast=True),
+        rx.button(
+            rx.cond(TipState.kind == "advice", "I did it", "Done"),
+            on_click=TipState.done(_key("done")),
+            size="3",
+            high_contrast=True,
+        ),
         rx.button("Snooze", on_click=TipState.snooze(_key("snooze")), **QUIET),
         rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss")), **QUIET),
         spacing="3",

@@ -43,6 +43,7 @@ class TipState(AuthState):
     has_source: bool = True
     needs_reconnect: bool = False
     more: bool = False
+    kind: str = ""  # "todo" | "advice" | "empty": Done reads "I did it" on advice
     _press_at: float = -1.0  # pointer-down timeStamp (ms, browser clock) of the press in progress
     _tip_id: str = ""  # backend-only: the served tip; the client never names it
     _task_id: int = 0
@@ -57,6 +58,9 @@ class TipState(AuthState):
             return
         self._tip_id, self._task_id = rec.tip_id or "", rec.task_id or 0
         self.text, self.why = rec.text, "" if rec.empty else rec.explanation.summary
+        self.kind = rec.kind
+        if rec.kind == "advice" and rec.rationale:
+            self.why = rec.rationale  # the evidence behind the piece says more than the pick's reason
         self.view_key = secrets.token_urlsafe(9) if rec.tip_id else ""
         self.has_source, self.needs_reconnect = sources.has_source, sources.needs_reconnect
         self.revealed, self.more, self.loaded, self.notice = False, False, True, ""

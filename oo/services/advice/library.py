@@ -187,7 +187,7 @@ def seed(*, session: Session) -> dict[str, int]:
         if row is None:
             session.add(Advice(**piece, source=BUILTIN, version=version, created_at=now, updated_at=now))
             counts["inserted"] += 1
-        elif row.source == BUILTIN and not row.edited and row.version < version:
+        elif row.source == BUILTIN and row.status == ACTIVE and not row.edited and row.version < version:
             for field, value in piece.items():
                 setattr(row, field, value)
             row.version, row.updated_at = version, now

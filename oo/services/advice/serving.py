@@ -28,7 +28,7 @@ from sqlmodel import Session
 
 from oo.models import TipScore, TipView, User
 from oo.recommender.kind_mix import KindChoice, context
-from oo.services.advice import mixing, picking
+from oo.services.advice import mixing, picking, preferences
 from oo.services.advice.picking import ADVICE_SOURCE, AdvicePick, Moment
 from oo.services.explain import Explanation, FeatureContribution, Recommendation
 from oo.settings import get_settings
@@ -63,9 +63,8 @@ class Decision:
 
 
 def enabled(*, session: Session, user_id: int) -> bool:
-    """The user's Advice switch (on unless they turned it off)."""
-    value = session.connection().execute(_ENABLED, {"user_id": user_id}).scalar()
-    return value is None or bool(value)
+    """The user's Advice switch (their choice, else the server default)."""
+    return preferences.effective(session.connection().execute(_ENABLED, {"user_id": user_id}).scalar())
 
 
 def decide(
