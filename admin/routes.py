@@ -13,6 +13,7 @@ OPS = "/admin/ops"
 SQL = "/admin/sql"
 HEALTH = "/admin/health"
 AUDIT = "/admin/audit"
+ADVICE = "/admin/advice"
 FORBIDDEN = "/admin/forbidden"
 SIGNIN = "/signin"
 
@@ -31,4 +32,5 @@ NAV = (
     ("SQL", SQL, "database"),
     ("Health", HEALTH, "heart-pulse"),
     ("Audit log", AUDIT, "book-open"),
+    ("Advice", ADVICE, "lightbulb"),
 )

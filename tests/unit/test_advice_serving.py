@@ -25,6 +25,7 @@ def _fresh(monkeypatch):
     learner.cache.clear()
     mixing._cache.clear()
     policies.invalidate()
+    monkeypatch.setattr(serving, "_rng", np.random.default_rng(12))  # the kind and item draws replay
     yield
     learner.cache.clear()
     mixing._cache.clear()
