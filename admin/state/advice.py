@@ -125,13 +125,13 @@ class AdminAdviceState(AdminPageMixin, AuthState):
         return None
 
     @rx.event
-    def set_window(self, days: str) -> rx.event.EventSpec | None:
+    def set_window(self, days: str | list[str]) -> rx.event.EventSpec | None:
         """Performance over the last 7, 30 or 90 days."""
         try:
             self._require_admin()
         except REFUSED:
             return self._refuse()
-        if days not in WINDOWS:
+        if not isinstance(days, str) or days not in WINDOWS:
             self.error = "Unknown window."
             return None
         self.days = days
