@@ -7,6 +7,10 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+# Task sources (``Integration.provider``, ``Task.source``, ``TipView.source``): each name is defined here only.
+TODOIST = "todoist"
+DEMO = "demo"
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """A DateTime column that always stores UTC and always returns an aware datetime."""

@@ -8,9 +8,11 @@ import reflex as rx
 
 from admin.state.base import REFUSED, AdminPageMixin
 from oo.db import session_scope
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError
-from oo.services.advice import library, performance
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import advice as advice_admin
+from oo.services.admin import advice_performance as performance
+from oo.services.admin.inputs import AdminInputError
+from oo.services.advice import library
 from oo.state.auth import AuthState
 
 WINDOWS = ("7", "30", "90")
@@ -85,7 +87,10 @@ def form_data(form: Any) -> dict[str, Any]:
         "minutes": int(minutes),
         "contexts": words("contexts"),
     }
-    library.parse_tags(tags)
+    try:
+        library.parse_tags(tags)
+    except library.AdviceInputError as exc:
+        raise AdminInputError(str(exc)) from None
     data = {"text": form.get("text", ""), "topic": form.get("topic", ""), "tags": tags}
     data["rationale"] = form.get("rationale", "")
     return data
@@ -214,16 +219,16 @@ class AdminAdviceState(AdminPageMixin, AuthState):
         action = pending["action"]
         with session_scope() as session:
             if action == "advice.create":
-                row = library.create(session=session, admin_id=admin.id, data=pending["data"])
+                row = advice_admin.create(session=session, admin_id=admin.id, data=pending["data"])
                 self.editing, self.form = "", dict(EMPTY_FORM)
                 return f"Added {row.key}."
             advice_id = int(pending["target"])
             if action == "advice.update":
-                row = library.update(
+                row = advice_admin.update(
                     session=session, admin_id=admin.id, advice_id=advice_id, data=pending["data"]
                 )
                 return f"Saved {row.key}."
-            row = library.set_status(
+            row = advice_admin.set_status(
                 session=session, admin_id=admin.id, advice_id=advice_id, status=pending["status"]
             )
             return f"{row.key} is now {row.status}."

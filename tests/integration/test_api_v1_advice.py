@@ -7,28 +7,20 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from oo import db
-from oo.api import create_api
-from oo.api_v1 import common as api_common
-from oo.api_v1.models import RecommendationOut
+from oo.http.api_v1.models import RecommendationOut
+from oo.http.app import create_api
 from oo.models import AdminAction, Advice, SourceAction, TipView
-from oo.services import learner, policies
-from oo.services import recommend as recommend_module
-from oo.services.advice import library, mixing
+from oo.services.advice import library
 from tests.integration.test_api_v1 import ORIGIN, signed_in
 
 TAGS = {"time": ["morning", "evening"], "energy": "low", "minutes": 3, "contexts": ["stuck"]}
 
 
 @pytest.fixture
-def client(app_env, make_tables, monkeypatch):
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
+def client(app_env, make_tables, generous_budget):
     make_tables()
     with Session(db.get_engine()) as s:
         library.seed(session=s)
-    learner.cache.clear()
-    mixing._cache.clear()
-    policies.invalidate()
-    api_common.limiter = api_common.RateLimiter()
     with TestClient(create_api(), base_url="http://testserver") as c:
         yield c
 

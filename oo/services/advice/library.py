@@ -1,4 +1,4 @@
-"""The advice library: pieces, tags, the versioned seed, and the audited admin writes.
+"""The advice library: pieces, tags, validation, reads and the versioned seed.
 
 Built-in pieces ship as data (``oo/content/advice_v<N>.json``, the newest file wins). `seed` is
 idempotent and versioned: it inserts built-in keys that are missing and rewrites a built-in row
@@ -8,6 +8,7 @@ own pieces (``source = operator``) and retired pieces are never touched, so upgr
 Tags (JSON in ``advice.tags``): ``time`` (morning, midday, afternoon, evening, night), ``energy``
 (low, medium, high), ``minutes`` (1-240) and ``contexts`` (see `CONTEXTS`). A piece whose only
 context is ``no_tasks`` is shown only when no task is open ("You cleared your list…").
+The audited admin writes are `oo.services.admin.advice`.
 """
 
 from __future__ import annotations
@@ -23,8 +24,6 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from oo.models import Advice, utcnow
-from oo.services import admin_audit
-from oo.services.admin_query import AdminInputError
 
 log = logging.getLogger("oo.advice")
 
@@ -47,6 +46,10 @@ BUILTIN, OPERATOR = "builtin", "operator"
 ACTIVE, RETIRED = "active", "retired"
 MAX_TEXT, MAX_RATIONALE = 280, 400
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+
+
+class AdviceInputError(ValueError):
+    """A piece or tag that is not valid; the message is fit to show to an admin."""
 
 
 @dataclass(frozen=True)
@@ -89,10 +92,10 @@ class Piece:
 
 def _choices(value: Any, allowed: tuple[str, ...], name: str) -> tuple[str, ...]:
     if not isinstance(value, list | tuple) or not value or len(value) > len(allowed):
-        raise AdminInputError(f"{name} must be a non-empty list of: {', '.join(allowed)}")
+        raise AdviceInputError(f"{name} must be a non-empty list of: {', '.join(allowed)}")
     unknown = [v for v in value if v not in allowed]
     if unknown:
-        raise AdminInputError(f"unknown {name}: {', '.join(map(str, unknown))[:80]}")
+        raise AdviceInputError(f"unknown {name}: {', '.join(map(str, unknown))[:80]}")
     return tuple(dict.fromkeys(value))
 
 
@@ -100,7 +103,7 @@ def parse_tags(data: Any) -> Tags:
     """Validate tags from JSON data.
 
     Raises:
-        AdminInputError: With a message fit to show.
+        AdviceInputError: With a message fit to show.
 
     Examples:
         >>> parse_tags({"time": ["morning"], "energy": "low", "minutes": 2, "contexts": ["stuck"]}).minutes
@@ -108,15 +111,15 @@ def parse_tags(data: Any) -> Tags:
         >>> parse_tags({"time": ["dawn"], "energy": "low", "minutes": 2, "contexts": ["stuck"]})
         Traceback (most recent call last):
         ...
-        oo.services.admin_query.AdminInputError: unknown time: dawn
+        oo.services.advice.library.AdviceInputError: unknown time: dawn
     """
     if not isinstance(data, dict):
-        raise AdminInputError("tags must be an object")
+        raise AdviceInputError("tags must be an object")
     minutes = data.get("minutes")
     if isinstance(minutes, bool) or not isinstance(minutes, int) or not 1 <= minutes <= 240:
-        raise AdminInputError("minutes must be a whole number from 1 to 240")
+        raise AdviceInputError("minutes must be a whole number from 1 to 240")
     if data.get("energy") not in ENERGIES:
-        raise AdminInputError(f"energy must be one of: {', '.join(ENERGIES)}")
+        raise AdviceInputError(f"energy must be one of: {', '.join(ENERGIES)}")
     return Tags(
         time=_choices(data.get("time"), TIMES, "time"),
         energy=data["energy"],
@@ -125,14 +128,15 @@ def parse_tags(data: Any) -> Tags:
     )
 
 
-def _text(value: Any, name: str, limit: int, *, required: bool) -> str:
+def clean_text(value: Any, name: str, limit: int, *, required: bool) -> str:
+    """Text with its whitespace collapsed, within ``limit`` characters (non-empty when ``required``)."""
     if not isinstance(value, str):
-        raise AdminInputError(f"{name} must be text")
+        raise AdviceInputError(f"{name} must be text")
     value = " ".join(value.split())
     if required and not value:
-        raise AdminInputError(f"{name} is required")
+        raise AdviceInputError(f"{name} is required")
     if len(value) > limit:
-        raise AdminInputError(f"{name} must be at most {limit} characters")
+        raise AdviceInputError(f"{name} must be at most {limit} characters")
     return value
 
 
@@ -141,7 +145,7 @@ def to_piece(row: Advice) -> Piece:
     assert row.id is not None
     try:
         tags = parse_tags(json.loads(row.tags or "{}"))
-    except (ValueError, AdminInputError):
+    except (ValueError, AdviceInputError):
         log.error("advice %s has invalid tags; it is never picked", row.key)
         tags = Tags((), "low", 1, ())
     return Piece(row.id, row.key, row.text, row.topic, tags, row.rationale, row.source, row.status)
@@ -161,10 +165,10 @@ def shipped() -> tuple[int, tuple[dict[str, Any], ...]]:
         pieces.append(
             {
                 "key": key,
-                "text": _text(raw["text"], "text", MAX_TEXT, required=True),
+                "text": clean_text(raw["text"], "text", MAX_TEXT, required=True),
                 "topic": raw["topic"] if raw["topic"] in TOPICS else "other",
                 "tags": json.dumps(tags.as_dict(), sort_keys=True),
-                "rationale": _text(raw.get("rationale", ""), "rationale", MAX_RATIONALE, required=False),
+                "rationale": clean_text(raw.get("rationale", ""), "rationale", MAX_RATIONALE, required=False),
             }
         )
     if len({p["key"] for p in pieces}) != len(pieces):
@@ -212,7 +216,7 @@ def list_pieces(*, session: Session, status: str = "") -> list[Piece]:
     query = select(Advice).order_by(col(Advice.key))
     if status:
         if status not in (ACTIVE, RETIRED):
-            raise AdminInputError("status must be active or retired")
+            raise AdviceInputError("status must be active or retired")
         query = query.where(Advice.status == status)
     return [to_piece(r) for r in session.exec(query).all()]
 
@@ -221,121 +225,12 @@ def get_piece(*, session: Session, advice_id: Any) -> Advice:
     """One row by id.
 
     Raises:
-        AdminInputError: Not a valid id.
+        AdviceInputError: Not a valid id.
         LookupError: No such piece.
     """
     if isinstance(advice_id, bool) or not isinstance(advice_id, int) or advice_id < 1:
-        raise AdminInputError("advice id must be a positive whole number")
+        raise AdviceInputError("advice id must be a positive whole number")
     row = session.get(Advice, advice_id)
     if row is None:
         raise LookupError("no such advice")
-    return row
-
-
-def create(*, session: Session, admin_id: int, data: dict[str, Any]) -> Advice:
-    """Add an operator's piece (audited in the same transaction).
-
-    Args:
-        session: Database session.
-        admin_id: The admin (already checked).
-        data: ``key`` (optional), ``text``, ``topic``, ``tags``, ``rationale``.
-
-    Raises:
-        AdminInputError: Invalid input or a key in use.
-    """
-    text = _text(data.get("text"), "text", MAX_TEXT, required=True)
-    tags = parse_tags(data.get("tags"))
-    topic = data.get("topic", "other")
-    if topic not in TOPICS:
-        raise AdminInputError(f"topic must be one of: {', '.join(TOPICS)}")
-    rationale = _text(data.get("rationale", ""), "rationale", MAX_RATIONALE, required=False)
-    key = data.get("key") or f"op-{utcnow().strftime('%Y%m%d%H%M%S%f')}"
-    if not isinstance(key, str) or not KEY_RE.match(key):
-        raise AdminInputError("key must be 1-40 characters of a-z 0-9 _ - (starting with a letter or digit)")
-    if session.exec(select(Advice.id).where(Advice.key == key)).first() is not None:
-        raise AdminInputError("that key is already in the library")
-    row = Advice(
-        key=key,
-        text=text,
-        topic=topic,
-        tags=json.dumps(tags.as_dict(), sort_keys=True),
-        rationale=rationale,
-        source=OPERATOR,
-        version=0,
-        created_by=admin_id,
-    )
-    session.add(row)
-    session.flush()
-    admin_audit.record(
-        session=session,
-        admin_id=admin_id,
-        action="advice.create",
-        target=f"advice:{key}",
-        params={"text": text},
-    )
-    session.commit()
-    session.refresh(row)
-    return row
-
-
-def update(*, session: Session, admin_id: int, advice_id: Any, data: dict[str, Any]) -> Advice:
-    """Edit a piece's text, topic, tags or rationale (audited); a built-in piece is then ``edited``.
-
-    Raises:
-        AdminInputError: Invalid input or nothing to change.
-        LookupError: No such piece.
-    """
-    row = get_piece(session=session, advice_id=advice_id)
-    changes: dict[str, Any] = {}
-    if "text" in data:
-        changes["text"] = _text(data["text"], "text", MAX_TEXT, required=True)
-    if "rationale" in data:
-        changes["rationale"] = _text(data["rationale"], "rationale", MAX_RATIONALE, required=False)
-    if "topic" in data:
-        if data["topic"] not in TOPICS:
-            raise AdminInputError(f"topic must be one of: {', '.join(TOPICS)}")
-        changes["topic"] = data["topic"]
-    if "tags" in data:
-        changes["tags"] = json.dumps(parse_tags(data["tags"]).as_dict(), sort_keys=True)
-    changes = {k: v for k, v in changes.items() if getattr(row, k) != v}
-    if not changes:
-        raise AdminInputError("nothing to change")
-    for field, value in changes.items():
-        setattr(row, field, value)
-    row.edited, row.updated_at = row.source == BUILTIN or row.edited, utcnow()
-    session.add(row)
-    admin_audit.record(
-        session=session,
-        admin_id=admin_id,
-        action="advice.update",
-        target=f"advice:{row.key}",
-        params={"fields": sorted(changes)},
-    )
-    session.commit()
-    session.refresh(row)
-    return row
-
-
-def set_status(*, session: Session, admin_id: int, advice_id: Any, status: Any) -> Advice:
-    """Retire a piece (never shown again, its history kept) or bring it back (audited).
-
-    Raises:
-        AdminInputError: Bad status or no change.
-        LookupError: No such piece.
-    """
-    if status not in (ACTIVE, RETIRED):
-        raise AdminInputError("status must be active or retired")
-    row = get_piece(session=session, advice_id=advice_id)
-    if row.status == status:
-        raise AdminInputError(f"that piece is already {status}")
-    row.status, row.updated_at = status, utcnow()
-    session.add(row)
-    admin_audit.record(
-        session=session,
-        admin_id=admin_id,
-        action="advice.retire" if status == RETIRED else "advice.restore",
-        target=f"advice:{row.key}",
-    )
-    session.commit()
-    session.refresh(row)
     return row

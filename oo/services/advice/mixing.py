@@ -21,6 +21,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.models import ModelState, TipView
 from oo.recommender import LinUCBPolicy, StoreError, dumps, loads
 from oo.recommender.kind_mix import KindChoice, KindMixer
@@ -41,6 +42,7 @@ class MixConflict(Exception):
 
 _lock = threading.Lock()
 _cache: OrderedDict[int, tuple[int, datetime | None, KindMixer]] = OrderedDict()
+singletons.on_reset("advice.kind_models", _cache.clear)
 
 
 def _decode(row: ModelState) -> KindMixer:

@@ -1,0 +1,188 @@
+"""Advice through the one contract (R10): decide the kind, and log a served piece like any tip.
+
+`decide` runs inside `oo.services.recommend.recommend` after the open tasks are read:
+
+- the user's **Advice** switch is off, or no piece is eligible now → no advice (tasks only);
+- no task is open → the best piece, kind forced (kind propensity 1, the mixer learns nothing);
+- otherwise the per-user kind learner draws task or advice with an exact probability; its
+  features are logged on the tip either way, so it learns from the reaction to what it chose.
+
+`serve` writes the ``tip_view`` (``kind = advice``, ``source = advice``, ``external_id`` = the
+piece's key, no task) and one ``tip_score`` row, in one transaction, and returns the same
+`Recommendation` as a task: tip id, policy, score, explanation, propensity. Advice never closes
+anything at a source: it has no task, and `oo.services.feedback` skips advice explicitly.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from oo.models import TipScore, TipView, User
+from oo.recommender.kind_mix import KindChoice, context
+from oo.services.advice import mixing, picking, preferences
+from oo.services.advice.picking import ADVICE_SOURCE, AdvicePick, Moment
+from oo.services.tips.explain import Explanation, FeatureContribution, Recommendation
+from oo.settings import get_settings
+
+_ENABLED = sa.select(User.advice_enabled).where(User.id == sa.bindparam("user_id"))
+_rng = np.random.default_rng()
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The kind for this request and, for advice, the piece; ``choice`` None when the kind was forced."""
+
+    kind: str
+    advice: AdvicePick
+    choice: KindChoice | None
+
+    @property
+    def kind_propensity(self) -> float:
+        """P(this kind) — 1 when there was no choice."""
+        return 1.0 if self.choice is None else self.choice.propensity
+
+    def logged(self) -> dict[str, Any]:
+        """What the tip's explanation records about the kind decision."""
+        out: dict[str, Any] = {
+            "kind": self.kind,
+            "kind_policy": mixing.MODEL_KEY,
+            "kind_propensity": self.kind_propensity,
+        }
+        if self.choice is not None:
+            out |= {"p_advice": self.choice.p_advice, "kind_scores": self.choice.scores}
+        return out
+
+
+def enabled(*, session: Session, user_id: int) -> bool:
+    """The user's Advice switch (their choice, else the server default)."""
+    return preferences.effective(session.connection().execute(_ENABLED, {"user_id": user_id}).scalar())
+
+
+def decide(
+    *,
+    session: Session,
+    user_id: int,
+    now: datetime,
+    local: datetime,
+    open_tasks: int,
+    rng: np.random.Generator | None = None,
+) -> Decision | None:
+    """Advice or task for this request; None when advice is off or nothing fits now."""
+    if not enabled(session=session, user_id=user_id):
+        return None
+    settings = get_settings()
+    rng = rng if rng is not None else _rng
+    advice = picking.pick(
+        session=session,
+        user_id=user_id,
+        now=now,
+        moment=Moment(local=local, open_tasks=open_tasks),
+        repeat_days=settings.advice_repeat_days,
+        dismiss_days=settings.advice_dismiss_days,
+        rng=rng,
+    )
+    if advice is None:
+        return None
+    if open_tasks == 0:
+        return Decision("advice", advice, None)
+    ctx = context(
+        hour=local.hour,
+        weekend=local.weekday() >= 5,
+        open_tasks=open_tasks,
+        advice_recent=mixing.advice_recently(session=session, user_id=user_id, now=now),
+    )
+    choice = mixing.decide(session=session, user_id=user_id, ctx=ctx, rng=rng)
+    return Decision(choice.kind, advice, choice)
+
+
+def _summary(decision: Decision) -> str:
+    reasons = " and ".join(decision.advice.reasons)
+    if decision.choice is None:
+        return (
+            f"Advice {reasons}: nothing is open."
+            if "nothing is open" not in reasons
+            else f"Advice {reasons}."
+        )
+    p = decision.choice.p_advice
+    lead = "Advice suits you at this time" if p >= 0.5 else "A change from your tasks"
+    return f"{lead} — {reasons}."
+
+
+def explanation(decision: Decision) -> Explanation:
+    """Why this piece: the kind decision (its features and scores) and the tags that matched."""
+    x = decision.choice.x if decision.choice else {}
+    return Explanation(
+        summary=_summary(decision),
+        mean=decision.choice.scores.get("advice", 0.0) if decision.choice else 0.0,
+        features=tuple(FeatureContribution(n, float(v), 0.0) for n, v in x.items() if v),
+    )
+
+
+def serve(
+    *, session: Session, user_id: int, channel: str, decision: Decision, now: datetime, started: float
+) -> Recommendation:
+    """Log the decided piece as a served tip and return it through the shared contract."""
+    piece, tip_id = decision.advice.piece, uuid.uuid4().hex
+    propensity = decision.kind_propensity * decision.advice.propensity
+    score = decision.choice.scores["advice"] if decision.choice else decision.advice.match
+    why = explanation(decision)
+    xs = {mixing.FEATURES_KEY: decision.choice.x} if decision.choice else {}
+    logged = (
+        why.as_dict()
+        | decision.logged()
+        | {
+            "policy": f"{mixing.POLICY_NAME}@{mixing.POLICY_VERSION}",
+            "propensity": propensity,
+            "item_propensity": decision.advice.propensity,
+            "advice_key": piece.key,
+            "match": decision.advice.match,
+            "eligible": decision.advice.eligible,
+        }
+    )
+    latency = (perf_counter() - started) * 1000
+    conn = session.connection()
+    conn.execute(
+        sa.insert(TipView.__table__),  # type: ignore[attr-defined]
+        {
+            "id": tip_id, "user_id": user_id, "task_id": None, "source": ADVICE_SOURCE,
+            "external_id": piece.key, "kind": "advice", "channel": channel,
+            "policy": mixing.POLICY_NAME, "policy_version": mixing.POLICY_VERSION, "score": score,
+            "fallback": False, "features": json.dumps(xs), "explanation": json.dumps(logged),
+            "latency_ms": latency, "served_at": now, "reaction": None, "reacted_at": None,
+        },
+    )  # fmt: skip
+    conn.execute(
+        sa.insert(TipScore.__table__),  # type: ignore[attr-defined]
+        {
+            "request_id": tip_id, "tip_id": tip_id, "user_id": user_id, "policy": mixing.POLICY_NAME,
+            "policy_version": mixing.POLICY_VERSION, "role": "active", "task_id": None, "score": score,
+            "candidates": decision.advice.eligible, "features": json.dumps(xs.get(mixing.FEATURES_KEY, {})),
+            "latency_ms": latency, "created_at": now,
+        },
+    )  # fmt: skip
+    session.commit()
+    return Recommendation(
+        tip_id=tip_id,
+        text=piece.text,
+        kind="advice",
+        source=ADVICE_SOURCE,
+        external_id=piece.key,
+        policy=mixing.POLICY_NAME,
+        policy_version=mixing.POLICY_VERSION,
+        score=score,
+        explanation=why,
+        served_at=now,
+        latency_ms=latency,
+        propensity=propensity,
+        advice_key=piece.key,
+        rationale=piece.rationale,
+    )
