@@ -1,7 +1,7 @@
 """add advice library and the user's advice switch
 
 Revision ID: advice01
-Revises: c789bd49d7b9
+Revises: learn01_propensities
 Create Date: 2026-11-28 10:30:00.000000
 
 """
@@ -14,7 +14,7 @@ import oo.models  # noqa: F401  (custom column types such as UTCDateTime)
 
 # revision identifiers, used by Alembic.
 revision: str = 'advice01'
-down_revision: Union[str, Sequence[str], None] = 'c789bd49d7b9'
+down_revision: Union[str, Sequence[str], None] = 'learn01_propensities'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -13,8 +13,9 @@ Pure library code (River, numpy, the standard library): services encode tasks, c
 re-exported: the app does not need it.
 """
 
-from .base import REWARDS, Candidates, FeatureMatrix, Pick, Policy
+from .base import REWARDS, Candidates, Choice, FeatureMatrix, Pick, Policy
 from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskBatch, TaskView, get_encoder
+from .features_evening import IMPROVED_EVENING
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
 from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
@@ -23,10 +24,12 @@ from .store import StoreError, dumps, loads
 __all__ = [
     "ENCODERS",
     "IMPROVED",
+    "IMPROVED_EVENING",
     "POLICY_SPECS",
     "REWARDS",
     "TEXTBOOK",
     "Candidates",
+    "Choice",
     "Context",
     "Encoder",
     "FeatureMatrix",

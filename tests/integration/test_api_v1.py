@@ -273,3 +273,29 @@ def test_the_openapi_document_describes_every_route(client):
         "not_helpful",
         "dismiss",
     ]
+
+
+def test_recommend_returns_and_logs_the_propensity_and_each_shadow_logs_its_probability(client):
+    from oo.models import TipScore
+
+    cookie, _ = signed_in()
+    tip = RecommendationOut.model_validate(
+        client.post("/api/v1/recommend", json={}, headers={**cookie, **ORIGIN}).json()
+    )
+    view = rows(TipView, TipView.id == tip.tip_id)[0]
+    assert tip.propensity is not None and 0.0 < tip.propensity <= 1.0
+    assert view.propensity == pytest.approx(tip.propensity)
+    scores = rows(TipScore, TipScore.tip_id == tip.tip_id)
+    active = next(r for r in scores if r.role == "active")
+    assert active.served_probability == pytest.approx(tip.propensity)
+    shadows = [r for r in scores if r.role == "shadow"]
+    assert shadows and all(r.served_probability is not None for r in shadows)
+    n = scores[0].candidates
+    for r in shadows:
+        if r.policy == "random":
+            assert r.served_probability == pytest.approx(1.0 / n)
+        elif r.task_id == view.task_id:  # a deterministic shadow that agrees: its whole mass (or a tie share)
+            assert r.served_probability > 0.0
+        else:
+            assert r.served_probability < 1.0
+    assert "propensity" in client.get("/api/v1/openapi.json").json()["components"]["schemas"]["RecommendationOut"]["properties"]

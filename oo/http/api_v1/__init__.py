@@ -33,6 +33,7 @@ ROUTES = [
     Route("/api/v1/admin/learner/reset", guarded(admin.reset), methods=["POST"]),
     Route("/api/v1/admin/learner/stats", guarded(admin.stats), methods=["GET"]),
     Route("/api/v1/admin/learner/features", guarded(admin.features), methods=["GET"]),
+    Route("/api/v1/admin/learner/offpolicy", guarded(admin.offpolicy), methods=["GET"]),
     Route("/api/v1/admin/advice", guarded(admin_advice.list_advice), methods=["GET"]),
     Route("/api/v1/admin/advice", guarded(admin_advice.create_advice), methods=["POST"]),
     Route("/api/v1/admin/advice/performance", guarded(admin_advice.advice_performance), methods=["GET"]),

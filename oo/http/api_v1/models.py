@@ -103,14 +103,18 @@ class RecommendationOut(BaseModel):
     text: str
     task: TaskOut | None
     advice: AdviceOut | None = None
-    propensity: float | None = Field(
-        default=None, description="Probability of this tip under the serving policies, as logged."
-    )
     policy: PolicyOut | None
     score: float | None
     fallback: bool
     explanation: ExplanationOut
     served_at: datetime | None
+    propensity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="The probability the serving policies had of choosing this tip (exact; for off-policy "
+        "evaluation): the kind draw (task or advice) times the pick within the kind. Null when nothing is open.",
+    )
 
     @classmethod
     def of(cls, rec: Recommendation) -> RecommendationOut:
@@ -145,7 +149,6 @@ class RecommendationOut(BaseModel):
         return cls(
             tip_id=rec.tip_id,
             kind="todo",
-            propensity=rec.propensity,
             text=rec.text,
             task=TaskOut(id=rec.task_id, source=rec.source, external_id=rec.external_id, url=rec.url),
             policy=PolicyOut(name=rec.policy, version=rec.policy_version),
@@ -153,6 +156,7 @@ class RecommendationOut(BaseModel):
             fallback=rec.fallback,
             explanation=ExplanationOut.of(rec.explanation),
             served_at=rec.served_at,
+            propensity=rec.propensity,
         )
 
 

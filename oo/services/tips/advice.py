@@ -16,6 +16,7 @@ anything at a source: it has no task, and `oo.services.feedback` skips advice ex
 from __future__ import annotations
 
 import json
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -33,6 +34,7 @@ from oo.services.advice.picking import ADVICE_SOURCE, AdvicePick, Moment
 from oo.services.tips.explain import Explanation, FeatureContribution, Recommendation
 from oo.settings import get_settings
 
+log = logging.getLogger("oo.advice")
 _ENABLED = sa.select(User.advice_enabled).where(User.id == sa.bindparam("user_id"))
 _rng = np.random.default_rng()
 
@@ -104,6 +106,18 @@ def decide(
     return Decision(choice.kind, advice, choice)
 
 
+def decide_or_task(
+    *, session: Session, user_id: int, now: datetime, local: datetime, open_tasks: int
+) -> Decision | None:
+    """`decide`, but a failure here never costs the user their task: it logs and means "task"."""
+    try:
+        return decide(session=session, user_id=user_id, now=now, local=local, open_tasks=open_tasks)
+    except Exception:
+        log.exception("the advice decision failed for user %s; serving a task", user_id)
+        session.rollback()
+        return None
+
+
 def _summary(decision: Decision) -> str:
     reasons = " and ".join(decision.advice.reasons)
     if decision.choice is None:
@@ -158,6 +172,7 @@ def serve(
             "policy": mixing.POLICY_NAME, "policy_version": mixing.POLICY_VERSION, "score": score,
             "fallback": False, "features": json.dumps(xs), "explanation": json.dumps(logged),
             "latency_ms": latency, "served_at": now, "reaction": None, "reacted_at": None,
+            "propensity": propensity,
         },
     )  # fmt: skip
     conn.execute(
@@ -166,7 +181,7 @@ def serve(
             "request_id": tip_id, "tip_id": tip_id, "user_id": user_id, "policy": mixing.POLICY_NAME,
             "policy_version": mixing.POLICY_VERSION, "role": "active", "task_id": None, "score": score,
             "candidates": decision.advice.eligible, "features": json.dumps(xs.get(mixing.FEATURES_KEY, {})),
-            "latency_ms": latency, "created_at": now,
+            "latency_ms": latency, "created_at": now, "served_probability": propensity,
         },
     )  # fmt: skip
     session.commit()

@@ -75,7 +75,7 @@ class Recommendation:
     explanation: Explanation = field(default_factory=lambda: Explanation(""))
     served_at: datetime | None = None
     latency_ms: float = 0.0
-    propensity: float | None = None  # P(this tip) under the serving policies, as logged
+    propensity: float | None = None  # probability the serving policies had of choosing this tip (kind x item)
     advice_key: str = ""  # kind "advice": the piece's key in the library
     rationale: str = ""  # kind "advice": the evidence behind the piece, when there is some
 

@@ -8,10 +8,14 @@ Every pick goes through `recommend`: /tip, push and ``POST /api/v1/recommend``. 
    learner (model load, pick, explanation) must finish within `BUDGET_SECONDS`, or if it
    raises or is late, Random picks instead
    (``tip_view.fallback`` true, a ``fallback`` row in ``tip_score``, a warning in the log) —
-   the user never sees an error;
+   the user never sees an error. The active policy picks with `Policy.choose`, which returns
+   the propensity: the exact probability it had of choosing the served task (stochastic
+   policies sample; deterministic ones have 1, or 1/k among k tied best). Each shadow computes
+   its whole pick distribution, so its probability of the *served* task is logged too;
 4. logs the served tip (``tip_view``: features per encoder, policy, score, explanation,
-   latency) and one ``tip_score`` row per policy scored (its own pick, features, score,
-   latency), in one short transaction.
+   latency, propensity) and one ``tip_score`` row per policy scored (its own pick, features,
+   score, latency, ``served_probability``), in one short transaction. Those two columns are what
+   off-policy evaluation (`oo.recommender.ope`) needs.
 
 Shadow picks are logged, never served. A shadow that fails or is late is skipped with a
 warning. The served task's features are logged under every encoder the learners use, so every
@@ -31,13 +35,14 @@ from datetime import datetime, tzinfo
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from oo.bus import Event, TipServed
 from oo.models import TipScore, TipView, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
-from oo.services.learning import learner
+from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
 from oo.services.tips import advice, candidates, explain
 from oo.services.tips.explain import Recommendation
@@ -63,15 +68,23 @@ class _Outcome:
     latency_ms: float = 0.0
     detail: dict[str, Any] | None = None
     error: str = ""
+    probs: np.ndarray | None = None  # the whole pick distribution (shadows)
+    propensity: float | None = None  # the chosen candidate's probability (active, fallback)
+
+    def served_probability(self, served: int) -> float | None:
+        """This policy's probability of choosing candidate `served`."""
+        if self.probs is not None:
+            return float(self.probs[served])
+        return self.propensity if self.index == served else None
 
 
-def _pick(
-    policy: Policy, X: FeatureMatrix, explain_it: bool
-) -> tuple[int, float, dict[str, Any] | None, float]:
+def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
+    """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score = policy.pick(X)
+    index, score, propensity = policy.choose(X)
+    probs = None if explain_it else policy.probabilities(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
-    return index, score, detail, (perf_counter() - start) * 1000
+    return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
 
 def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, FeatureMatrix | Exception]:
@@ -121,16 +134,21 @@ def _score_all(
             outcome.error = "skipped: the budget is spent"
             continue
         try:
-            outcome.index, outcome.score, outcome.detail, outcome.latency_ms = _pick(
-                *runnable[outcome.ref.key], False
-            )
+            (
+                outcome.index,
+                outcome.score,
+                outcome.detail,
+                outcome.latency_ms,
+                outcome.propensity,
+                outcome.probs,
+            ) = _pick(*runnable[outcome.ref.key], False)
         except Exception as exc:
             outcome.error = f"{exc.__class__.__name__}: {exc}"
             log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
     if future is not None:
         try:
-            active.index, active.score, active.detail, active.latency_ms = future.result(
-                timeout=max(0.0, deadline - perf_counter())
+            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = (
+                future.result(timeout=max(0.0, deadline - perf_counter()))
             )
         except FutureTimeout:
             active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
@@ -186,8 +204,9 @@ def recommend(
         raise ValueError(f"channel must be one of {CHANNELS}")
     now = now or utcnow()
     ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
+    _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
-    mix = _decide_kind(session, user_id, now, ctx, len(ids))
+    mix = advice.decide_or_task(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=len(ids))
     if mix is not None and mix.kind == "advice":
         return advice.serve(
             session=session, user_id=user_id, channel=channel, decision=mix, now=now, started=started
@@ -206,22 +225,19 @@ def recommend(
     return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, mix)
 
 
-def _decide_kind(
-    session: Session, user_id: int, now: datetime, ctx: Context, open_tasks: int
-) -> advice.Decision | None:
-    """Task or advice; a failure here must never cost the user their task, so it means "task"."""
+def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
+    """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
     try:
-        return advice.decide(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=open_tasks)
+        signals.record_ignored(session=session, user_id=user_id, now=now)
     except Exception:
-        log.exception("the advice decision failed for user %s; serving a task", user_id)
         session.rollback()
-        return None
+        log.exception("recording ignored tips of user %s failed", user_id)
 
 
 def _fallback(views: TaskBatch) -> _Outcome:
     start = perf_counter()
-    index, score = learner.random_policy().pick(views)  # type: ignore[arg-type]
-    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000)
+    index, score, propensity = learner.random_policy().choose(views)  # type: ignore[arg-type]
+    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000, propensity=propensity)
 
 
 def _log(
@@ -250,10 +266,11 @@ def _log(
             exclude_task_ids=[ids[served.index]],
         )
     xs = _features_of(served.index, views, ctx, matrices)
-    # The task policy's own pick is deterministic (argmax) but for Random (the fallback or an
-    # active random@1); the kind draw, when there was one, multiplies in.
-    item_p = 1.0 / len(ids) if served.ref.name == "random" else 1.0
-    propensity = item_p * (mix.kind_propensity if mix is not None else 1.0)
+    # Every logged probability is of the whole tip: the kind draw (task or advice), when there
+    # was one, times the task policy's probability of this task. Shadows' served probabilities
+    # get the same factor, so off-policy ratios stay those of the task policies.
+    kind_p = mix.kind_propensity if mix is not None else 1.0
+    propensity = None if served.propensity is None else served.propensity * kind_p
     if mix is not None and mix.choice is not None:
         xs[advice.mixing.FEATURES_KEY] = mix.choice.x  # the kind learner learns from this tip too
     encoder_key = served.ref.encoder
@@ -288,11 +305,16 @@ def _log(
             "served_at": now,
             "reaction": None,
             "reacted_at": None,
+            "propensity": propensity,
         },
     )
     conn.execute(
         _INSERT_SCORE,
-        [_score_row(o, tip_id, user_id, ids, matrices, now) for o in outcomes if o.index is not None],
+        [
+            _score_row(o, tip_id, user_id, ids, matrices, now, served.index, kind_p)
+            for o in outcomes
+            if o.index is not None
+        ],
     )
     session.commit()
     return Recommendation(
@@ -321,8 +343,11 @@ def _score_row(
     ids: list[int],
     matrices: dict[str, FeatureMatrix | Exception],
     now: datetime,
+    served: int,
+    kind_p: float = 1.0,
 ) -> dict[str, Any]:
     assert o.index is not None
+    p = o.served_probability(served)
     X = matrices.get(o.ref.encoder)
     return {
         "request_id": tip_id,
@@ -337,6 +362,7 @@ def _score_row(
         "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
         "latency_ms": o.latency_ms,
         "created_at": now,
+        "served_probability": None if p is None else p * kind_p,
     }
 
 

@@ -57,6 +57,7 @@ def test_a_user_with_no_open_task_gets_advice_through_the_same_contract(session,
     # Forced kind (nothing open): kind propensity 1, the item uniform among the best matches.
     assert logged["kind_propensity"] == 1.0 and logged["propensity"] == pytest.approx(rec.propensity)
     assert rec.propensity == pytest.approx(logged["item_propensity"]) and 0 < rec.propensity <= 1
+    assert view.propensity == pytest.approx(rec.propensity)
     assert json.loads(view.features) == {}  # no kind decision was made: nothing for the mixer to learn
     assert session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id)).one().policy == "kindmix"
     assert rec.explanation.summary.startswith("Advice")
@@ -86,6 +87,7 @@ def test_tasks_and_advice_are_mixed_with_exact_logged_propensities(session, user
         expected = p_advice if rec.kind == "advice" else 1 - p_advice
         assert logged["kind_propensity"] == pytest.approx(expected)
         assert json.loads(view.features)[mixing.FEATURES_KEY], "the mixer's x is logged on both kinds"
+        assert view.propensity == pytest.approx(rec.propensity)  # the tip_view column, for off-policy use
         if rec.kind == "todo":
             assert rec.propensity == pytest.approx(expected) and rec.task_id is not None
     assert kinds["todo"] > kinds["advice"] > 0  # the cold start favours tasks, without ruling advice out
@@ -172,7 +174,7 @@ def test_a_broken_advice_decision_still_serves_the_task(session, user_id, monkey
     def broken(**_kw):
         raise RuntimeError("library unreadable")
 
-    monkeypatch.setattr(serving, "decide", broken)
+    monkeypatch.setattr(serving, "decide", broken)  # decide_or_task catches it
     rec = pick(session=session, user_id=user_id, now=EVENING)
     assert rec.kind == "todo" and rec.task_id is not None
 
