@@ -80,6 +80,7 @@ def create(*, session: Session, admin_id: int, data: dict[str, Any]) -> Advice:
         params={"text": text},
     )
     session.commit()
+    library.invalidate()
     session.refresh(row)
     return row
 
@@ -121,6 +122,7 @@ def update(*, session: Session, admin_id: int, advice_id: Any, data: dict[str, A
         params={"fields": sorted(changes)},
     )
     session.commit()
+    library.invalidate()
     session.refresh(row)
     return row
 
@@ -147,5 +149,6 @@ def set_status(*, session: Session, admin_id: int, advice_id: Any, status: Any) 
         target=f"advice:{row.key}",
     )
     session.commit()
+    library.invalidate()
     session.refresh(row)
     return row

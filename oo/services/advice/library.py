@@ -16,6 +16,8 @@ from __future__ import annotations
 import json
 import logging
 import re
+import threading
+import time
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -23,6 +25,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.models import Advice, utcnow
 
 log = logging.getLogger("oo.advice")
@@ -46,6 +49,9 @@ BUILTIN, OPERATOR = "builtin", "operator"
 ACTIVE, RETIRED = "active", "retired"
 MAX_TEXT, MAX_RATIONALE = 280, 400
 KEY_RE = re.compile(r"^[a-z0-9][a-z0-9_-]{0,39}$")
+CACHE_SECONDS = 5.0
+_lock = threading.Lock()
+_cached: dict[str, tuple[float, list[Piece]]] = {}  # per database URL (tests use several)
 
 
 class AdviceInputError(ValueError):
@@ -200,15 +206,37 @@ def seed(*, session: Session) -> dict[str, int]:
         else:
             counts["kept"] += 1
     session.commit()
+    invalidate()
     if counts["inserted"] or counts["updated"]:
         log.info("advice library v%s: %s", version, counts)
     return counts
 
 
 def active_pieces(*, session: Session) -> list[Piece]:
-    """Every active piece."""
+    """Every active piece; cached in process for `CACHE_SECONDS` (every pick reads the library).
+
+    A change made by an admin here drops the cache at once; one made on another worker is seen
+    within `CACHE_SECONDS`.
+    """
+    url = str(session.get_bind().url)
+    with _lock:
+        hit = _cached.get(url)
+    if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
+        return hit[1]
     rows = session.exec(select(Advice).where(Advice.status == ACTIVE).order_by(col(Advice.id))).all()
-    return [to_piece(r) for r in rows]
+    pieces = [to_piece(r) for r in rows]
+    with _lock:
+        _cached[url] = (time.monotonic(), pieces)
+    return pieces
+
+
+def invalidate() -> None:
+    """Forget the cached library (after a write)."""
+    with _lock:
+        _cached.clear()
+
+
+singletons.on_reset("advice.library", invalidate)
 
 
 def list_pieces(*, session: Session, status: str = "") -> list[Piece]:
