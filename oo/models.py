@@ -19,6 +19,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Store as naive UTC on SQLite, aware elsewhere; refuse naive datetimes."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -27,6 +28,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Read back as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

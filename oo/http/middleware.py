@@ -25,6 +25,7 @@ class SecurityHeaders:
         self.headers.append((b"content-security-policy", b"frame-ancestors 'none'"))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to every HTTP response start."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return

@@ -88,7 +88,7 @@ async def _apply(user_id: int, event: WebhookEvent, key: str) -> None:
 
 
 def users_of(*, session: Session, external_user_id: str) -> list[int]:
-    """oO users whose Todoist integration belongs to this Todoist user id."""
+    """OO users whose Todoist integration belongs to this Todoist user id."""
     return list(
         session.exec(
             select(Integration.user_id)
