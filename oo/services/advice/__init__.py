@@ -9,4 +9,5 @@
 
 Serving a piece through `recommend()` is `oo.services.tips.advice`; the audited admin writes and
 the performance report are `oo.services.admin.advice` and `oo.services.admin.advice_performance`.
-Imports only models, the recommender and settings (below `tips` and `learning`, which use it)."""
+Imports only models, the recommender and settings (below `tips` and `learning`, which use it).
+"""
