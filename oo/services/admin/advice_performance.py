@@ -44,7 +44,7 @@ class Tally:
     def add(self, reaction: str | None) -> None:
         """Count one shown tip and its first reaction (None: silence)."""
         self.shown += 1
-        if reaction in REWARDS:
+        if reaction is not None and reaction in REWARDS:
             r = REWARDS[reaction]
             self.reactions[reaction] += 1
             self.total, self.squares = self.total + r, self.squares + r * r

@@ -218,7 +218,7 @@ def active_pieces(*, session: Session) -> list[Piece]:
     A change made by an admin here drops the cache at once; one made on another worker is seen
     within `CACHE_SECONDS`.
     """
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     with _lock:
         hit = _cached.get(url)
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:

@@ -125,5 +125,5 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
         .where(col(ModelState.id) == row.id, col(ModelState.updates) == row.updates)
         .values(data=data, updates=row.updates + 1, updated_at=now)
     )
-    if result.rowcount != 1:
+    if result.rowcount != 1:  # type: ignore[attr-defined]
         raise MixConflict

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from oo.models import TipScore, TipView, User
 from oo.recommender.kind_mix import KindChoice, context
@@ -35,7 +35,7 @@ from oo.services.tips.explain import Explanation, FeatureContribution, Recommend
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.advice")
-_ENABLED = sa.select(User.advice_enabled).where(User.id == sa.bindparam("user_id"))
+_ENABLED = sa.select(col(User.advice_enabled)).where(col(User.id) == sa.bindparam("user_id"))
 _rng = np.random.default_rng()
 
 
