@@ -126,4 +126,12 @@ def advice_page() -> rx.Component:
         section("New or edited piece", piece_form()),
         section("Pieces", data_table(S.pieces, PIECE_COLUMNS, "advice", actions=piece_actions)),
         section("Tags", data_table(S.tags, TAG_COLUMNS, "advice-tags")),
+        section(
+            "Task or advice: the learner against fixed kinds (mean reward where it drew the kind)",
+            data_table(
+                S.kind_rows,
+                [("policy", "Policy"), ("reward", "Mean reward"), ("decisions", "Decisions")],
+                "advice-kind",
+            ),
+        ),
     )

@@ -105,6 +105,7 @@ class AdminAdviceState(AdminPageMixin, AuthState):
     editing: str = ""  # id of the piece in the form; empty: a new piece
     form: dict[str, str] = EMPTY_FORM
     low_count: int = 0
+    kind_rows: list[dict[str, str]] = []
 
     def _reload(self, admin: CurrentUser | None = None) -> None:
         with session_scope() as session:
@@ -115,6 +116,16 @@ class AdminAdviceState(AdminPageMixin, AuthState):
         rows.sort(key=lambda r: (r["flag"] != "low", r["status"] != "active", r["key"]))
         self.pieces, self.tags = rows, [_tag_row(t) for t in report["tags"]]
         self.low_count = sum(1 for r in rows if r["flag"] == "low")
+        with session_scope() as session:
+            kind = performance.kind_offpolicy(session=session, days=int(self.days))
+        self.kind_rows = [
+            {"policy": label, "reward": _fmt(kind[key]), "decisions": str(kind["decisions"])}
+            for key, label in (
+                ("mixing", "the task-or-advice learner (served)"),
+                ("always_task", "always a task (IPS estimate)"),
+                ("always_advice", "always advice (IPS estimate)"),
+            )
+        ]
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:

@@ -152,3 +152,4 @@ def test_performance_counts_reactions_per_piece_and_tag(client):
     assert sum(p["shown"] for p in shown) == 3 and all(p["reactions"]["dismiss"] == 1 for p in shown)
     assert all(p["mean_reward"] == -1.0 and p["ci_low"] is None for p in shown)  # too few for an interval
     assert sum(t["shown"] for t in report["tags"] if t["tag"].startswith("energy:")) == 3
+    assert report["kind"]["decisions"] == 0  # nothing was open: no kind was drawn

@@ -140,12 +140,22 @@ class TagPerformance(Performance):
     tag: str
 
 
+class KindOffPolicy(BaseModel):
+    """The task-or-advice learner's mean reward vs IPS estimates of always-task and always-advice."""
+
+    decisions: int
+    mixing: float | None
+    always_task: float | None
+    always_advice: float | None
+
+
 class AdvicePerformanceOut(BaseModel):
-    """Per-piece (worst first) and per-tag performance over a window."""
+    """Per-piece (worst first) and per-tag performance over a window, and the kind learner off-policy."""
 
     days: int
     pieces: list[PiecePerformance]
     tags: list[TagPerformance]
+    kind: KindOffPolicy
 
 
 async def _admin(request: Request, *, write: bool) -> CurrentUser:
@@ -228,6 +238,7 @@ async def advice_performance(request: Request) -> Response:
 
     def run() -> dict[str, Any]:
         with session_scope() as session:
-            return performance.report(session=session, days=query.days)
+            report = performance.report(session=session, days=query.days)
+            return report | {"kind": performance.kind_offpolicy(session=session, days=query.days)}
 
     return ok(AdvicePerformanceOut.model_validate(await asyncio.to_thread(run)))

@@ -9,6 +9,7 @@ wholly below zero or more than half of its reactions are Dismiss.
 
 from __future__ import annotations
 
+import json
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -145,3 +146,46 @@ def report(*, session: Session, days: Any = 30, now: datetime | None = None) -> 
     out.sort(key=lambda r: (not r["low"], r["mean_reward"] if r["mean_reward"] is not None else 9, r["key"]))
     tags = [{"tag": tag, **tally.row()} for tag, tally in sorted(per_tag.items())]
     return {"days": days, "pieces": out, "tags": tags}
+
+
+def kind_offpolicy(*, session: Session, days: Any = 30, now: datetime | None = None) -> dict[str, Any]:
+    """The task-or-advice learner against fixed kinds, off-policy, from its own logged draws.
+
+    Over the tips where the kind learner drew the kind (``p_advice`` logged), with the reward of
+    each tip's first reaction (0 when none): the learner's mean reward, and inverse-propensity
+    (IPS) estimates of what "always a task" and "always advice" would have earned there. The
+    explanation (with ``p_advice``) is kept for the 30-day retention window only.
+
+    Raises:
+        AdminInputError: For a bad window.
+    """
+    if isinstance(days, bool) or not isinstance(days, int) or not 1 <= days <= 365:
+        raise AdminInputError("days must be a whole number from 1 to 365")
+    since = (now or utcnow()) - timedelta(days=days)
+    rows = session.exec(
+        select(TipView.kind, TipView.reaction, TipView.explanation).where(
+            col(TipView.served_at) >= since, col(TipView.explanation).contains('"p_advice"')
+        )
+    ).all()
+    n, total, task, advice = 0, 0.0, 0.0, 0.0
+    for kind, reaction, explanation in rows:
+        try:
+            p = float(json.loads(explanation)["p_advice"])
+        except (ValueError, KeyError, TypeError):
+            continue
+        if not 0.0 < p < 1.0:
+            continue
+        r = REWARDS.get(reaction or "", 0.0)
+        n, total = n + 1, total + r
+        if kind == "advice":
+            advice += r / p
+        else:
+            task += r / (1 - p)
+    if not n:
+        return {"decisions": 0, "mixing": None, "always_task": None, "always_advice": None}
+    return {
+        "decisions": n,
+        "mixing": round(total / n, 4),
+        "always_task": round(task / n, 4),
+        "always_advice": round(advice / n, 4),
+    }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import timedelta
 
@@ -48,3 +49,29 @@ def test_a_mostly_dismissed_piece_is_flagged_low_and_listed_first(session):
 def test_a_bad_window_is_refused(session):
     with pytest.raises(AdminInputError):
         advice_performance.report(session=session, days=0)
+
+
+def test_the_kind_learner_is_compared_with_fixed_kinds_off_policy(session):
+    uid = accounts.create_demo_user(session=session).id
+    logged = [
+        ("advice", "done", 0.5),
+        ("todo", "dismiss", 0.5),
+        ("todo", None, 0.2),
+        ("advice", "helpful", 0.25),
+    ]
+    for kind, reaction, p in logged:
+        session.add(
+            TipView(
+                id=uuid.uuid4().hex, user_id=uid, kind=kind, policy="x", reaction=reaction,
+                served_at=utcnow(), explanation=json.dumps({"p_advice": p}),
+            )
+        )  # fmt: skip
+    session.add(
+        TipView(id=uuid.uuid4().hex, user_id=uid, kind="todo", policy="x", reaction="done")
+    )  # no draw
+    session.commit()
+    out = advice_performance.kind_offpolicy(session=session, days=7)
+    assert out["decisions"] == 4
+    assert out["mixing"] == pytest.approx((1 - 1 + 0 + 0.5) / 4)
+    assert out["always_task"] == pytest.approx((-1 / 0.5) / 4)
+    assert out["always_advice"] == pytest.approx((1 / 0.5 + 0.5 / 0.25) / 4)
