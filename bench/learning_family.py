@@ -35,19 +35,26 @@ def _factory(key: str, **params: Any) -> Callable[[int], Policy]:
     return lambda seed: build_policy(name, int(version), params, seed=seed)
 
 
+def windows(decisions: int) -> list[tuple[int, int]]:
+    """Decision windows reported: the first 25 / 100 / 500 (or all), and the 50 after half-way
+    (in `taste_change` and `hard`, right after the tastes changed)."""
+    horizons = sorted({h for h in HORIZONS if h <= decisions} | {decisions})
+    return [(0, h) for h in horizons] + [(decisions // 2, min(decisions, decisions // 2 + 50))]
+
+
 def evaluate(
     policies: Mapping[str, Callable[[int], Policy]], users: int, decisions: int, seeds: tuple[int, ...]
 ) -> dict[str, dict[str, list[float]]]:
-    """Normalized reward per policy, population and horizon (mean over `seeds`)."""
-    horizons = sorted({h for h in HORIZONS if h <= decisions} | {decisions})
+    """Normalized reward per policy, population and window (mean over `seeds`)."""
+    spans = windows(decisions)
     out: dict[str, dict[str, list[float]]] = {k: {} for k in policies}
     for pop in POPULATIONS.values():
-        sums = {k: [0.0] * len(horizons) for k in policies}
+        sums = {k: [0.0] * len(spans) for k in policies}
         for seed in seeds:
             res = replay_family(pop, policies, n_users=users, n_decisions=decisions, seed=seed)
             for k in policies:
-                for j, h in enumerate(horizons):
-                    sums[k][j] += res.normalized(k, h) / len(seeds)
+                for j, (start, stop) in enumerate(spans):
+                    sums[k][j] += res.normalized(k, stop, start) / len(seeds)
         for k in policies:
             out[k][pop.name] = sums[k]
     return out
@@ -55,13 +62,13 @@ def evaluate(
 
 def print_table(results: dict[str, dict[str, list[float]]], decisions: int) -> None:
     """One row per policy and population, plus the worst case over the family."""
-    horizons = sorted({h for h in HORIZONS if h <= decisions} | {decisions})
-    head = "".join(f"{'first ' + str(h):>11}" for h in horizons)
+    spans = windows(decisions)
+    head = "".join(f"{'first ' + str(b) if a == 0 else f'{a + 1}-{b}':>11}" for a, b in spans)
     print(f"{'policy':<34}{'population':<17}{head}")
     for key, pops in results.items():
         for pop, cells in pops.items():
             print(f"{key:<34}{pop:<17}" + "".join(f"{c:>+11.3f}" for c in cells))
-        worst = [min(cells[j] for cells in pops.values()) for j in range(len(horizons))]
+        worst = [min(cells[j] for cells in pops.values()) for j in range(len(spans))]
         print(f"{key:<34}{'WORST':<17}" + "".join(f"{c:>+11.3f}" for c in worst))
 
 
@@ -73,7 +80,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=REPORT_SEED)
     parser.add_argument("--policies", default="", help="comma-separated keys (default: every version)")
     parser.add_argument("--tune", default="", help="JSON list of [key, params] candidates, tuning seeds")
-    parser.add_argument("--json", default="", help="also write the results to this file")
+    parser.add_argument(
+        "--json", default="", help="also write the results to this file (model cards read it)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     if args.tune:

@@ -49,7 +49,7 @@ class AdminExperimentsState(AdminPageMixin, AuthState):
     def _reload_offpolicy(self) -> None:
         """Off-policy estimates per shadow (same window) and the drift monitor."""
         with session_scope() as session:
-            ope = admin_offpolicy.evaluate_shadows(session=session, window=self.window)
+            ope = admin_offpolicy.cached_evaluation(session=session, window=self.window)
             drift = admin_drift.drift(session=session)
         self.offpolicy = [offpolicy_row(row) for row in ope["shadows"]]
         active = ope["active"]

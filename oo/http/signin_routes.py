@@ -20,6 +20,7 @@ from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http.caller import same_origin
 from oo.integrations import oidc
+from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
 from oo.settings import Settings, get_settings
 
@@ -193,8 +194,10 @@ async def auth_signout(request: Request) -> Response:
     if not same_origin(request, settings):
         return Response("Cross-site request refused.", status_code=403)
     name = session_cookie_name(settings.secure_cookies)
+    token = read_cookie(request.headers.get("cookie"), name)
     with session_scope() as session:
-        accounts.revoke_session(session=session, token=read_cookie(request.headers.get("cookie"), name))
+        accounts.revoke_session(session=session, token=token)
+    session_cache.forget_token(token)  # every worker stops trusting it now
     resp = _redirect(page_url(settings, routes.SIGNIN))
     resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     return resp

@@ -19,7 +19,7 @@ from .features_evening import IMPROVED_EVENING
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
 from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
-from .store import StoreError, dumps, loads
+from .store import StoreError, dumps, dumps_binary, loads
 
 __all__ = [
     "ENCODERS",
@@ -43,6 +43,7 @@ __all__ = [
     "TaskView",
     "build_policy",
     "dumps",
+    "dumps_binary",
     "get_encoder",
     "get_spec",
     "loads",

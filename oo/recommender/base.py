@@ -61,7 +61,7 @@ class Pick(NamedTuple):
 class Choice(NamedTuple):
     """A pick with its propensity: the exact probability the policy had of choosing it."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as Pick's does
     score: float
     probability: float
 
@@ -299,11 +299,21 @@ class Policy(abc.ABC):
         Raises:
             ValueError: If there are no candidates.
         """
+        return self.choose_with_distribution(candidates, context)[0]
+
+    def choose_with_distribution(
+        self, candidates: Candidates, context: Mapping[str, float] | None = None
+    ) -> tuple[Choice, np.ndarray]:
+        """`choose` plus the whole pick distribution, from one scoring pass (what a shadow logs).
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
         scores = self.score_array(candidates, context)
         probs = greedy_probabilities(scores)
         best = np.flatnonzero(probs)
         i = int(best[0]) if best.size == 1 else int(self._rng.choice(best))
-        return Choice(i, float(scores[i]), float(probs[i]))
+        return Choice(i, float(scores[i]), float(probs[i])), probs
 
     def get_state(self) -> dict[str, Any]:
         """Return the learned state as JSON-able data (used by `oo.recommender.store`)."""

@@ -229,18 +229,20 @@ class LinUCBPolicy(Policy):
             self.score_array(candidates, context), temperature=self.temperature, epsilon=self.epsilon
         )
 
-    def choose(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Choice:
-        """Pick (stochastically when a temperature is set) and return the propensity too.
+    def choose_with_distribution(
+        self, candidates: Candidates, context: Mapping[str, float] | None = None
+    ) -> tuple[Choice, np.ndarray]:
+        """Pick (stochastically when a temperature is set); the propensity and the distribution too.
 
         Raises:
             ValueError: If there are no candidates.
         """
         if self.temperature is None:
-            return super().choose(candidates, context)
+            return super().choose_with_distribution(candidates, context)
         scores = self.score_array(candidates, context)
         probs = softmax_mix(scores, temperature=self.temperature, epsilon=self.epsilon)
         i = sample(probs, self._rng)
-        return Choice(i, float(scores[i]), float(probs[i]))
+        return Choice(i, float(scores[i]), float(probs[i])), probs
 
     def pick(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Pick:
         """Pick the best score, or sample the softmax-mix when a temperature is set."""

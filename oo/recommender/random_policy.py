@@ -56,10 +56,12 @@ class RandomPolicy(Policy):
             raise ValueError("cannot pick from zero candidates")
         return np.full(n, 1.0 / n)
 
-    def choose(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Choice:
-        """Pick as `pick` does; the propensity is 1 / n."""
+    def choose_with_distribution(
+        self, candidates: Candidates, context: Mapping[str, float] | None = None
+    ) -> tuple[Choice, np.ndarray]:
+        """Pick as `pick` does; the propensity is 1 / n, the distribution uniform."""
         index, score = self.pick(candidates, context)
-        return Choice(index, score, 1.0 / len(candidates))
+        return Choice(index, score, 1.0 / len(candidates)), self.probabilities(candidates, context)
 
     def learn(self, x: Mapping[str, float], reward: float) -> None:
         """Learn nothing (the reward is still validated, for a uniform contract)."""

@@ -38,7 +38,7 @@ def _rewards(session: Session, since: datetime) -> list[tuple[str, datetime, flo
             col(TipView.served_at) >= since, col(TipView.reaction).in_(list(REWARDS))
         )
     ).all()
-    return [(f"{p}@{v}", at, REWARDS[r]) for p, v, at, r in rows]
+    return [(f"{p}@{v}", at, REWARDS[r]) for p, v, at, r in rows if r is not None]
 
 
 def reward_drift(*, session: Session, now: datetime | None = None) -> dict[str, Any]:
@@ -65,7 +65,8 @@ def reward_drift(*, session: Session, now: datetime | None = None) -> dict[str, 
                 "baseline_mean": b_mean,
             }
         )
-        if len(recent) >= MIN_REWARDS and len(base) >= MIN_REWARDS and b_mean - r_mean > REWARD_DROP:
+        enough = len(recent) >= MIN_REWARDS and len(base) >= MIN_REWARDS
+        if enough and b_mean is not None and r_mean is not None and b_mean - r_mean > REWARD_DROP:
             warnings.append(f"{key}: mean reward fell from {b_mean:+.2f} to {r_mean:+.2f} in the last 24 h")
     series = [
         {"policy": k, "day": d, "mean": float(np.mean(v)), "rewards": len(v)}
@@ -103,7 +104,7 @@ def feature_shift(*, session: Session, now: datetime | None = None) -> dict[str,
         return {"features": [], "warnings": [], "recent": len(recent), "baseline": len(base)}
     std = base.std(axis=0)
     smd = (recent.mean(axis=0) - base.mean(axis=0)) / np.where(std > 1e-9, std, 1.0)
-    rows = sorted(
+    rows: list[dict[str, Any]] = sorted(
         (
             {"feature": n, "recent_mean": float(r), "baseline_mean": float(b), "smd": float(s)}
             for n, r, b, s in zip(names, recent.mean(axis=0), base.mean(axis=0), smd, strict=True)

@@ -25,7 +25,10 @@ LIMITS = {
     "is relearned slowly; its prior favours urgent tasks at every hour.",
     "linucb@4": "Linear in the improved@1 features: a task's own appeal is invisible; the prior assumes "
     "urgency matters less in the evening and at weekends, which fits most people in the simulated family "
-    "but not everyone.",
+    "but not everyone; forgetting (about 100 reactions of memory) costs a little where tastes never change.",
+    "linucb@5": "As linucb@4, with an explicit evening step at 18:00 (28 features: a slower start on our own "
+    "simulator's population, where evenings are not special); forgetting costs a little where tastes never "
+    "change.",
 }
 
 
@@ -45,7 +48,7 @@ def _evaluation_text(key: str) -> str:
         return "Simulated family: not evaluated yet (run bench/learning_family.py --json)."
     lines = [
         f"Simulated family, {data.get('users')} users x {data.get('decisions')} decisions per population, "
-        f"seeds {data.get('seeds')} (normalized reward after 25 / 100 / 500 decisions):"
+        f"seeds {data.get('seeds')} (normalized reward, first 25 / 100 / 500 decisions, then the 50 after half-way):"
     ]
     for pop, cells in pops.items():
         lines.append(f"  {pop:<16} " + " ".join(f"{c:+.2f}" for c in cells))

@@ -13,18 +13,26 @@ encoder (a shadow's pick is logged in its own encoder), cross-fitted over two fo
 
 Promotion gate: a shadow may be promoted when its DR lower bound beats the observed mean of
 the serving policy; otherwise only with an explicit reason (`promotion_check`).
+
+Bounds: the newest `MAX_TIPS` rewarded tips of the window are read; the Experiments page reuses
+an evaluation for `CACHE_SECONDS` (`cached_evaluation`); the admin route and the promotion gate
+compute afresh.
 """
 
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlmodel import Session, col, select
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
+from oo import singletons
 from oo.models import TipScore, TipView
 from oo.recommender import ENCODERS, REWARDS, get_encoder, ope
 from oo.recommender.registry import get_spec
@@ -32,6 +40,11 @@ from oo.services.admin.inputs import parse_window, since_days
 
 N_BOOT = 400
 MIN_TIPS = 30  # below this an estimate is shown as "not enough data"
+MAX_TIPS = 20_000  # the newest rewarded tips of the window (bounds the page's work)
+CACHE_SECONDS = 300.0  # the Experiments page reuses an evaluation this long
+
+_cache: dict[tuple[str, str], tuple[float, dict[str, Any]]] = {}
+_cache_lock = threading.Lock()
 
 
 @dataclass
@@ -55,22 +68,26 @@ def _vector(x: dict[str, float] | None, names: tuple[str, ...]) -> np.ndarray:
         return np.full(len(names), np.nan)
 
 
-def load_logged(session: Session, days: int) -> _Logged:
-    """Read the window's rewarded tips that carry a propensity."""
-    rows = session.exec(
-        select(
-            TipView.id,
-            TipView.user_id,
-            TipView.reaction,
-            TipView.propensity,
-            TipView.features,
-            TipView.policy,
-            TipView.policy_version,
-        ).where(
+def load_logged(session: Session, days: int, max_tips: int | None = None) -> _Logged:
+    """Read the window's newest `max_tips` (default `MAX_TIPS`) rewarded tips with a propensity."""
+    columns: list[Any] = [
+        TipView.id,
+        TipView.user_id,
+        TipView.reaction,
+        TipView.propensity,
+        TipView.features,
+        TipView.policy,
+        TipView.policy_version,
+    ]
+    rows = session.execute(
+        sa.select(*columns)
+        .where(
             col(TipView.served_at) >= since_days(days),
             col(TipView.propensity).is_not(None),
             col(TipView.reaction).in_(list(REWARDS)),
         )
+        .order_by(col(TipView.served_at).desc())
+        .limit(max_tips or MAX_TIPS)
     ).all()
     encoders: dict[str, list[np.ndarray]] = defaultdict(list)
     parsed = []
@@ -97,26 +114,29 @@ def _known_encoders() -> set[str]:
     return set(ENCODERS)
 
 
+_SCORE_COLUMNS: list[Any] = [
+    TipScore.tip_id,
+    TipScore.policy,
+    TipScore.policy_version,
+    TipScore.served_probability,
+    TipScore.features,
+]
+
+
 def _shadow_rows(session: Session, logged: _Logged) -> dict[str, list[tuple[int, float, str]]]:
     """Per shadow policy: (tip row index, probability of the served task, its pick's features JSON)."""
     where = {tip_id: i for i, tip_id in enumerate(logged.ids)}
     out: dict[str, list[tuple[int, float, str]]] = defaultdict(list)
     ids = list(where)
     for start in range(0, len(ids), 5000):  # bounded IN lists
-        for tip_id, name, version, prob, feats in session.exec(
-            select(
-                TipScore.tip_id,
-                TipScore.policy,
-                TipScore.policy_version,
-                TipScore.served_probability,
-                TipScore.features,
-            ).where(
+        for tip_id, name, version, prob, feats in session.execute(
+            sa.select(*_SCORE_COLUMNS).where(
                 col(TipScore.tip_id).in_(ids[start : start + 5000]),
-                TipScore.role == "shadow",
+                col(TipScore.role) == "shadow",
                 col(TipScore.served_probability).is_not(None),
             )
         ).all():
-            out[f"{name}@{version}"].append((where[tip_id], float(prob), feats))
+            out[f"{name}@{version}"].append((where[str(tip_id)], float(str(prob)), str(feats)))
     return out
 
 
@@ -195,6 +215,29 @@ def evaluate_shadows(*, session: Session, window: Any = "7d", seed: int = 0) -> 
     for key, rows in sorted(_shadow_rows(session, logged).items()):
         result["shadows"].append(_estimate_shadow(logged, key, rows, seed))
     return result
+
+
+def cached_evaluation(*, session: Session, window: Any = "7d") -> dict[str, Any]:
+    """`evaluate_shadows`, reused for `CACHE_SECONDS` per database and window (the console page)."""
+    days = parse_window(window)
+    key = (str(session.get_bind().engine.url), str(days))
+    now = time.monotonic()
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit is not None and now - hit[0] < CACHE_SECONDS:
+            return hit[1]
+    result = evaluate_shadows(session=session, window=window)
+    with _cache_lock:
+        _cache[key] = (now, result)
+    return result
+
+
+def _forget() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+singletons.on_reset("admin.offpolicy", _forget)
 
 
 def promotion_check(*, session: Session, key: str, window: Any = "7d") -> tuple[bool, str]:

@@ -33,7 +33,8 @@ def active_users(*, session: Session, since: Any) -> int:
     """Distinct users who saw a tip (web/API) or reacted since ``since``."""
     seen = select(TipView.user_id).where(col(TipView.served_at) >= since, TipView.channel != "push")
     reacted = select(TipFeedback.user_id).where(
-        col(TipFeedback.created_at) >= since, TipFeedback.origin != "signal"  # not an ignored tip
+        col(TipFeedback.created_at) >= since,
+        TipFeedback.origin != "signal",  # not an ignored tip
     )
     union = sa.union(seen, reacted).subquery()
     return int(session.exec(select(sa.func.count()).select_from(union)).one())

@@ -94,7 +94,9 @@ def set_status(
         params["demoted"] = ", ".join(key(p) for p in rows if p.status == "active")
         allowed, why = admin_offpolicy.promotion_check(session=session, key=key(policy))
         if not allowed and not reason:
-            raise AdminInputError(f"Not promoted: {why}. To promote anyway, give an override reason (Policies page).")
+            raise AdminInputError(
+                f"Not promoted: {why}. To promote anyway, give an override reason (Policies page)."
+            )
         params["gate"] = why
         if not allowed:
             params["override_reason"] = reason

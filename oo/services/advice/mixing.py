@@ -10,6 +10,7 @@ features hold `FEATURES_KEY`, i.e. only from decisions it actually made.
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import threading
 from collections import OrderedDict
@@ -25,7 +26,6 @@ from oo import singletons
 from oo.models import ModelState, TipView
 from oo.recommender import LinUCBPolicy, StoreError, dumps, loads
 from oo.recommender.kind_mix import KindChoice, KindMixer
-from oo.services.advice.picking import ADVICE_SOURCE
 
 log = logging.getLogger("oo.advice.mixing")
 
@@ -34,6 +34,7 @@ FEATURES_KEY = "kindmix@1"  # key of the mixer's x in tip_view.features
 POLICY_NAME, POLICY_VERSION = "kindmix", 1
 RECENT_ADVICE = timedelta(hours=3)
 CACHE_SIZE = 4096
+LEARN_ATTEMPTS = 3
 
 
 class MixConflict(Exception):
@@ -65,7 +66,11 @@ def _row(session: Session, user_id: int) -> ModelState | None:
 
 def load(*, session: Session, user_id: int) -> KindMixer:
     """The user's kind model (cached while current; cold when none is stored)."""
-    row = _row(session, user_id)
+    return _current(user_id, _row(session, user_id))
+
+
+def _current(user_id: int, row: ModelState | None) -> KindMixer:
+    """The model of ``row``: the cached one while the row's version is unchanged, else decoded."""
     stamp = (row.updates, row.updated_at) if row else (0, None)
     with _lock:
         hit = _cache.get(user_id)
@@ -78,20 +83,6 @@ def load(*, session: Session, user_id: int) -> KindMixer:
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return mixer
-
-
-def advice_recently(*, session: Session, user_id: int, now: datetime) -> bool:
-    """Whether the user was shown advice in the last few hours (a context feature)."""
-    return (
-        session.exec(
-            select(TipView.id).where(
-                TipView.user_id == user_id,
-                TipView.source == ADVICE_SOURCE,
-                col(TipView.served_at) >= now - RECENT_ADVICE,
-            )
-        ).first()
-        is not None
-    )
 
 
 def decide(
@@ -109,8 +100,7 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
         ValueError: Features that are not the mixer's.
     """
     row = _row(session, user_id)
-    cached = load(session=session, user_id=user_id)
-    mixer = KindMixer(copy.deepcopy(cached.model))  # scoring threads may hold the cached one
+    mixer = KindMixer(copy.deepcopy(_current(user_id, row).model))  # pickers may hold the cached one
     mixer.learn(x, reward)
     data = dumps(mixer.model)
     if row is None:
@@ -127,3 +117,46 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         raise MixConflict
+
+
+def learn_from_tip_once(*, session: Session, user_id: int, tip_id: str, reward: float, now: datetime) -> bool:
+    """Teach the kind model the reward of one tip now, exactly once, in its own transaction.
+
+    For the write-behind reaction path (`oo.services.learning.hot`), which persists the task
+    models later and marks the reaction applied without passing through the outbox's apply step.
+    The tip's logged kind features are consumed in the same transaction as the model write (the
+    key is removed from ``tip_view.features``), so no later replay teaches them again.
+
+    Returns:
+        True when the kind model learned (False: no kind decision behind this tip, or already learned).
+
+    Raises:
+        MixConflict: Another transaction kept changing the model (after `LEARN_ATTEMPTS`).
+    """
+    for _ in range(LEARN_ATTEMPTS):
+        tip = session.get(TipView, tip_id, populate_existing=True)
+        if tip is None or tip.user_id != user_id:
+            return False
+        try:
+            xs = json.loads(tip.features or "{}")
+        except ValueError:
+            return False
+        x = xs.pop(FEATURES_KEY, None) if isinstance(xs, dict) else None
+        if not isinstance(x, dict):
+            return False
+        claim = session.execute(
+            update(TipView)
+            .where(col(TipView.id) == tip_id, col(TipView.features) == tip.features)
+            .values(features=json.dumps(xs))
+        )
+        if claim.rowcount != 1:  # type: ignore[attr-defined]
+            session.rollback()
+            return False
+        try:
+            learn(session=session, user_id=user_id, x=x, reward=reward, now=now)
+        except MixConflict:
+            session.rollback()
+            continue
+        session.commit()
+        return True
+    raise MixConflict

@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from oo.models import TipView
 from oo.recommender.kind_mix import time_of_day
-from oo.services.advice.library import Piece, active_pieces
+from oo.services.advice.library import Piece
 
 ADVICE_SOURCE = "advice"  # tip_view.source of an advice tip; external_id holds the piece's key
 MIN_GAP = timedelta(hours=1)
@@ -105,37 +105,41 @@ def recent(
     return [(k, t, r) for k, t, r in rows]
 
 
-def resting_keys(
-    *, session: Session, user_id: int, now: datetime, repeat_days: int, dismiss_days: int
-) -> set[str]:
-    """Keys not to show now: shown within the repeat window (or the last hour), dismissed within theirs."""
-    out = set()
+@dataclass(frozen=True)
+class History:
+    """What the user's recent advice tips say: pieces resting now, and the newest advice shown."""
+
+    resting: frozenset[str]
+    last_shown: datetime | None
+
+
+def history(*, session: Session, user_id: int, now: datetime, repeat_days: int, dismiss_days: int) -> History:
+    """One read of the user's recent advice tips: the keys resting now, and the last advice shown.
+
+    A piece rests when it was shown within the repeat window (or the last hour), or dismissed
+    within the dismiss window.
+    """
+    out, last = set(), None
     repeat_since = now - max(timedelta(days=repeat_days), MIN_GAP)
     dismiss_since = now - timedelta(days=dismiss_days)
     for key, served_at, reaction in recent(
         session=session, user_id=user_id, now=now, days=max(repeat_days, dismiss_days, 1)
     ):
+        last = served_at if last is None or served_at > last else last
         if served_at >= repeat_since or (reaction == "dismiss" and served_at >= dismiss_since):
             out.add(key)
-    return out
+    return History(frozenset(out), last)
 
 
 def pick(
-    *,
-    session: Session,
-    user_id: int,
-    now: datetime,
+    pieces: list[Piece],
     moment: Moment,
-    repeat_days: int,
-    dismiss_days: int,
+    resting: frozenset[str],
     rng: np.random.Generator,
 ) -> AdvicePick | None:
-    """The best-fitting eligible piece (uniform among ties), or None when none fits now."""
-    resting = resting_keys(
-        session=session, user_id=user_id, now=now, repeat_days=repeat_days, dismiss_days=dismiss_days
-    )
+    """The best-fitting piece not resting (uniform among ties), or None when none fits now."""
     scored = []
-    for piece in active_pieces(session=session):
+    for piece in pieces:
         if piece.key in resting:
             continue
         score, why = match(piece, moment)

@@ -1,9 +1,12 @@
 """Every signal (issue 10): tips left without a reaction, and what the learner absorbs per tip.
 
 **Ignored.** A tip served on the web or through the API and left without any reaction is
-recorded as ``ignored`` when the next tip is served to the same user (`record_ignored`, called by
-`oo.services.recommend.recommend`) at least `IGNORE_AFTER` after it was served (a reload within
-seconds says nothing). It is a weak signal: reward `IGNORED_REWARD` (-0.1, a tenth of a dismiss),
+recorded as ``ignored`` when the next tip is served to the same user (`maybe_record_ignored`,
+called by `oo.services.tips.recommend.recommend`) at least `IGNORE_AFTER` after it was served (a
+reload within seconds says nothing). To keep the pick's SQL lean, each process remembers the
+last web/API tip it served per user until a reaction to it is recorded (`note_served`,
+`note_answered`); only then is the database asked (`record_ignored`). A tip served by another
+worker, or before a restart, may therefore go unrecorded: a weak signal, best effort. It is a weak signal: reward `IGNORED_REWARD` (-0.1, a tenth of a dismiss),
 one ``tip_feedback`` row with origin ``signal`` and reaction ``ignored``; ``tip_view.reaction``
 stays empty, so a reaction that comes later still counts as the tip's first reaction. Pushed tips
 are not recorded here: a push may never have been seen (opened pushes are the push channel's).
@@ -23,11 +26,14 @@ repeating reactions cannot skew the model beyond three observations per tip.
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.models import TipFeedback, TipView, utcnow
 from oo.services.learning import learner
 
@@ -40,6 +46,46 @@ IGNORE_AFTER = timedelta(seconds=20)
 LOOKBACK = timedelta(days=1)  # older unanswered tips are left alone (the user was away)
 CHANNELS = ("web", "api")
 MAX_PER_CALL = 5
+MEMO_SIZE = 100_000
+
+_memo: OrderedDict[int, tuple[str, datetime]] = OrderedDict()  # user -> last unanswered tip
+_memo_lock = threading.Lock()
+
+
+def note_served(user_id: int, tip_id: str, channel: str, served_at: datetime) -> None:
+    """Remember a served web/API tip until a reaction to it is recorded."""
+    if channel not in CHANNELS:
+        return
+    with _memo_lock:
+        _memo[user_id] = (tip_id, served_at)
+        _memo.move_to_end(user_id)
+        while len(_memo) > MEMO_SIZE:
+            _memo.popitem(last=False)
+
+
+def note_answered(user_id: int, tip_id: str) -> None:
+    """A reaction to `tip_id` was recorded: nothing of this user's is pending (if it was the last)."""
+    with _memo_lock:
+        if _memo.get(user_id, ("", None))[0] == tip_id:
+            del _memo[user_id]
+
+
+def maybe_record_ignored(*, session: Session, user_id: int, now: datetime) -> list[str]:
+    """`record_ignored` when this process served the user a tip still unanswered after `IGNORE_AFTER`."""
+    with _memo_lock:
+        pending = _memo.get(user_id)
+        if pending is None or pending[1] > now - IGNORE_AFTER:
+            return []
+        del _memo[user_id]
+    return record_ignored(session=session, user_id=user_id, now=now)
+
+
+def _forget() -> None:
+    with _memo_lock:
+        _memo.clear()
+
+
+singletons.on_reset("learning.signals", _forget)
 
 
 def absorbs(prior: list[str], reaction: str) -> bool:

@@ -29,7 +29,7 @@ from sqlmodel import Session, col
 
 from oo.models import TipScore, TipView, User
 from oo.recommender.kind_mix import KindChoice, context
-from oo.services.advice import mixing, picking, preferences
+from oo.services.advice import library, mixing, picking, preferences
 from oo.services.advice.picking import ADVICE_SOURCE, AdvicePick, Moment
 from oo.services.tips.explain import Explanation, FeatureContribution, Recommendation
 from oo.settings import get_settings
@@ -78,30 +78,31 @@ def decide(
     open_tasks: int,
     rng: np.random.Generator | None = None,
 ) -> Decision | None:
-    """Advice or task for this request; None when advice is off or nothing fits now."""
-    if not enabled(session=session, user_id=user_id):
+    """Advice or task for this request; None when advice is off or nothing fits now.
+
+    Reads (beyond the cached library): the switch, the user's recent advice tips, and — when a
+    task is open — the kind model's row.
+    """
+    pieces = library.active_pieces(session=session)  # cached in process
+    if not pieces or not enabled(session=session, user_id=user_id):
         return None
     settings = get_settings()
     rng = rng if rng is not None else _rng
-    advice = picking.pick(
+    seen = picking.history(
         session=session,
         user_id=user_id,
         now=now,
-        moment=Moment(local=local, open_tasks=open_tasks),
         repeat_days=settings.advice_repeat_days,
         dismiss_days=settings.advice_dismiss_days,
-        rng=rng,
     )
+    moment = Moment(local=local, open_tasks=open_tasks)
+    advice = picking.pick(pieces=pieces, moment=moment, resting=seen.resting, rng=rng)
     if advice is None:
         return None
     if open_tasks == 0:
         return Decision("advice", advice, None)
-    ctx = context(
-        hour=local.hour,
-        weekend=local.weekday() >= 5,
-        open_tasks=open_tasks,
-        advice_recent=mixing.advice_recently(session=session, user_id=user_id, now=now),
-    )
+    recent = seen.last_shown is not None and now - seen.last_shown <= mixing.RECENT_ADVICE
+    ctx = context(hour=local.hour, weekend=local.weekday() >= 5, open_tasks=open_tasks, advice_recent=recent)
     choice = mixing.decide(session=session, user_id=user_id, ctx=ctx, rng=rng)
     return Decision(choice.kind, advice, choice)
 

@@ -31,6 +31,8 @@ from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
+from oo.services.advice import mixing
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, signals
 
 log = logging.getLogger("oo.feedback")
@@ -177,6 +179,7 @@ def record(
     origin: str = "user",
     snooze_hours: int = 3,
     now: datetime | None = None,
+    write_behind: bool = False,
 ) -> FeedbackResult:
     """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
 
@@ -189,6 +192,9 @@ def record(
         origin: ``user`` (changes the task), ``webhook`` (delayed reward) or ``admin``.
         snooze_hours: How long a snooze hides the task.
         now: The moment of the reaction (aware); defaults to now.
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learner_hot`, /tip); ``learned`` stays False until then. Otherwise
+            the models are written before this returns.
 
     Returns:
         The result; ``duplicate`` is true when the key had been recorded before.
@@ -217,6 +223,7 @@ def record(
     )
     first = claim.rowcount == 1
     learn = first or signals.later_absorbed(session, tip_id, reaction)
+    signals.note_answered(user_id, tip_id)
     if origin == "user":
         _apply_to_task(session, user_id, tip, reaction, now, snooze_hours)
     row = TipFeedback(
@@ -238,7 +245,21 @@ def record(
         if raced is None:
             raise
         return raced
-    if learn:
+    if learn and write_behind:
+        if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
+            _learn_kind_now(session, user_id, tip_id, row, now)
+        try:
+            learner_hot.learn_now(
+                session=session,
+                user_id=user_id,
+                feedback_id=row.id,  # type: ignore[arg-type]
+                reward=row.reward,
+                xs=learner.served_features(tip),
+            )
+        except Exception:
+            session.rollback()
+            log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
+    elif learn:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:
@@ -246,6 +267,17 @@ def record(
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         session.refresh(row)
     return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
+
+
+def _learn_kind_now(session: Session, user_id: int, tip_id: str, row: TipFeedback, now: datetime) -> None:
+    """Write-behind path: the task-or-advice learner learns now (exactly once; see `mixing`)."""
+    try:
+        mixing.learn_from_tip_once(
+            session=session, user_id=user_id, tip_id=tip_id, reward=row.reward, now=now
+        )
+    except Exception:
+        session.rollback()
+        log.exception("the kind learner could not learn from feedback %s", row.id)
 
 
 def record_completion(

@@ -81,8 +81,10 @@ class _Outcome:
 def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
     """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score, propensity = policy.choose(X)
-    probs = None if explain_it else policy.probabilities(X)
+    if explain_it:
+        (index, score, propensity), probs = policy.choose(X), None
+    else:
+        (index, score, propensity), probs = policy.choose_with_distribution(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
     return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
@@ -228,7 +230,7 @@ def recommend(
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
     """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
     try:
-        signals.record_ignored(session=session, user_id=user_id, now=now)
+        signals.maybe_record_ignored(session=session, user_id=user_id, now=now)
     except Exception:
         session.rollback()
         log.exception("recording ignored tips of user %s failed", user_id)
@@ -317,6 +319,7 @@ def _log(
         ],
     )
     session.commit()
+    signals.note_served(user_id, tip_id, channel, now)
     return Recommendation(
         tip_id=tip_id,
         text=task.content,

@@ -78,11 +78,17 @@ def test_promote_demotes_the_active_policy_in_the_same_commit(session, admin):
     active = next(k for k, p in rows.items() if p.status == "active")
     shadow = next(k for k, p in rows.items() if p.status == "shadow")
     with pytest.raises(AdminInputError, match="override reason"):  # no off-policy evidence yet
-        admin_policies.set_status(session=session, admin_id=admin.id, policy_id=rows[shadow].id, status="active")
+        admin_policies.set_status(
+            session=session, admin_id=admin.id, policy_id=rows[shadow].id, status="active"
+        )
     session.rollback()
     assert audit_rows(session) == []
     admin_policies.set_status(
-        session=session, admin_id=admin.id, policy_id=rows[shadow].id, status="active", override_reason="canary"
+        session=session,
+        admin_id=admin.id,
+        policy_id=rows[shadow].id,
+        status="active",
+        override_reason="canary",
     )
     statuses = {f"{p.name}@{p.version}": p.status for p in session.exec(select(Policy)).all()}
     assert statuses[shadow] == "active" and statuses[active] == "shadow"

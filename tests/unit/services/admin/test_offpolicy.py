@@ -161,3 +161,13 @@ def test_model_cards_cover_every_registered_version():
     for card in cards:
         assert "Sees:" in card["body"] and "Priors and hyperparameters" in card["body"]
         assert "Known limits:" in card["body"]
+
+
+def test_the_page_reuses_an_evaluation_for_a_while_and_reads_at_most_max_tips(session, monkeypatch):
+    _log(session, users=10, per_user=5)
+    first = admin_offpolicy.cached_evaluation(session=session, window="7d")
+    _log(session, users=2, per_user=5, seed=9)
+    assert admin_offpolicy.cached_evaluation(session=session, window="7d") is first
+    assert admin_offpolicy.evaluate_shadows(session=session, window="7d")["tips"] == 60
+    monkeypatch.setattr(admin_offpolicy, "MAX_TIPS", 25)
+    assert admin_offpolicy.evaluate_shadows(session=session, window="7d")["tips"] == 25

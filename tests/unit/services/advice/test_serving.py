@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from oo.models import Advice, ModelState, SourceAction, Task, TipScore, TipView, User
 from oo.services.accounts import sessions as accounts
 from oo.services.advice import library, mixing
+from oo.services.learning import learner
 from oo.services.sources import catalog as sources
 from oo.services.tips import advice as serving
 from oo.services.tips import feedback
@@ -88,8 +89,12 @@ def test_tasks_and_advice_are_mixed_with_exact_logged_propensities(session, user
         assert logged["kind_propensity"] == pytest.approx(expected)
         assert json.loads(view.features)[mixing.FEATURES_KEY], "the mixer's x is logged on both kinds"
         assert view.propensity == pytest.approx(rec.propensity)  # the tip_view column, for off-policy use
-        if rec.kind == "todo":
-            assert rec.propensity == pytest.approx(expected) and rec.task_id is not None
+        if rec.kind == "todo":  # P(task) x the task policy's own probability of this task
+            assert 0 < rec.propensity <= expected + 1e-12 and rec.task_id is not None
+            active = session.exec(
+                select(TipScore).where(TipScore.tip_id == rec.tip_id, TipScore.role == "active")
+            ).one()
+            assert active.served_probability == pytest.approx(rec.propensity)
     assert kinds["todo"] > kinds["advice"] > 0  # the cold start favours tasks, without ruling advice out
 
 
@@ -187,3 +192,35 @@ def test_a_retired_piece_is_never_served(session, user_id):
     assert pick(session=session, user_id=user_id, now=EVENING).empty  # nothing fits an evening now
     night = EVENING.replace(hour=23)
     assert pick(session=session, user_id=user_id, now=night).advice_key == "r008"
+
+
+def test_the_write_behind_reaction_path_teaches_the_kind_learner_exactly_once(session, user_id):
+    from oo.services.learning import hot as learner_hot
+
+    with_tasks(session, user_id)
+    rec = pick(session=session, user_id=user_id, now=EVENING)
+    assert rec.kind == "todo" and mixing.FEATURES_KEY in json.loads(session.get(TipView, rec.tip_id).features)
+    result = feedback.record(
+        session=session,
+        user_id=user_id,
+        tip_id=rec.tip_id,
+        reaction="done",
+        idempotency_key="wb",
+        write_behind=True,
+    )
+    assert result.first
+
+    def kind_updates() -> int:
+        session.expire_all()
+        row = session.exec(select(ModelState).where(ModelState.policy_key == mixing.MODEL_KEY)).first()
+        return row.updates if row else 0
+
+    assert kind_updates() == 1  # learned at once, in its own transaction
+    session.expire_all()
+    assert mixing.FEATURES_KEY not in json.loads(session.get(TipView, rec.tip_id).features)  # consumed
+    # A crash before the flush: memory is lost, the outbox replays the reaction for the task models.
+    learner.cache.clear()
+    learner.pending.clear()
+    learner_hot._dirty.clear()
+    assert learner.apply_pending(session=session, older_than=timedelta(0)) == 1
+    assert kind_updates() == 1, "the replay does not teach the kind learner twice"
