@@ -1,6 +1,6 @@
 """Advice through the one contract (R10): decide the kind, and log a served piece like any tip.
 
-`decide` runs inside `oo.services.recommend.recommend` after the open tasks are read:
+`decide` runs inside `oo.services.tips.recommend.recommend` after the open tasks are read:
 
 - the user's **Advice** switch is off, or no piece is eligible now → no advice (tasks only);
 - no task is open → the best piece, kind forced (kind propensity 1, the mixer learns nothing);
@@ -10,7 +10,7 @@
 `serve` writes the ``tip_view`` (``kind = advice``, ``source = advice``, ``external_id`` = the
 piece's key, no task) and one ``tip_score`` row, in one transaction, and returns the same
 `Recommendation` as a task: tip id, policy, score, explanation, propensity. Advice never closes
-anything at a source: it has no task, and `oo.services.feedback` skips advice explicitly.
+anything at a source: it has no task, and `oo.services.tips.feedback` skips advice explicitly.
 """
 
 from __future__ import annotations
