@@ -3,7 +3,7 @@
 The model (`oo.recommender.kind_mix.KindMixer`, a LinUCB over kind-by-context features) is stored
 like every learner: a ``model_state`` row (policy key `MODEL_KEY`, `oo.recommender.store` bytes,
 never pickle), cached in process while the row's ``updates``/``updated_at`` are unchanged. It
-learns in the feedback outbox's transaction (`oo.services.learner`), from tips whose logged
+learns in the feedback outbox's transaction (`oo.services.learning.learner`), from tips whose logged
 features hold `FEATURES_KEY`, i.e. only from decisions it actually made.
 """
 
