@@ -8,6 +8,11 @@ Pure library code (River, numpy, the standard library): services encode tasks, c
     index, score = policy.pick(X)
     x = X.row(index)                                  # log it; learn from it on the reaction
     policy.learn(x, REWARDS["done"])
+    index, score, propensity = policy.choose(X)       # the pick and its exact probability
+    probs = policy.probabilities(X)                   # the whole pick distribution
+
+`oo.recommender.ope` (off-policy estimators) and `oo.recommender.populations` (the simulated
+population family) are not re-exported either.
 
 `oo.recommender.simulation` (a simulated population for offline evaluation) is not
 re-exported: the app does not need it.

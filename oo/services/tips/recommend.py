@@ -287,29 +287,9 @@ def _log(
     tip_id = uuid.uuid4().hex
     latency = (perf_counter() - started) * 1000
     conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
-    conn.execute(
-        _INSERT_VIEW,
-        {
-            "id": tip_id,
-            "user_id": user_id,
-            "task_id": task.id,
-            "source": task.source,
-            "external_id": task.external_id,
-            "kind": "todo",
-            "channel": channel,
-            "policy": served.ref.name,
-            "policy_version": served.ref.version,
-            "score": served.score,
-            "fallback": served.role == "fallback",
-            "features": json.dumps(xs),
-            "explanation": json.dumps(logged),
-            "latency_ms": latency,
-            "served_at": now,
-            "reaction": None,
-            "reacted_at": None,
-            "propensity": propensity,
-        },
-    )
+    view = _view_row(tip_id, user_id, task, channel, served, xs, logged, latency, now)
+    view["propensity"] = propensity  # with the kind draw's factor
+    conn.execute(_INSERT_VIEW, view)
     conn.execute(
         _INSERT_SCORE,
         [
@@ -337,6 +317,40 @@ def _log(
         latency_ms=latency,
         propensity=propensity,
     )
+
+
+def _view_row(
+    tip_id: str,
+    user_id: int,
+    task: Any,
+    channel: str,
+    served: _Outcome,
+    xs: dict[str, dict[str, float]],
+    logged: dict[str, Any],
+    latency: float,
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``tip_view`` row of a served tip (propensity: the serving policy's probability of it)."""
+    return {
+        "id": tip_id,
+        "user_id": user_id,
+        "task_id": task.id,
+        "source": task.source,
+        "external_id": task.external_id,
+        "kind": "todo",
+        "channel": channel,
+        "policy": served.ref.name,
+        "policy_version": served.ref.version,
+        "score": served.score,
+        "fallback": served.role == "fallback",
+        "features": json.dumps(xs),
+        "explanation": json.dumps(logged),
+        "latency_ms": latency,
+        "served_at": now,
+        "reaction": None,
+        "reacted_at": None,
+        "propensity": served.propensity,
+    }
 
 
 def _score_row(

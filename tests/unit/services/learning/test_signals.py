@@ -84,3 +84,46 @@ def test_pushed_and_answered_tips_are_never_recorded_as_ignored(session, user_id
     assert (
         pushed.tip_id and not session.exec(select(TipFeedback).where(TipFeedback.reaction == "ignored")).all()
     )
+
+
+@pytest.fixture
+def app_user(tmp_path, monkeypatch):
+    """A user on the app's own database (the write-behind flusher opens its own sessions)."""
+    from sqlmodel import Session, SQLModel
+
+    from oo import db, settings
+
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    SQLModel.metadata.create_all(db.get_engine())
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        user = accounts.create_demo_user(session=s)
+        sources.connect_demo(session=s, user_id=user.id)
+        yield s, user.id
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+def test_an_ignored_tip_and_a_written_behind_reaction_both_reach_the_stored_model(app_user, monkeypatch):
+    """The /tip path teaches in memory and writes behind; an ignored tip is written at once. Neither is lost."""
+    from oo.recommender import POLICY_SPECS
+    from oo.services.learning import hot as learner_hot
+    from oo.services.tips import serving
+
+    session, user_id = app_user
+    shown = serving.show_in(session, user_id=user_id, timezone="UTC")
+    serving.react_in(
+        session, user_id=user_id, reaction="helpful", key="h1", tip_ref=shown.ref, timezone="UTC"
+    )
+    assert learner_hot.pending_count() > 0  # the Helpful lives in memory until the flush
+    monkeypatch.setattr(signals, "IGNORE_AFTER", timedelta(0))
+    serving.show_in(session, user_id=user_id, timezone="UTC")  # the tip shown after the Helpful: ignored
+    for _ in range(3):  # a flush that lost a race reloads and replays at the next one
+        learner_hot.flush()
+    session.expire_all()
+    rows = session.exec(select(TipFeedback).order_by(TipFeedback.id)).all()
+    assert [r.reaction for r in rows] == ["helpful", "ignored"]
+    assert all(r.applied_at is not None for r in rows)
+    learners = {s.key for s in POLICY_SPECS if s.name != "random"}
+    assert _updates(session, user_id) == dict.fromkeys(learners, 2)
