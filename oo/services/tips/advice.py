@@ -46,6 +46,7 @@ class Decision:
     kind: str
     advice: AdvicePick
     choice: KindChoice | None
+    now: datetime  # the moment of the request (the tip is served then)
 
     @property
     def kind_propensity(self) -> float:
@@ -100,11 +101,23 @@ def decide(
     if advice is None:
         return None
     if open_tasks == 0:
-        return Decision("advice", advice, None)
+        return Decision("advice", advice, None, now)
     recent = seen.last_shown is not None and now - seen.last_shown <= mixing.RECENT_ADVICE
     ctx = context(hour=local.hour, weekend=local.weekday() >= 5, open_tasks=open_tasks, advice_recent=recent)
     choice = mixing.decide(session=session, user_id=user_id, ctx=ctx, rng=rng)
-    return Decision(choice.kind, advice, choice)
+    return Decision(choice.kind, advice, choice, now)
+
+
+def task_factor(mix: Decision | None, xs: dict[str, dict[str, float]]) -> float:
+    """For a task tip: the kind draw's probability (1 without a draw), and the kind learner's x logged.
+
+    Every logged probability is of the whole tip: the kind draw, when there was one, times the
+    task policy's probability of the task. Shadows' served probabilities get the same factor, so
+    off-policy ratios between task policies are unchanged.
+    """
+    if mix is not None and mix.choice is not None:
+        xs[mixing.FEATURES_KEY] = mix.choice.x  # the kind learner learns from this tip too
+    return mix.kind_propensity if mix is not None else 1.0
 
 
 def decide_or_task(
@@ -143,9 +156,10 @@ def explanation(decision: Decision) -> Explanation:
 
 
 def serve(
-    *, session: Session, user_id: int, channel: str, decision: Decision, now: datetime, started: float
+    *, session: Session, user_id: int, channel: str, decision: Decision, started: float
 ) -> Recommendation:
-    """Log the decided piece as a served tip and return it through the shared contract."""
+    """Log the decided piece as a served tip (at the decision's moment) and return it through the contract."""
+    now = decision.now
     piece, tip_id = decision.advice.piece, uuid.uuid4().hex
     propensity = decision.kind_propensity * decision.advice.propensity
     score = decision.choice.scores["advice"] if decision.choice else decision.advice.match

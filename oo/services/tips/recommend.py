@@ -210,9 +210,7 @@ def recommend(
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     mix = advice.decide_or_task(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=len(ids))
     if mix is not None and mix.kind == "advice":
-        return advice.serve(
-            session=session, user_id=user_id, channel=channel, decision=mix, now=now, started=started
-        )
+        return advice.serve(session=session, user_id=user_id, channel=channel, decision=mix, started=started)
     if not ids:
         return Recommendation.nothing()
     serving = serving_set(session=session)
@@ -268,19 +266,13 @@ def _log(
             exclude_task_ids=[ids[served.index]],
         )
     xs = _features_of(served.index, views, ctx, matrices)
-    # Every logged probability is of the whole tip: the kind draw (task or advice), when there
-    # was one, times the task policy's probability of this task. Shadows' served probabilities
-    # get the same factor, so off-policy ratios stay those of the task policies.
-    kind_p = mix.kind_propensity if mix is not None else 1.0
+    kind_p = advice.task_factor(mix, xs)  # the kind draw's factor in every logged probability
     propensity = None if served.propensity is None else served.propensity * kind_p
-    if mix is not None and mix.choice is not None:
-        xs[advice.mixing.FEATURES_KEY] = mix.choice.x  # the kind learner learns from this tip too
     encoder_key = served.ref.encoder
     x = xs.get(encoder_key, {})
     why = explain.from_policy(served.detail, x) if served.detail else explain.random_pick(x)
     logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key, "propensity": propensity}
-    if mix is not None:
-        logged |= mix.logged()
+    logged |= mix.logged() if mix is not None else {}
     if served.role == "fallback":
         failed = outcomes[0]
         logged |= {"fallback_from": failed.ref.key, "error": failed.error[:200]}

@@ -142,7 +142,7 @@ def test_done_on_advice_is_recorded_and_learned_but_closes_nothing(session, user
         )
         if decision.kind == "advice":
             rec = serving.serve(
-                session=session, user_id=user_id, channel="web", decision=decision, now=EVENING, started=0.0
+                session=session, user_id=user_id, channel="web", decision=decision, started=0.0
             )
             break
     assert rec is not None and rec.kind == "advice"
