@@ -139,7 +139,13 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
 
 
 def _apply_to_task(
-    session: Session, user_id: int, tip: TipView, reaction: str, now: datetime, snooze_hours: int
+    session: Session,
+    user_id: int,
+    tip: TipView,
+    reaction: str,
+    now: datetime,
+    snooze_hours: int,
+    hold: timedelta | None = None,
 ) -> None:
     if tip.kind == "advice":
         return  # advice has no task: Done means "I did it"; nothing is closed at any source
@@ -157,6 +163,7 @@ def _apply_to_task(
                     source=task.source,
                     external_id=task.external_id,
                     action="close",
+                    next_attempt_at=now + hold if hold else now,  # held while the reaction can be undone
                 )
             )
     elif reaction == "snooze":
@@ -179,6 +186,7 @@ def record(
     origin: str = "user",
     snooze_hours: int = 3,
     now: datetime | None = None,
+    hold: timedelta | None = None,
     write_behind: bool = False,
 ) -> FeedbackResult:
     """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
@@ -195,6 +203,8 @@ def record(
         write_behind: Teach the in-memory models now and persist them with the next flush
             (`oo.services.learner_hot`, /tip); ``learned`` stays False until then. Otherwise
             the models are written before this returns.
+        hold: The reaction's undo window (`oo.services.tips.undo`): the learner is not taught and the
+            task is not closed at its source until it has passed (the row stays pending).
 
     Returns:
         The result; ``duplicate`` is true when the key had been recorded before.
@@ -225,7 +235,7 @@ def record(
     learn = first or signals.later_absorbed(session, tip_id, reaction)
     signals.note_answered(user_id, tip_id)
     if origin == "user":
-        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours)
+        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours, hold)
     row = TipFeedback(
         tip_id=tip_id,
         user_id=user_id,
@@ -245,7 +255,9 @@ def record(
         if raced is None:
             raise
         return raced
-    if learn and write_behind:
+    if learn and hold:
+        pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
+    elif learn and write_behind:
         if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
             _learn_kind_now(session, user_id, tip_id, row, now)
         try:
