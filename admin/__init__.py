@@ -11,6 +11,7 @@ import reflex as rx
 from admin import pages, routes
 from admin.http import AdminGate
 from admin.layout import forbidden_page
+from admin.state.advice import AdminAdviceState
 from admin.state.audit import AdminAuditState
 from admin.state.events import AdminEventsState
 from admin.state.experiments import AdminExperimentsState
@@ -43,6 +44,7 @@ PAGES = (
     (pages.health_page, routes.HEALTH, "Health", AdminHealthState),
     (pages.audit_page, routes.AUDIT, "Audit log", AdminAuditState),
     (pages.glossary_page, routes.GLOSSARY, "Glossary", AdminGlossaryState),
+    (pages.advice_page, routes.ADVICE, "Advice", AdminAdviceState),
 )
 STATES = tuple(state for *_, state in PAGES)
 

@@ -14,6 +14,7 @@ SQL = "/admin/sql"
 HEALTH = "/admin/health"
 AUDIT = "/admin/audit"
 GLOSSARY = "/admin/glossary"
+ADVICE = "/admin/advice"
 FORBIDDEN = "/admin/forbidden"
 SIGNIN = "/signin"
 
@@ -33,4 +34,5 @@ NAV = (
     ("Health", HEALTH, "heart-pulse"),
     ("Audit log", AUDIT, "book-open"),
     ("Glossary", GLOSSARY, "book-a"),
+    ("Advice", ADVICE, "lightbulb"),
 )

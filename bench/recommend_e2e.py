@@ -37,9 +37,10 @@ from sqlmodel import Session, SQLModel, select
 from oo.db import CHECKPOINT_EVERY_SECONDS, checkpoint, make_engine
 from oo.models import Task, TipScore, TipView, User
 from oo.recommender import Context, dumps
+from oo.services.advice import library
 from oo.services.learning import learner
 from oo.services.learning.policies import serving_set
-from oo.services.tips import candidates, feedback, recommend
+from oo.services.tips import advice, candidates, feedback, recommend
 
 N_TASKS = 1000
 
@@ -164,6 +165,7 @@ def main() -> None:
             print(row("recommend() end to end (CPU time)", cpu))
             stages(session, user_id, args.calls // 4)
             feedback_path(session, user_id, args.calls // 8)
+            with_advice(session, user_id, args.calls // 4)
         if stop is not None:
             stop.set()
         engine.dispose()
@@ -258,6 +260,31 @@ def feedback_path(session: Session, user_id: int, n: int) -> None:
     )
     models = learner.get_models(session=session, user_id=user_id, refs=serving_set(session=session).all)
     print(row("    of which dumps(linucb@3) alone", timed(lambda: dumps(models["linucb@3"]), n)))
+
+
+def with_advice(session: Session, user_id: int, n: int) -> None:
+    """The same call once the advice library is seeded (as in the app): the kind decision added."""
+    library.seed(session=session)
+    now = datetime.now(UTC)
+    print(
+        row(
+            "with the advice library: recommend() end to end",
+            timed(lambda: recommend.recommend(session=session, user_id=user_id), n),
+        )
+    )
+    print(
+        row(
+            "  of which the task-or-advice decision",
+            timed(
+                lambda: advice.decide(
+                    session=session, user_id=user_id, now=now, local=now, open_tasks=N_TASKS
+                ),
+                n,
+            ),
+        )
+    )
+    kinds = session.exec(select(TipView.kind, sa.func.count()).group_by(TipView.kind)).all()
+    print(f"  (tips by kind so far: {dict(kinds)})")
 
 
 if __name__ == "__main__":

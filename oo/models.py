@@ -64,6 +64,7 @@ class User(SQLModel, table=True):
     is_demo: bool = False
     timezone: str = Field(default="UTC", max_length=64)
     quiet_hours: str | None = Field(default=None, max_length=16)  # "22-8"; None = server default
+    advice_enabled: bool | None = None  # the Advice switch; None = the server default (OO_ADVICE_DEFAULT)
     oidc_issuer: str | None = Field(default=None, max_length=300)
     oidc_subject: str | None = Field(default=None, max_length=300)
     created_at: datetime = _ts(default=True)
@@ -404,3 +405,27 @@ class SavedQuery(SQLModel, table=True):
     sql: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
     created_by: int | None = None
     created_at: datetime = _ts(default=True)
+
+
+class Advice(SQLModel, table=True):
+    """One piece of advice in the library (R10): built-in (seeded from ``oo/content``) or an operator's.
+
+    ``key`` is stable across library versions; built-in rows carry the library ``version`` they
+    were last written from, and ``edited`` once an admin changed them (the seed then leaves them
+    alone). ``tags`` is JSON: ``time`` (list), ``energy``, ``minutes``, ``contexts`` (list).
+    Rows are never deleted (tips refer to them): retiring sets ``status`` to ``retired``.
+    """
+
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(max_length=40, unique=True)
+    text: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    topic: str = Field(default="", max_length=32)
+    tags: str = _json_text()
+    rationale: str = Field(default="", max_length=400)
+    source: str = Field(default="operator", max_length=16)  # builtin | operator
+    version: int = 0  # library version a built-in row was seeded from (0: an operator's piece)
+    edited: bool = False
+    status: str = Field(default="active", max_length=16)  # active | retired
+    created_by: int | None = None  # admin id (no FK: the library outlives an admin account)
+    created_at: datetime = _ts(default=True)
+    updated_at: datetime = _ts(default=True)

@@ -10,6 +10,7 @@ from oo.http.app import create_api
 from oo.http.middleware import SecurityHeaders
 from oo.jobs import wiring
 from oo.state.account import AccountState
+from oo.state.advice import AdviceSwitchState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.push import PushState
@@ -60,7 +61,7 @@ app.add_page(
     pages.connect_page,
     route=routes.CONNECT,
     title="Sources · oO",
-    on_load=[ConnectState.load, AccountState.load, YoursState.load],
+    on_load=[ConnectState.load, AccountState.load, AdviceSwitchState.load, YoursState.load],
 )
 app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=[TipState.load, PushState.load])
 app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")

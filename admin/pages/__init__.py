@@ -1,5 +1,6 @@
 """Admin pages, one module per route; re-exported for `admin.register`."""
 
+from .advice import advice_page
 from .audit import audit_page
 from .events import events_page
 from .experiments import experiments_page
@@ -16,6 +17,7 @@ from .sql import sql_page
 from .users import users_page
 
 __all__ = [
+    "advice_page",
     "audit_page",
     "events_page",
     "experiments_page",

@@ -19,6 +19,7 @@ from oo.bus import TASK_COMPLETED, TIP_FEEDBACK, Event
 from oo.db import session_scope, sqlite_checkpointer
 from oo.jobs import scheduler
 from oo.services.accounts import session_cache
+from oo.services.advice import library as advice_library
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
 from oo.services.platform import event_bus
@@ -52,6 +53,7 @@ async def subscriptions() -> AsyncIterator[None]:
 def _prepare_learning() -> None:
     with session_scope() as session:
         policies.ensure_registry(session=session)
+        advice_library.seed(session=session)  # idempotent: built-in advice up to the shipped version
         applied = learner.apply_pending(session=session, older_than=timedelta(0))
     if applied:
         log.info("applied %s reactions left pending by the last run", applied)
@@ -60,7 +62,7 @@ def _prepare_learning() -> None:
 
 @asynccontextmanager
 async def learning_startup() -> AsyncIterator[None]:
-    """Lifespan task: seed the policy registry, apply reactions a crash left pending, warm up scoring.
+    """Lifespan task: seed the policy registry and the advice library, apply reactions a crash left pending, warm up scoring.
 
     A failure here (a missing migration, say) must not stop the server: picks fall back anyway.
     """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from oo import routes
+from oo.components.advice_switch import advice_section
 from oo.components.layout import MUTED, NativeForm, black_page, legal_links, post_button, spinner, wordmark
 from oo.components.your_data import your_data_section
 from oo.models import TODOIST
@@ -184,6 +185,7 @@ def connect_page() -> rx.Component:
                     width="100%",
                 ),
                 post_button("Sign out", ConnectState.signout_url, variant="ghost", color_scheme="gray"),
+                advice_section(),
                 your_data_section(),
                 account_section(),
                 width="100%",

@@ -35,7 +35,7 @@ def reactions() -> rx.Component:
     """Done / Snooze / Dismiss (after a tap)."""
     return rx.hstack(
         rx.button(
-            "Done",
+            rx.cond(TipState.kind == "advice", "I did it", "Done"),
             on_click=TipState.done(_key("done"), TipState.view_key),
             size="3",
             high_contrast=True,

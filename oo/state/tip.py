@@ -50,6 +50,7 @@ class TipState(AuthState):
     has_source: bool = True
     needs_reconnect: bool = False
     more: bool = False
+    kind: str = ""  # "todo" | "advice" | "empty": Done reads "I did it" on advice
     ack: str = ""  # "Done." after a reaction, "Undone." after an Undo
     ack_id: int = 0  # changes with every acknowledgement (restarts its fade-out)
     can_undo: bool = False
@@ -61,6 +62,9 @@ class TipState(AuthState):
         rec = shown.tip
         self._tip_id = rec.tip_id or ""  # for display-only uses; reactions name their tip by view_key
         self.text, self.why = rec.text, "" if rec.empty else rec.explanation.summary
+        self.kind = rec.kind
+        if rec.kind == "advice" and rec.rationale:
+            self.why = rec.rationale  # the evidence behind the piece says more than the pick's reason
         self.view_key = shown.ref
         self.has_source, self.needs_reconnect = shown.sources.has_source, shown.sources.needs_reconnect
         self.revealed, self.more, self.loaded, self.notice = False, False, True, ""

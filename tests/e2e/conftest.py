@@ -58,6 +58,9 @@ def app(tmp_path_factory, idp, app_port) -> Iterator[AppServer]:
         "OO_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,
         "OO_GOOGLE_DISCOVERY_URL": idp.discovery_url,
         "OO_ADMIN_SEED_EMAIL": "admin@example.test",
+        # Journeys about tasks expect tasks (and the empty state): users start with advice off
+        # here; tests/e2e/test_advice.py turns the switch on, as a user would.
+        "OO_ADVICE_DEFAULT": "false",
     }
     with AppServer(tmp_path_factory.mktemp("oo-e2e"), env=env, port=app_port) as server:
         yield server

@@ -62,6 +62,7 @@ PAGES = {
     "/admin/health": ("Health", [], ["health"]),
     "/admin/audit": ("Audit log", [], ["audit"]),
     "/admin/glossary": ("Glossary", [], []),
+    "/admin/advice": ("Advice library", [], ["advice", "advice-tags"]),
 }
 
 
@@ -487,3 +488,19 @@ def test_every_admin_handler_over_the_websocket_refuses_visitors_and_non_admins(
         assert "/admin/forbidden" in text or "/signin" in text
     assert fingerprint(app) == before
     assert learned <= models(app)  # no bandit was reset (the learner job may add models meanwhile)
+
+
+def test_advice_library_add_and_retire_each_write_one_audit_row(admin_page, app):
+    open_admin(admin_page, app, "/admin/advice")
+    form = admin_page.get_by_test_id("advice-form")
+    form.get_by_label("Advice (").fill("Water the plants on the windowsill.")
+    form.get_by_label("Time of day").fill("morning, evening")
+    form.get_by_label("Contexts").fill("weekend")
+    form.get_by_role("button", name="Add…").click()
+    confirm(admin_page, app, expect_text="Add this piece", action="advice.create")
+    text = "Water the plants on the windowsill."
+    assert scalar(app, "SELECT source || ':' || status FROM advice WHERE text = ?", text) == "operator:active"
+    row = admin_page.get_by_test_id("table-advice").locator("tbody tr", has_text=text)
+    row.get_by_role("button", name="Retire").click()
+    confirm(admin_page, app, expect_text="Retire op-", action="advice.retire")
+    assert scalar(app, "SELECT status FROM advice WHERE text = ?", text) == "retired"

@@ -65,6 +65,7 @@ SERVICE_LAYERS = [
     {"push"},
     {"tips"},
     {"sources", "learning"},
+    {"advice"},
     {"accounts"},
     {"platform"},
 ]

@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from oo.http.api_v1 import admin, openapi, push
+from oo.http.api_v1 import admin, admin_advice, openapi, push
 from oo.http.api_v1.routes import create_token, guarded, list_tokens, post_feedback, recommend, revoke_token
 
 
@@ -34,4 +34,13 @@ ROUTES = [
     Route("/api/v1/admin/learner/stats", guarded(admin.stats), methods=["GET"]),
     Route("/api/v1/admin/learner/features", guarded(admin.features), methods=["GET"]),
     Route("/api/v1/admin/learner/offpolicy", guarded(admin.offpolicy), methods=["GET"]),
+    Route("/api/v1/admin/advice", guarded(admin_advice.list_advice), methods=["GET"]),
+    Route("/api/v1/admin/advice", guarded(admin_advice.create_advice), methods=["POST"]),
+    Route("/api/v1/admin/advice/performance", guarded(admin_advice.advice_performance), methods=["GET"]),
+    Route("/api/v1/admin/advice/{advice_id}", guarded(admin_advice.update_advice), methods=["PATCH"]),
+    Route(
+        "/api/v1/admin/advice/{advice_id}/status",
+        guarded(admin_advice.set_advice_status),
+        methods=["POST"],
+    ),
 ]

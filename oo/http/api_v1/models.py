@@ -88,13 +88,21 @@ class PolicyOut(BaseModel):
     version: int
 
 
+class AdviceOut(BaseModel):
+    """The library piece behind an advice tip."""
+
+    key: str
+    rationale: str = Field(description="The evidence behind the piece, when there is some.")
+
+
 class RecommendationOut(BaseModel):
-    """One tip, or ``kind: "empty"`` (tip_id null) when nothing is open."""
+    """One tip — a task (``todo``) or a piece of advice — or ``kind: "empty"`` (tip_id null)."""
 
     tip_id: str | None
-    kind: Literal["todo", "empty"]
+    kind: Literal["todo", "advice", "empty"]
     text: str
     task: TaskOut | None
+    advice: AdviceOut | None = None
     policy: PolicyOut | None
     score: float | None
     fallback: bool
@@ -104,8 +112,8 @@ class RecommendationOut(BaseModel):
         default=None,
         ge=0.0,
         le=1.0,
-        description="The probability the serving policy had of choosing this tip (exact; for off-policy "
-        "evaluation). Null when nothing is open.",
+        description="The probability the serving policies had of choosing this tip (exact; for off-policy "
+        "evaluation): the kind draw (task or advice) times the pick within the kind. Null when nothing is open.",
     )
 
     @classmethod
@@ -122,6 +130,20 @@ class RecommendationOut(BaseModel):
                 fallback=False,
                 explanation=ExplanationOut.of(rec.explanation),
                 served_at=None,
+            )
+        if rec.kind == "advice":
+            return cls(
+                tip_id=rec.tip_id,
+                kind="advice",
+                text=rec.text,
+                task=None,
+                advice=AdviceOut(key=rec.advice_key, rationale=rec.rationale),
+                propensity=rec.propensity,
+                policy=PolicyOut(name=rec.policy, version=rec.policy_version),
+                score=rec.score,
+                fallback=False,
+                explanation=ExplanationOut.of(rec.explanation),
+                served_at=rec.served_at,
             )
         assert rec.task_id is not None
         return cls(

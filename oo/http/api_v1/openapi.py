@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
+from oo.http.api_v1 import admin_advice as aa
 from oo.http.api_v1 import admin_models as am
 from oo.http.api_v1 import models as m
 
@@ -36,6 +37,12 @@ _MODELS: tuple[type[BaseModel], ...] = (
     am.StatsOut,
     am.FeaturesOut,
     am.OffPolicyOut,
+    aa.AdviceCreate,
+    aa.AdviceUpdate,
+    aa.AdviceStatus,
+    aa.LibraryPieceOut,
+    aa.AdviceList,
+    aa.AdvicePerformanceOut,
 )
 _ERRORS = {
     "401": "Not signed in and no valid API token.",
@@ -177,6 +184,7 @@ def _paths() -> dict[str, Any]:
                 extra={"404": "Unknown user."},
             )
         },
+        **_advice_paths(),
         "/api/v1/admin/learner/features": {
             "get": _op(
                 "A user's feature log (per scoring call and policy)",
@@ -193,6 +201,58 @@ def _paths() -> dict[str, Any]:
                 admin=True,
                 params=[_query("window", {"type": "string", "enum": ["1d", "7d", "30d"], "default": "7d"})],
             )
+        },
+    }
+
+
+def _advice_paths() -> dict[str, Any]:
+    advice_id = {"name": "advice_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+    status_q = _query("status", {"type": "string", "enum": ["", "active", "retired"]})
+    days_q = _query("days", {"type": "integer", "minimum": 1, "maximum": 365, "default": 30})
+    missing = {"404": "No such advice."}
+    return {
+        "/api/v1/admin/advice": {
+            "get": _op(
+                "The advice library", ("200", "Every piece.", aa.AdviceList), admin=True, params=[status_q]
+            ),
+            "post": _op(
+                "Add a piece of advice (audit-logged)",
+                ("201", "Created.", aa.LibraryPieceOut),
+                body=aa.AdviceCreate,
+                admin=True,
+            ),
+        },
+        "/api/v1/admin/advice/performance": {
+            "get": _op(
+                "Per-piece and per-tag performance (shown, reactions, mean reward with a 95 % interval)",
+                ("200", "Pieces worst first, tags.", aa.AdvicePerformanceOut),
+                admin=True,
+                params=[days_q],
+            )
+        },
+        "/api/v1/admin/advice/{advice_id}": {
+            "patch": {
+                **_op(
+                    "Edit a piece (audit-logged; an edited built-in piece is kept across upgrades)",
+                    ("200", "Changed.", aa.LibraryPieceOut),
+                    body=aa.AdviceUpdate,
+                    admin=True,
+                    extra=missing,
+                ),
+                "parameters": [advice_id],
+            }
+        },
+        "/api/v1/admin/advice/{advice_id}/status": {
+            "post": {
+                **_op(
+                    "Retire or restore a piece (audit-logged)",
+                    ("200", "Changed.", aa.LibraryPieceOut),
+                    body=aa.AdviceStatus,
+                    admin=True,
+                    extra=missing,
+                ),
+                "parameters": [advice_id],
+            }
         },
     }
 

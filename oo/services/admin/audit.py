@@ -28,6 +28,10 @@ ACTIONS = (
     "sql.run",
     "sql.save",
     "sql.delete",
+    "advice.create",
+    "advice.update",
+    "advice.retire",
+    "advice.restore",
 )
 
 

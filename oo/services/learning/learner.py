@@ -32,6 +32,7 @@ from sqlmodel import Session, col, delete, select
 from oo import singletons
 from oo.models import ModelState, TipFeedback, TipView, utcnow
 from oo.recommender import Policy, StoreError, build_policy, dumps_binary, loads
+from oo.services.advice import mixing
 from oo.services.learning import stats as learner_stats
 from oo.services.learning.policies import PolicyRef, serving_set
 from oo.services.learning.stats import PolicyStats
@@ -266,6 +267,7 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
             continue
         updates = _write(session, fb.user_id, ref, row, dumps_binary(policy), now)
         learned[(fb.user_id, ref.key)] = _Entry(policy, updates, now)
+    _learn_kind(session, fb, xs, now)
     session.commit()
     with hot_lock:
         for key, entry in learned.items():
@@ -273,6 +275,19 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
             pending[key] = items
             cache.put(key, _Entry(with_pending(key, entry.policy), entry.updates, entry.updated_at))
     return True
+
+
+def _learn_kind(session: Session, fb: TipFeedback, xs: dict[str, dict[str, float]], now: datetime) -> None:
+    """Teach the advice/task kind learner too, when it made the decision behind this tip."""
+    x = xs.get(mixing.FEATURES_KEY)
+    if x is None:
+        return
+    try:
+        mixing.learn(session=session, user_id=fb.user_id, x=x, reward=fb.reward, now=now)
+    except mixing.MixConflict as exc:
+        raise _Conflict from exc
+    except ValueError as exc:
+        log.error("the kind learner cannot learn from tip %s: %s", fb.tip_id, exc)
 
 
 def apply(*, session: Session, feedback_id: int) -> bool:

@@ -64,7 +64,7 @@ class Recommendation:
 
     tip_id: str | None
     text: str
-    kind: str  # "todo" | "empty"
+    kind: str  # "todo" | "advice" | "empty"
     task_id: int | None = None
     source: str = ""
     external_id: str = ""
@@ -76,7 +76,9 @@ class Recommendation:
     explanation: Explanation = field(default_factory=lambda: Explanation(""))
     served_at: datetime | None = None
     latency_ms: float = 0.0
-    propensity: float | None = None  # probability the serving policy had of choosing this tip
+    propensity: float | None = None  # probability the serving policies had of choosing this tip (kind x item)
+    advice_key: str = ""  # kind "advice": the piece's key in the library
+    rationale: str = ""  # kind "advice": the evidence behind the piece, when there is some
 
     @property
     def empty(self) -> bool:

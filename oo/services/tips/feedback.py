@@ -32,6 +32,7 @@ from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
+from oo.services.advice import mixing
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, signals
 
@@ -156,6 +157,8 @@ def _apply_to_task(
     snooze_hours: int,
     hold: timedelta | None = None,
 ) -> None:
+    if tip.kind == "advice":
+        return  # advice has no task: Done means "I did it"; nothing is closed at any source
     task = session.get(Task, tip.task_id) if tip.task_id is not None else None
     if task is None or task.user_id != user_id or task.completed_at is not None:
         return
@@ -265,6 +268,8 @@ def record(
     if learn and hold:
         pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
     elif learn and write_behind:
+        if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
+            _learn_kind_now(session, user_id, tip_id, row, now)
         try:
             learner_hot.learn_now(
                 session=session,
@@ -284,6 +289,17 @@ def record(
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         session.refresh(row)
     return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
+
+
+def _learn_kind_now(session: Session, user_id: int, tip_id: str, row: TipFeedback, now: datetime) -> None:
+    """Write-behind path: the task-or-advice learner learns now (exactly once; see `mixing`)."""
+    try:
+        mixing.learn_from_tip_once(
+            session=session, user_id=user_id, tip_id=tip_id, reward=row.reward, now=now
+        )
+    except Exception:
+        session.rollback()
+        log.exception("the kind learner could not learn from feedback %s", row.id)
 
 
 def record_completion(

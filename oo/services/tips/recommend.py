@@ -44,7 +44,7 @@ from oo.models import TipScore, TipView, table, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
-from oo.services.tips import candidates, explain, facts
+from oo.services.tips import advice, candidates, explain, facts
 from oo.services.tips.explain import Recommendation
 from oo.timezones import zone
 
@@ -195,7 +195,9 @@ def recommend(
         exclude_task_ids: Tasks not to pick this time (e.g. the one just reacted to).
 
     Returns:
-        The recommendation; ``Recommendation.nothing()`` when no task is open.
+        The recommendation: a task (``kind`` "todo") or a piece of advice (``kind`` "advice",
+        see `oo.services.tips.advice`); ``Recommendation.nothing()`` when no task is open and
+        no advice fits (or the user switched advice off).
 
     Raises:
         ValueError: For an unknown channel or a naive ``now``.
@@ -211,6 +213,9 @@ def recommend(
     ctx = Context(now.astimezone(tz))
     _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
+    mix = advice.decide_or_task(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=len(ids))
+    if mix is not None and mix.kind == "advice":
+        return advice.serve(session=session, user_id=user_id, channel=channel, decision=mix, started=started)
     if not ids:
         return Recommendation.nothing()
     serving = serving_set(session=session)
@@ -222,7 +227,9 @@ def recommend(
         served = _fallback(views)
         outcomes.append(served)
     assert served.index is not None
-    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, zone_ok)
+    return _log(
+        session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, zone_ok, mix
+    )
 
 
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
@@ -253,6 +260,7 @@ def _log(
     started: float,
     now: datetime,
     zone_ok: bool = True,
+    mix: advice.Decision | None = None,
 ) -> Recommendation:
     assert served.index is not None
     task = candidates.text_of(session=session, user_id=user_id, task_id=ids[served.index])
@@ -266,10 +274,13 @@ def _log(
             exclude_task_ids=[ids[served.index]],
         )
     xs = _features_of(served.index, views, ctx, matrices)
+    kind_p = advice.task_factor(mix, xs)  # the kind draw's factor in every logged probability
+    propensity = None if served.propensity is None else served.propensity * kind_p
     encoder_key = served.ref.encoder
     x = xs.get(encoder_key, {})
     why = explain.from_policy(served.detail, x) if served.detail else explain.random_pick(x)
-    logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key}
+    logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key, "propensity": propensity}
+    logged |= mix.logged() if mix is not None else {}
     if served.role == "fallback":
         failed = outcomes[0]
         logged |= {"fallback_from": failed.ref.key, "error": failed.error[:200]}
@@ -278,11 +289,12 @@ def _log(
     conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
     view = _view_row(tip_id, user_id, task, channel, served, xs, logged, latency, now)
     view |= _facts(session, user_id, task.source, views, served.index, ctx, zone_ok)
+    view["propensity"] = propensity  # with the kind draw's factor
     conn.execute(_INSERT_VIEW, view)
     conn.execute(
         _INSERT_SCORE,
         [
-            _score_row(o, tip_id, user_id, ids, matrices, now, served.index)
+            _score_row(o, tip_id, user_id, ids, matrices, now, served.index, kind_p)
             for o in outcomes
             if o.index is not None
         ],
@@ -304,7 +316,7 @@ def _log(
         explanation=why,
         served_at=now,
         latency_ms=latency,
-        propensity=served.propensity,
+        propensity=propensity,
     )
 
 
@@ -363,8 +375,10 @@ def _score_row(
     matrices: dict[str, FeatureMatrix | Exception],
     now: datetime,
     served: int,
+    kind_p: float = 1.0,
 ) -> dict[str, Any]:
     assert o.index is not None
+    p = o.served_probability(served)
     X = matrices.get(o.ref.encoder)
     return {
         "request_id": tip_id,
@@ -379,7 +393,7 @@ def _score_row(
         "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
         "latency_ms": o.latency_ms,
         "created_at": now,
-        "served_probability": o.served_probability(served),
+        "served_probability": None if p is None else p * kind_p,
     }
 
 

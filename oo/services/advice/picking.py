@@ -1,0 +1,153 @@
+"""Which piece of advice suits this user now: tags against the moment, and the repetition rules.
+
+Eligible pieces are active, were not shown to this user in the last `OO_ADVICE_REPEAT_DAYS`
+(never within the last hour, whatever the setting), and were not dismissed by them in the last
+`OO_ADVICE_DISMISS_DAYS`. Each eligible piece gets a match score from its tags (`match`); the
+pick is uniform among the best-matching ones, so its probability is exactly one over their
+number (logged as the item propensity). A piece tagged only ``no_tasks`` needs an empty list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlmodel import Session, col, select
+
+from oo.models import TipView
+from oo.recommender.kind_mix import time_of_day
+from oo.services.advice.library import Piece
+
+ADVICE_SOURCE = "advice"  # tip_view.source of an advice tip; external_id holds the piece's key
+MIN_GAP = timedelta(hours=1)
+BUSY_TASKS = 10  # this many open tasks (or a busy calendar) make a "busy day"
+
+
+@dataclass(frozen=True)
+class Moment:
+    """What the picker knows about now."""
+
+    local: datetime  # the user's local time
+    open_tasks: int
+    busy: bool = False  # calendar context, where connected
+
+    @property
+    def part(self) -> str:
+        """Morning, midday, afternoon, evening or night."""
+        return time_of_day(self.local.hour)
+
+    @property
+    def weekend(self) -> bool:
+        """Saturday or Sunday."""
+        return self.local.weekday() >= 5
+
+
+@dataclass(frozen=True)
+class AdvicePick:
+    """The chosen piece, its match score, how many pieces tied, and why."""
+
+    piece: Piece
+    match: float
+    tied: int
+    eligible: int
+    reasons: tuple[str, ...]
+
+    @property
+    def propensity(self) -> float:
+        """P(this piece | advice now): uniform among the best matches."""
+        return 1.0 / self.tied
+
+
+def match(piece: Piece, moment: Moment) -> tuple[float, tuple[str, ...]]:
+    """How well a piece fits the moment (higher is better; negative: not now), and the words why."""
+    tags = piece.tags
+    if moment.part not in tags.time:
+        return -1.0, ()
+    if tags.only_without_tasks and moment.open_tasks:
+        return -1.0, ()
+    score, why = 1.0, [f"for the {moment.part}" if moment.part != "night" else "for late in the day"]
+    contexts = set(tags.contexts)
+    busy = moment.busy or moment.open_tasks >= BUSY_TASKS
+    rules = (
+        ("no_tasks", moment.open_tasks == 0, "nothing is open"),
+        ("weekend", moment.weekend, "it's the weekend"),
+        ("workday", not moment.weekend, ""),
+        ("busy_day", busy, "a full day"),
+        ("start_of_day", moment.part == "morning", ""),
+        ("end_of_day", moment.part in ("evening", "night"), ""),
+    )
+    for context, applies, words in rules:
+        if context in contexts and applies:
+            score += 1.0
+            if words:
+                why.append(words)
+    if "weekend" in contexts and "workday" not in contexts and not moment.weekend and len(contexts) == 1:
+        score -= 0.5
+    if busy and tags.minutes <= 5:
+        score += 0.5
+    if not busy and moment.open_tasks == 0 and tags.minutes >= 10:
+        score += 0.5  # time on your hands: a longer piece fits
+    return score, tuple(why)
+
+
+def recent(
+    *, session: Session, user_id: int, now: datetime, days: int
+) -> list[tuple[str, datetime, str | None]]:
+    """The user's advice tips of the last ``days``: (key, served at, reaction)."""
+    rows = session.exec(
+        select(TipView.external_id, TipView.served_at, TipView.reaction).where(
+            TipView.user_id == user_id,
+            TipView.source == ADVICE_SOURCE,
+            col(TipView.served_at) >= now - timedelta(days=days),
+        )
+    ).all()
+    return [(k, t, r) for k, t, r in rows]
+
+
+@dataclass(frozen=True)
+class History:
+    """What the user's recent advice tips say: pieces resting now, and the newest advice shown."""
+
+    resting: frozenset[str]
+    last_shown: datetime | None
+
+
+def history(*, session: Session, user_id: int, now: datetime, repeat_days: int, dismiss_days: int) -> History:
+    """One read of the user's recent advice tips: the keys resting now, and the last advice shown.
+
+    A piece rests when it was shown within the repeat window (or the last hour), or dismissed
+    within the dismiss window.
+    """
+    out, last = set(), None
+    repeat_since = now - max(timedelta(days=repeat_days), MIN_GAP)
+    dismiss_since = now - timedelta(days=dismiss_days)
+    for key, served_at, reaction in recent(
+        session=session, user_id=user_id, now=now, days=max(repeat_days, dismiss_days, 1)
+    ):
+        last = served_at if last is None or served_at > last else last
+        if served_at >= repeat_since or (reaction == "dismiss" and served_at >= dismiss_since):
+            out.add(key)
+    return History(frozenset(out), last)
+
+
+def pick(
+    pieces: list[Piece],
+    moment: Moment,
+    resting: frozenset[str],
+    rng: np.random.Generator,
+) -> AdvicePick | None:
+    """The best-fitting piece not resting (uniform among ties), or None when none fits now."""
+    scored = []
+    for piece in pieces:
+        if piece.key in resting:
+            continue
+        score, why = match(piece, moment)
+        if score >= 0:
+            scored.append((score, piece, why))
+    if not scored:
+        return None
+    best = max(s for s, _, _ in scored)
+    top = [(p, why) for s, p, why in scored if s == best]
+    piece, why = top[int(rng.integers(len(top)))]
+    return AdvicePick(piece, best, len(top), len(scored), why)

@@ -1,0 +1,53 @@
+"""AdviceSwitchState: the **Advice** switch on /connect (R10)."""
+
+from __future__ import annotations
+
+import logging
+
+import reflex as rx
+
+from oo import routes
+from oo.db import session_scope
+from oo.services.advice import preferences
+from oo.state.auth import AuthState, NotSignedIn
+
+log = logging.getLogger("oo.advice")
+
+
+class AdviceSwitchState(AuthState):
+    """The user's choice to get advice mixed in with tasks."""
+
+    advice_on: bool = True
+    advice_message: str = ""
+
+    @rx.event
+    def load(self) -> rx.event.EventSpec | None:
+        """Read the switch."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        with session_scope() as session:
+            self.advice_on = preferences.is_enabled(session=session, user_id=user.id)
+        self.advice_message = ""
+        return None
+
+    @rx.event
+    def set_advice(self, checked: bool) -> rx.event.EventSpec | None:
+        """Store the switch for the signed-in user (never another's: the id comes from the session)."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        if not isinstance(checked, bool):
+            self.advice_message = "That didn't go through. Try again."
+            return None
+        try:
+            with session_scope() as session:
+                self.advice_on = preferences.set_enabled(session=session, user_id=user.id, enabled=checked)
+        except Exception:
+            log.exception("saving the advice switch of user %s failed", user.id)
+            self.advice_message = "That didn't go through. Try again."
+            return None
+        self.advice_message = "Advice on." if self.advice_on else "Advice off: only your tasks."
+        return None
