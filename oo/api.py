@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import api_todoist, api_v1, routes
+from oo import api_calendar, api_todoist, api_v1, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http_auth import same_origin
@@ -208,6 +208,7 @@ def create_api() -> Starlette:
             Route("/auth/demo", auth_demo, methods=["POST"]),
             Route("/auth/signout", auth_signout, methods=["POST"]),
             *api_todoist.ROUTES,  # before the generic /auth/{provider}/... routes
+            *api_calendar.ROUTES,
             *api_v1.ROUTES,
             Route("/auth/{provider:str}/start", auth_start, methods=["GET"]),
             Route("/auth/{provider:str}/callback", auth_callback, methods=["GET", "POST"]),

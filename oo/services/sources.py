@@ -10,7 +10,7 @@ from sqlmodel import Session, col, delete, select
 from oo.db import session_scope
 from oo.integrations.demo import sample_tasks
 from oo.models import Integration, Task, utcnow
-from oo.services import todoist
+from oo.services import calendar, todoist
 
 DEMO = "demo"
 TODOIST = "todoist"
@@ -108,8 +108,9 @@ async def disconnect_source(*, user_id: int, provider: str) -> Disconnected:
 
     Account deletion and the admin "revoke integration" action use this too.
     """
-    if provider == TODOIST:
-        revoked = await todoist.disconnect(user_id=user_id)
+    if provider in (TODOIST, calendar.PROVIDER):
+        module = todoist if provider == TODOIST else calendar
+        revoked = await module.disconnect(user_id=user_id)
         if revoked is None:
             return Disconnected.NOT_CONNECTED
         return Disconnected.DONE if revoked else Disconnected.NOT_REVOKED
