@@ -99,7 +99,9 @@ async def discover(http: httpx.AsyncClient, discovery_url: str) -> Endpoints:
     return Endpoints(*(doc[k] for k in keys))
 
 
-def authorize_url(endpoints: Endpoints, *, client_id: str, redirect_uri: str, state: str, challenge: str) -> str:
+def authorize_url(
+    endpoints: Endpoints, *, client_id: str, redirect_uri: str, state: str, challenge: str
+) -> str:
     """The incremental-authorization URL for the free/busy scope.
 
     Examples:

@@ -117,7 +117,9 @@ def status(*, session: Session, user_id: int, configured: bool) -> CalendarStatu
     if row is None:
         if not configured:
             return CalendarStatus("not_configured", "The server's operator sets this up with Google sign-in.")
-        return CalendarStatus("not_connected", "Only free/busy times are read, so no push comes while you're busy.")
+        return CalendarStatus(
+            "not_connected", "Only free/busy times are read, so no push comes while you're busy."
+        )
     return CalendarStatus(row.status, row.last_error or "")
 
 
@@ -183,7 +185,11 @@ async def finish_connect(*, user_id: int, code: str, verifier: str, cfg: Calenda
 
 
 def _seal(refresh_token: str, tokens: gcal.TokenSet) -> str:
-    data = {"refresh_token": refresh_token, "access_token": tokens.access_token, "expires_at": tokens.expires_at}
+    data = {
+        "refresh_token": refresh_token,
+        "access_token": tokens.access_token,
+        "expires_at": tokens.expires_at,
+    }
     return keyring().encrypt(json.dumps(data))
 
 
@@ -240,7 +246,11 @@ async def _access_token(user_id: int, creds: dict, cfg: CalendarConfig, *, force
         return str(creds["access_token"])
     refresh = str(creds["refresh_token"])
     tokens = await gcal.refresh(
-        http_client(), await endpoints(cfg), client_id=cfg.client_id, client_secret=cfg.client_secret, refresh_token=refresh
+        http_client(),
+        await endpoints(cfg),
+        client_id=cfg.client_id,
+        client_secret=cfg.client_secret,
+        refresh_token=refresh,
     )
     await asyncio.to_thread(_store, user_id, refresh, tokens)
     creds.update(access_token=tokens.access_token, expires_at=tokens.expires_at)
@@ -272,7 +282,9 @@ async def fetch(user_id: int, now: datetime, cfg: CalendarConfig) -> list[gcal.B
         raise
 
 
-async def busy(user_id: int, now: datetime | None = None, cfg: CalendarConfig | None = None) -> list[gcal.Busy] | None:
+async def busy(
+    user_id: int, now: datetime | None = None, cfg: CalendarConfig | None = None
+) -> list[gcal.Busy] | None:
     """The user's busy blocks for the next hours, cached; None when unknown (never raises)."""
     cfg = cfg or config()
     now = now or utcnow()
@@ -351,7 +363,9 @@ async def disconnect(*, user_id: int) -> bool | None:
         log.warning("calendar revocation failed for user %s: %s", user_id, exc)
     with session_scope() as session:
         session.exec(
-            delete(Integration).where(col(Integration.user_id) == user_id, col(Integration.provider) == PROVIDER)
+            delete(Integration).where(
+                col(Integration.user_id) == user_id, col(Integration.provider) == PROVIDER
+            )
         )
         session.commit()
     _cache.pop(user_id, None)

@@ -37,7 +37,8 @@ def source_state(*, session: Session, user_id: int) -> SourceState:
     """Whether the user has any source, and whether one of them needs a reconnect."""
     statuses = session.exec(
         select(Integration.status).where(
-            Integration.user_id == user_id, Integration.provider != "google_calendar"  # not a task source
+            Integration.user_id == user_id,
+            Integration.provider != "google_calendar",  # not a task source
         )
     ).all()
     return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses)

@@ -129,7 +129,12 @@ class FakeGoogleCalendar:
         with self._lock:
             grant.access.add(access)
             self._access[access] = (grant, time.time() + self.access_ttl)
-        return {"access_token": access, "expires_in": self.access_ttl, "token_type": "Bearer", "scope": grant.scope}
+        return {
+            "access_token": access,
+            "expires_in": self.access_ttl,
+            "token_type": "Bearer",
+            "scope": grant.scope,
+        }
 
     async def subject_of(self, token: str) -> tuple[str, str] | None:
         """(subject, scope) of a valid access token, or None."""
@@ -202,7 +207,10 @@ class _Endpoints:
         if form.get("grant_type") == "refresh_token":
             grant = self.fake._refresh.get(form.get("refresh_token", ""))
             if grant is None or grant.revoked:
-                return JSONResponse({"error": "invalid_grant", "error_description": "Token has been expired or revoked."}, status_code=400)
+                return JSONResponse(
+                    {"error": "invalid_grant", "error_description": "Token has been expired or revoked."},
+                    status_code=400,
+                )
             return JSONResponse(self.fake.mint(grant))
         return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
 
@@ -240,11 +248,20 @@ class _Endpoints:
             if s < hi and e > lo
         ]
         calendars = {
-            i: ({"busy": busy} if i == "primary" else {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []})
+            i: (
+                {"busy": busy}
+                if i == "primary"
+                else {"errors": [{"domain": "global", "reason": "notFound"}], "busy": []}
+            )
             for i in ids
         }
         return JSONResponse(
-            {"kind": "calendar#freeBusy", "timeMin": _stamp(lo), "timeMax": _stamp(hi), "calendars": calendars}
+            {
+                "kind": "calendar#freeBusy",
+                "timeMin": _stamp(lo),
+                "timeMax": _stamp(hi),
+                "calendars": calendars,
+            }
         )
 
 

@@ -99,7 +99,9 @@ def connect(client: TestClient, login: str = "ada") -> str:
 def row(user_id: int) -> Integration | None:
     with Session(db.get_engine()) as session:
         return session.exec(
-            select(Integration).where(Integration.user_id == user_id, Integration.provider == calendar.PROVIDER)
+            select(Integration).where(
+                Integration.user_id == user_id, Integration.provider == calendar.PROVIDER
+            )
         ).first()
 
 
@@ -195,11 +197,16 @@ def test_disconnect_revokes_at_google_and_forgets(client, idp):
     user_id = sign_in(client)
     connect(client)
     refresh_token = creds(user_id)["refresh_token"]
-    assert asyncio.run(sources.disconnect_source(user_id=user_id, provider=calendar.PROVIDER)) is sources.Disconnected.DONE
+    assert (
+        asyncio.run(sources.disconnect_source(user_id=user_id, provider=calendar.PROVIDER))
+        is sources.Disconnected.DONE
+    )
     assert row(user_id) is None
     token_url = httpx.get(idp.discovery_url).json()["token_endpoint"]
     r = httpx.post(
-        token_url, data={"grant_type": "refresh_token", "refresh_token": refresh_token}, auth=(CLIENT_ID, CLIENT_SECRET)
+        token_url,
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+        auth=(CLIENT_ID, CLIENT_SECRET),
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
