@@ -22,16 +22,22 @@ QUIET = {"size": "3", "variant": "outline", "color_scheme": "gray"}
 
 
 def _key(reaction: str) -> rx.Var:
-    """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``."""
+    """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``.
+
+    Each reaction also sends ``view_key`` itself: the served tip's reference, which names the tip
+    the reaction answers.
+    """
     return TipState.view_key + f"-{reaction}"
 
 
 def reactions() -> rx.Component:
     """Done / Snooze / Dismiss (after a tap)."""
     return rx.hstack(
-        rx.button("Done", on_click=TipState.done(_key("done")), size="3", high_contrast=True),
-        rx.button("Snooze", on_click=TipState.snooze(_key("snooze")), **QUIET),
-        rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss")), **QUIET),
+        rx.button(
+            "Done", on_click=TipState.done(_key("done"), TipState.view_key), size="3", high_contrast=True
+        ),
+        rx.button("Snooze", on_click=TipState.snooze(_key("snooze"), TipState.view_key), **QUIET),
+        rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss"), TipState.view_key), **QUIET),
         spacing="3",
         justify="center",
         role="group",
@@ -43,8 +49,10 @@ def reactions() -> rx.Component:
 def opinions() -> rx.Component:
     """Helpful / Not helpful (after a long-press or More)."""
     return rx.hstack(
-        rx.button("Helpful", on_click=TipState.helpful(_key("helpful")), **QUIET),
-        rx.button("Not helpful", on_click=TipState.not_helpful(_key("not_helpful")), **QUIET),
+        rx.button("Helpful", on_click=TipState.helpful(_key("helpful"), TipState.view_key), **QUIET),
+        rx.button(
+            "Not helpful", on_click=TipState.not_helpful(_key("not_helpful"), TipState.view_key), **QUIET
+        ),
         spacing="3",
         justify="center",
         role="group",
