@@ -30,7 +30,7 @@ from oo.bus import Event, PushSent
 from oo.db import session_scope
 from oo.integrations.webpush import Subscription, WebPushSender, make_topic
 from oo.models import PushSubscription, TipView, User, utcnow
-from oo.services import calendar, push, push_timing
+from oo.services import calendar, push, push_timing, tip_refs
 from oo.services.events import publish
 from oo.services.explain import Recommendation
 from oo.services.push_rules import QuietHoursError, is_quiet, local_day_start, parse_quiet_hours
@@ -152,6 +152,7 @@ def payload(plan: Planned) -> dict[str, object]:
         "url": f"/tip?tip={plan.tip_id}",
         "tag": plan.topic,
         "tip_id": plan.tip_id,
+        "ref": tip_refs.issue(user_id=plan.user_id, tip_id=plan.tip_id),  # what a Done / Snooze sends back
         "actions": [{"action": "done", "title": "Done"}, {"action": "snooze", "title": "Snooze"}],
     }
 

@@ -17,7 +17,7 @@ import logging
 import reflex as rx
 
 from oo import routes
-from oo.services import feedback, tips
+from oo.services import feedback, pushed, tips
 from oo.services.accounts import CurrentUser
 from oo.state.auth import AuthState, NotSignedIn
 
@@ -68,6 +68,13 @@ class TipState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
+        pushed_tip = self.router.url.query_parameters.get("tip", "")
+        if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
+            try:
+                self._set(await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone))
+            except Exception:
+                self._unreachable(user)
+            return None
         await self._show_next(user)  # Todoist tasks older than 30 s are refreshed first
         return None
 
