@@ -35,7 +35,7 @@ from .base import REWARDS
 
 NAME, VERSION = "timing", 1
 KEY = f"{NAME}@{VERSION}"
-P_MIN, P_MAX = 0.1, 0.9
+P_MIN, P_MAX = 0.05, 0.9
 FEATURES = (
     "bias",
     "hour_sin",

@@ -26,7 +26,7 @@ from oo.recommender import timing
 from oo.services.push_rules import local_day_start, zone
 
 PUSH_TTL = timedelta(hours=4)  # a pushed tip older than this is no longer "right now"
-DECISION_SPACING = timedelta(minutes=30)  # after a "not now", ask again at most this often
+DECISION_SPACING = timedelta(minutes=60)  # after a "not now", ask again at most this often
 HISTORY = timedelta(hours=48)
 
 
