@@ -5,9 +5,9 @@ Usage:
 
 Each simulated user lives in UTC and has:
 
-* **availability by hour**: a daily peak hour (8–21 h) and width; the chance to open a push
+* **availability by hour**: a daily peak hour (8-21 h) and width; the chance to open a push
   is highest around the peak (lower at weekends for some, higher for others);
-* **busy blocks**: 0–7 meetings of 30–120 min on weekdays between 9 and 18 h, 0–2 at weekends,
+* **busy blocks**: 0-7 meetings of 30-120 min on weekdays between 9 and 18 h, 0-2 at weekends,
   visible to the app through the calendar; a push during a meeting is rarely opened (x0.1)
   and one just before a meeting less often (x0.5);
 * **habituation**: each push in the previous 24 h multiplies the chance to open by 0.7.
@@ -15,7 +15,7 @@ Each simulated user lives in UTC and has:
 An opened push is answered with probability 0.75 (done 45 %, helpful 20 %, snooze 20 %,
 not helpful 5 %, dismiss 10 %); an unopened one is ignored until it expires.
 
-Policies, all with the same quiet hours (22–8) and daily cap (3):
+Policies, all with the same quiet hours (22-8) and daily cap (3):
 
 * **learned** — the app's own code: the hard rules of `push_delivery._hard_rule` (busy, minimum
   gap 90 min, decision spacing) and `push_timing.choose` with the per-user `TimingModel`, taught
@@ -45,7 +45,8 @@ sys.path.insert(0, str(ROOT))
 from oo.integrations.google_calendar import Busy  # noqa: E402
 from oo.models import User  # noqa: E402
 from oo.recommender import timing  # noqa: E402
-from oo.services import push_delivery, push_timing  # noqa: E402
+from oo.services.push import delivery as push_delivery  # noqa: E402
+from oo.services.push import timing as push_timing  # noqa: E402
 from oo.settings import Settings  # noqa: E402
 
 START = datetime(2026, 11, 2, tzinfo=UTC)  # a Monday
@@ -115,7 +116,9 @@ class State:
     pending: list[tuple[datetime, list[float], str | None, bool]] = field(default_factory=list)
 
 
-def _push(user: SimUser, st: State, now: datetime, rng: random.Random, tally: Tally) -> tuple[str | None, bool]:
+def _push(
+    user: SimUser, st: State, now: datetime, rng: random.Random, tally: Tally
+) -> tuple[str | None, bool]:
     recent = st.sig.pushes_between(now - timedelta(hours=24), now)
     opened = rng.random() < user.p_open(now, recent)
     reaction = None
@@ -171,8 +174,9 @@ def run(policy: str, users: list[SimUser], days: int, seed: int) -> Tally:
                         send = push_timing.choose(sig=st.sig, ctx=ctx, draw=rng.random)[0]
                     else:
                         send = rng.random() < 0.5
-                    st.sig.last_decision = now
-                    if send:
+                    if not send:
+                        st.sig.last_wait = now
+                    else:
                         reaction, opened = _push(user, st, now, rng, tally)
                         st.pending.append((now, ctx.features(), reaction, opened))
             else:
@@ -199,8 +203,15 @@ def main() -> None:
     users = [make_user(rng, args.days) for _ in range(args.users)]
     user_days = args.users * args.days
     print(f"{args.users} users x {args.days} days, seed {args.seed}")
-    print(f"{'policy':15} {'pushes/day':>10} {'reactions/push':>15} {'ignored':>8} {'in busy time':>13} {'reactions/day':>14}")
-    for policy, label in (("learned", "learned"), ("coin", "rules + coin"), ("fixed", "fixed interval"), ("random", "random")):
+    print(
+        f"{'policy':15} {'pushes/day':>10} {'reactions/push':>15} {'ignored':>8} {'in busy time':>13} {'reactions/day':>14}"
+    )
+    for policy, label in (
+        ("learned", "learned"),
+        ("coin", "rules + coin"),
+        ("fixed", "fixed interval"),
+        ("random", "random"),
+    ):
         t = run(policy, users, args.days, args.seed + 1000)
         print(
             f"{label:15} {t.pushes / user_days:10.2f} {t.reactions / max(1, t.pushes):15.3f} "

@@ -17,8 +17,10 @@ import logging
 import reflex as rx
 
 from oo import routes
-from oo.services import feedback, pushed, tips
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.push import opened as pushed
+from oo.services.tips import feedback
+from oo.services.tips import serving as tips
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import httpx
 import pytest
@@ -31,6 +32,14 @@ def feedback(app, user_id: int) -> list[tuple[str, str, bool]]:
         (user_id,),
     )
     return [(tip, reaction, bool(applied)) for tip, reaction, applied in rows]
+
+
+def settled(app, user_id: int) -> None:
+    """Models are written behind (`learner_hot`, every 0.25 s): wait until every reaction is applied."""
+    for _ in range(50):
+        if all(applied for _, _, applied in feedback(app, user_id)):
+            return
+        time.sleep(0.1)
 
 
 def open_tip(page: Page, app) -> int:
@@ -66,11 +75,13 @@ def test_reactions_on_tip_update_the_model(page, app):
     assert len(served) == 1 and (served[0][1:3] == ("linucb", 3) or served[0][3])
 
     react(page, "Done")
+    settled(app, user_id)
     assert feedback(app, user_id) == [(served[0][0], "done", True)]
     after_done = models(app, user_id)
     assert {k: u for k, (u, _) in after_done.items()} == {"linucb@1": 1, "linucb@2": 1, "linucb@3": 1}
 
     react(page, "Dismiss")
+    settled(app, user_id)
     after_dismiss = models(app, user_id)
     assert after_dismiss["linucb@3"][0] == 2 and after_dismiss["linucb@3"][1] != after_done["linucb@3"][1]
     assert [r for _, r, _ in feedback(app, user_id)] == ["done", "dismiss"]
@@ -81,6 +92,7 @@ def test_reactions_on_tip_update_the_model(page, app):
     )
     react(page, "Snooze", double=True)
     page.wait_for_timeout(1000)
+    settled(app, user_id)
     assert [r for _, r, _ in feedback(app, user_id)] == ["done", "dismiss", "snooze"]
     assert models(app, user_id)["linucb@3"][0] == 3
     views_after = db(app).execute("select count(*) from tip_view where user_id = ?", (user_id,)).fetchone()[0]

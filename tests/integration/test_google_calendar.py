@@ -20,12 +20,13 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from oo import db, settings
-from oo.api import create_api
+from oo import db, singletons
+from oo.http.app import create_api
 from oo.integrations.google_calendar import SCOPE
 from oo.models import Integration, User, utcnow
-from oo.services import accounts, calendar, sources
-from oo.services.secrets import keyring
+from oo.services.accounts import sessions as accounts
+from oo.services.platform.keyring import keyring
+from oo.services.push import calendar
 from tests.fakes.google_calendar import FakeGoogleCalendarServer
 from tests.support.oidc import OidcProvider, complete_login, expected_sub
 
@@ -53,8 +54,7 @@ def client(app_env, make_tables, monkeypatch, idp, api) -> Iterator[TestClient]:
     monkeypatch.setenv("OO_GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("OO_GOOGLE_DISCOVERY_URL", idp.discovery_url)
     monkeypatch.setenv("OO_GOOGLE_CALENDAR_API_URL", api.api_url)
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    singletons.reset()
     make_tables()
     calendar.clear_cache()
     api.fake.requests.clear()
@@ -197,10 +197,7 @@ def test_disconnect_revokes_at_google_and_forgets(client, idp):
     user_id = sign_in(client)
     connect(client)
     refresh_token = creds(user_id)["refresh_token"]
-    assert (
-        asyncio.run(sources.disconnect_source(user_id=user_id, provider=calendar.PROVIDER))
-        is sources.Disconnected.DONE
-    )
+    assert asyncio.run(calendar.disconnect(user_id=user_id)) is True
     assert row(user_id) is None
     token_url = httpx.get(idp.discovery_url).json()["token_endpoint"]
     r = httpx.post(

@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import db, singletons
 from oo.integrations.webpush import WebPushSender
 from oo.models import PushSubscription, TipView
-from oo.services import accounts, push, push_delivery, sources
+from oo.services.accounts import sessions as accounts
+from oo.services.push import delivery as push_delivery
+from oo.services.push import subscriptions as push
+from oo.services.sources import catalog as sources
 from tests.fakes.push_service import FakePushService
 
 NOON = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -28,7 +31,7 @@ def service():
 def world(app_env, make_tables, monkeypatch, service):
     monkeypatch.setenv("OO_PUSH_ALLOWED_HOSTS", service.origin)
     monkeypatch.setenv("OO_PUSH_DAILY_CAP", "3")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     make_tables()
     keys = push.vapid_keys()
     service.expected_key = keys.public_key
@@ -59,7 +62,11 @@ async def test_a_push_is_a_decrypted_tip_with_vapid_ttl_urgency_topic(world, ser
     assert stats.sent == 1
     [msg] = service.messages(service.sub_id(sub))
     [view] = views(user_id)
-    assert msg.payload["tip_id"] == view.id and msg.payload["url"] == f"/tip?tip={view.id}" and msg.payload["body"]
+    assert (
+        msg.payload["tip_id"] == view.id
+        and msg.payload["url"] == f"/tip?tip={view.id}"
+        and msg.payload["body"]
+    )
     assert [a["action"] for a in msg.payload["actions"]] == ["done", "snooze"]
     assert msg.ttl == push_delivery.PUSH_TTL and msg.urgency == "normal" and msg.topic == msg.payload["tag"]
     assert msg.claims["sub"] == "mailto:ops@oo.test" and msg.claims["aud"] == service.origin
@@ -67,7 +74,7 @@ async def test_a_push_is_a_decrypted_tip_with_vapid_ttl_urgency_topic(world, ser
 
 async def test_cap_dedupe_and_topic_replacement(world, service, monkeypatch):
     monkeypatch.setenv("OO_PUSH_MIN_GAP_MINUTES", "0")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     user_id, sub, keys = world
     for i in range(4):
         await round_at(keys, NOON + timedelta(minutes=31 * i))

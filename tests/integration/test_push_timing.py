@@ -15,14 +15,19 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from oo import db, settings
-from oo.api import create_api
-from oo.api_v1 import common as api_common
+from oo import db, singletons
+from oo.http.app import create_api
 from oo.integrations.webpush import WebPushSender
 from oo.models import Integration, ModelState, PushDecision, TipFeedback, TipView
 from oo.recommender import timing
-from oo.services import accounts, calendar, push, push_delivery, pushed, sources, tips
-from oo.services.secrets import keyring
+from oo.services.accounts import sessions as accounts
+from oo.services.platform.keyring import keyring
+from oo.services.push import calendar
+from oo.services.push import delivery as push_delivery
+from oo.services.push import opened as pushed
+from oo.services.push import subscriptions as push
+from oo.services.sources import catalog as sources
+from oo.services.tips import serving as tips
 from tests.fakes.google_calendar import FakeGoogleCalendarServer
 from tests.fakes.push_service import FakePushService
 
@@ -57,7 +62,7 @@ def world(app_env, make_tables, monkeypatch, service, gcal):
         "OO_GOOGLE_CALENDAR_CACHE_SECONDS": "0",
     }.items():
         monkeypatch.setenv(key, value)
-    settings.get_settings.cache_clear()
+    singletons.reset()
     make_tables()
     calendar.clear_cache()
     gcal.fake.busy.clear()
@@ -211,7 +216,6 @@ async def test_done_from_the_notification_is_recorded_once_on_the_pushed_tip(wor
         token = accounts.create_session(session=s, user_id=user_id, days=1)
     await round_at(world, NOON)
     [msg] = service.messages(service.sub_id(sub))
-    api_common.limiter = api_common.RateLimiter()
     body = {
         "ref": msg.payload["ref"],
         "reaction": "done",
