@@ -186,7 +186,8 @@ def account_section() -> rx.Component:
     return rx.vstack(
         rx.heading("Notifications", size="4", padding_top="1rem"),
         rx.text(
-            "oO pushes at most a few tips a day, never during your quiet hours (your time zone). ",
+            "oO pushes at most a few tips a day, never during your quiet hours (your time zone) "
+            "and, with Google Calendar connected, never while you are busy. ",
             rx.cond(AccountState.devices > 0, "Devices: ", ""),
             rx.cond(AccountState.devices > 0, AccountState.devices.to_string(), ""),
             color=MUTED,
