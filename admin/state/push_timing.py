@@ -84,6 +84,7 @@ class AdminPushState(AdminPageMixin, AuthState):
         value = form.get("user_id", "") if isinstance(form, dict) else ""
         value = value.strip()[:12] if isinstance(value, str) else ""
         self.user_id = value if value.isdigit() else ""
-        self.error = "" if self.user_id or not value else "A user id is a number."
         self._show()
+        if value and not self.user_id:
+            self.error = "A user id is a number."
         return None

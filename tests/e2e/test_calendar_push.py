@@ -11,6 +11,7 @@ and post the Done from inside the worker with the browser's own session cookie.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -70,6 +71,7 @@ def cal_app(tmp_path_factory, cal_idp, freebusy, pusher, cal_port) -> Iterator[A
         "OO_PUSH_ALLOWED_HOSTS": pusher.origin,
         "OO_PUSH_INTERVAL_SECONDS": str(ROUND_SECONDS),
         "OO_DEFAULT_QUIET_HOURS": "",
+        "OO_ADMIN_SEED_EMAIL": "cal-admin@example.test",
     }
     with AppServer(tmp_path_factory.mktemp("oo-cal"), env=env, port=cal_port) as server:
         yield server
@@ -214,3 +216,23 @@ def test_done_on_the_notification_itself_records_without_opening_a_tab(page, con
     again = worker.evaluate("(ref) => self.ooPush.postReaction(ref, 'done')", payload["ref"])
     assert again == "recorded"  # the same press twice is one reaction
     assert conn.execute("select count(*) from tip_feedback where user_id = ?", (uid,)).fetchone()[0] == 1
+
+
+def test_admin_push_page_shows_the_funnel_and_one_users_decisions(page, cal_app):
+    conn = db(cal_app)
+    if not conn.execute("select count(*) from push_decision").fetchone()[0]:
+        pytest.fail("run with the push tests above: they make the decisions this page shows")
+    uid = conn.execute("select user_id from push_decision order by id limit 1").fetchone()[0]
+    page.goto(f"{cal_app.url}/signin")
+    page.get_by_role("button", name="Sign in with Google").click()
+    page.wait_for_url(re.compile(r"http://127\.0\.0\.1:\d+/interaction/.*"))
+    playwright_login(page, "cal-admin@example.test")
+    page.wait_for_url(at("/tip"))
+    page.goto(f"{cal_app.url}/admin/push")
+    expect(page.get_by_role("heading", name="Push timing", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("chart-push-funnel")).to_be_visible()
+    expect(page.get_by_test_id("table-push-funnel").locator("tbody tr").first).to_be_visible()
+    page.locator("input[name=user_id]").fill(str(uid))
+    page.get_by_role("button", name="Show").click()
+    expect(page.get_by_test_id("table-push-decisions")).to_contain_text("first push: always sent")
+    expect(page.get_by_test_id("chart-push-model")).to_be_visible()
