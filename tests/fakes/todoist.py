@@ -373,6 +373,12 @@ class FakeTodoist:
         with self._lock:
             self._faults.append([n, status, retry_after])
 
+    def clear_faults(self) -> None:
+        """Forget queued failures and delays (a module-scoped server shared by several tests)."""
+        with self._lock:
+            self._faults.clear()
+            self._delays.clear()
+
     def delay_next(self, n: int, seconds: float) -> None:
         """Hold the next `n` `/api/v1` requests for `seconds` before answering."""
         with self._lock:
