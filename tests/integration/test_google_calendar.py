@@ -158,13 +158,13 @@ def test_an_expired_access_token_is_refreshed(client, api):
     before = creds(user_id)
     stored = row(user_id)
     with Session(db.get_engine()) as session:  # the access token's expiry has passed
-        data = {**before, "expires_at": 0}
+        data = {**before, "access_token": "stale", "expires_at": 0}
         stored.credentials = keyring().encrypt(json.dumps(data))
         session.add(stored)
         session.commit()
     assert busy(user_id) == []
-    after = creds(user_id)
-    assert after["access_token"] != before["access_token"] and after["expires_at"] > 1e9
+    assert api.fake.requests["freeBusy"] == 1  # refreshed before the call, not after a 401
+    assert calendar._access[user_id][1] != before["access_token"]  # the fresh token, kept in memory
     assert row(user_id).status == "connected"
 
 
@@ -173,7 +173,7 @@ def test_a_refused_access_token_is_refreshed_once(client, api):
     connect(client)
     old = creds(user_id)["access_token"]
     api.fake.fail_next(1, 401)  # Google no longer takes this access token (e.g. expired early)
-    assert busy(user_id) == [] and creds(user_id)["access_token"] != old
+    assert busy(user_id) == [] and calendar._access[user_id][1] != old
     assert api.fake.requests["freeBusy"] == 2
 
 

@@ -44,6 +44,9 @@ WINDOW = timedelta(hours=12)
 CONCURRENCY = 32
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is refreshed
 _cache: dict[int, tuple[float, list[gcal.Busy] | None]] = {}
+# Fresh access tokens stay in memory (user → refresh token they came from, token, expiry): a
+# refresh writes the database only when Google rotates the refresh token.
+_access: dict[int, tuple[str, str, float]] = {}
 _endpoints: dict[str, tuple[float, gcal.Endpoints]] = {}
 _http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
@@ -181,6 +184,7 @@ async def finish_connect(*, user_id: int, code: str, verifier: str, cfg: Calenda
         session.add(row)
         session.commit()
     _cache.pop(user_id, None)
+    _access.pop(user_id, None)
     log.info("Google Calendar connected for user %s", user_id)
     return ConnectResult.CONNECTED
 
@@ -200,16 +204,23 @@ def _row(session: Session, user_id: int) -> Integration | None:
     ).first()
 
 
-def _load(user_id: int) -> dict | None:
+def _load_many(user_ids: list[int]) -> dict[int, dict]:
+    """Decrypted credentials of every connected calendar among ``user_ids`` (one query)."""
+    out = {}
     with session_scope() as session:
-        row = _row(session, user_id)
-        if row is None or row.status != "connected":
-            return None
-        try:
-            return json.loads(keyring().decrypt(row.credentials or ""))
-        except (CryptoError, ValueError):
-            _mark(session, row, "Stored calendar access could not be read. Please reconnect.")
-            return None
+        rows = session.exec(
+            select(Integration).where(
+                Integration.provider == PROVIDER,
+                Integration.status == "connected",
+                col(Integration.user_id).in_(user_ids),
+            )
+        ).all()
+        for row in rows:
+            try:
+                out[row.user_id] = json.loads(keyring().decrypt(row.credentials or ""))
+            except (CryptoError, ValueError):
+                _mark(session, row, "Stored calendar access could not be read. Please reconnect.")
+    return out
 
 
 def _mark(session: Session, row: Integration, reason: str) -> None:
@@ -243,9 +254,12 @@ def _store(user_id: int, refresh_token: str, tokens: gcal.TokenSet) -> None:
 
 
 async def _access_token(user_id: int, creds: dict, cfg: CalendarConfig, *, force: bool = False) -> str:
+    refresh = str(creds["refresh_token"])
+    held = _access.get(user_id)
+    if held and held[0] == refresh:
+        creds.update(access_token=held[1], expires_at=held[2])
     if not force and creds.get("expires_at", 0) - REFRESH_MARGIN > time.time():
         return str(creds["access_token"])
-    refresh = str(creds["refresh_token"])
     tokens = await gcal.refresh(
         http_client(),
         await endpoints(cfg),
@@ -253,18 +267,24 @@ async def _access_token(user_id: int, creds: dict, cfg: CalendarConfig, *, force
         client_secret=cfg.client_secret,
         refresh_token=refresh,
     )
-    await asyncio.to_thread(_store, user_id, refresh, tokens)
-    creds.update(access_token=tokens.access_token, expires_at=tokens.expires_at)
+    if tokens.refresh_token and tokens.refresh_token != refresh:  # rotated: keep the new one
+        await asyncio.to_thread(_store, user_id, refresh, tokens)
+        refresh = tokens.refresh_token
+    _access[user_id] = (refresh, tokens.access_token, tokens.expires_at)
+    creds.update(refresh_token=refresh, access_token=tokens.access_token, expires_at=tokens.expires_at)
     return tokens.access_token
 
 
-async def fetch(user_id: int, now: datetime, cfg: CalendarConfig) -> list[gcal.Busy] | None:
+async def fetch(
+    user_id: int, now: datetime, cfg: CalendarConfig, creds: dict | None = None
+) -> list[gcal.Busy] | None:
     """Read the user's busy blocks from Google (refreshing as needed); None when not connected.
 
     Raises:
         gcal.CalendarError: The calendar could not be read (``GrantRevoked`` also marks the row).
     """
-    creds = await asyncio.to_thread(_load, user_id)
+    if creds is None:
+        creds = (await asyncio.to_thread(_load_many, [user_id])).get(user_id)
     if creds is None:
         return None
     try:
@@ -284,7 +304,7 @@ async def fetch(user_id: int, now: datetime, cfg: CalendarConfig) -> list[gcal.B
 
 
 async def busy(
-    user_id: int, now: datetime | None = None, cfg: CalendarConfig | None = None
+    user_id: int, now: datetime | None = None, cfg: CalendarConfig | None = None, creds: dict | None = None
 ) -> list[gcal.Busy] | None:
     """The user's busy blocks for the next hours, cached; None when unknown (never raises)."""
     cfg = cfg or config()
@@ -295,7 +315,7 @@ async def busy(
     if cached and cached[0] > time.monotonic():
         return cached[1]
     try:
-        blocks = await fetch(user_id, now, cfg)
+        blocks = await fetch(user_id, now, cfg, creds)
     except gcal.CalendarError as exc:
         log.warning("calendar of user %s unreadable: %s", user_id, exc)
         blocks = None
@@ -306,36 +326,25 @@ async def busy(
     return blocks
 
 
-def connected_users(*, session: Session, user_ids: list[int]) -> set[int]:
-    """Which of these users have a connected calendar."""
-    rows = session.exec(
-        select(Integration.user_id).where(
-            Integration.provider == PROVIDER,
-            Integration.status == "connected",
-            col(Integration.user_id).in_(user_ids),
-        )
-    ).all()
-    return set(rows)
-
-
 async def busy_many(user_ids: list[int], now: datetime) -> dict[int, list[gcal.Busy] | None]:
     """Busy blocks of each user with a connected calendar (bounded concurrency)."""
     cfg = config()
     if cfg is None or not user_ids:
         return {}
 
-    def connected() -> set[int]:
-        with session_scope() as session:
-            return connected_users(session=session, user_ids=user_ids)
-
-    ids = sorted(await asyncio.to_thread(connected))
+    fresh = time.monotonic()
+    cached = {u: c[1] for u in user_ids if (c := _cache.get(u)) and c[0] > fresh}
+    wanted = [u for u in user_ids if u not in cached]
+    creds = await asyncio.to_thread(_load_many, wanted) if wanted else {}
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(uid: int) -> list[gcal.Busy] | None:
         async with gate:
-            return await busy(uid, now, cfg)
+            return await busy(uid, now, cfg, creds[uid])
 
-    return dict(zip(ids, await asyncio.gather(*(one(u) for u in ids)), strict=True))
+    ids = sorted(creds)
+    read = dict(zip(ids, await asyncio.gather(*(one(u) for u in ids)), strict=True))
+    return {**cached, **read}
 
 
 async def disconnect(*, user_id: int) -> bool | None:
@@ -370,13 +379,15 @@ async def disconnect(*, user_id: int) -> bool | None:
         )
         session.commit()
     _cache.pop(user_id, None)
+    _access.pop(user_id, None)
     log.info("Google Calendar disconnected for user %s (revoked at Google: %s)", user_id, revoked)
     return revoked
 
 
 def clear_cache() -> None:
-    """Forget every cached busy list and discovery document."""
+    """Forget every cached busy list, access token and discovery document."""
     _cache.clear()
+    _access.clear()
     _endpoints.clear()
 
 

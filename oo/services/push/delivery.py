@@ -132,8 +132,7 @@ def decide(*, session: Session, user: User, sig: push_timing.Signals, inp: Round
     send, p, reason = push_timing.choose(sig=sig, ctx=ctx, draw=inp.draw)
     entry = {"session": session, "user_id": user.id, "now": inp.now, "ctx": ctx, "probability": p}
     if not send:
-        push_timing.log_decision(**entry, send=False, reason=reason)
-        session.commit()
+        push_timing.log_decision(**entry, send=False, reason=reason)  # committed with the batch
         return "wait"
     recent = {t for at, t in sig.pushes if at >= inp.now - timedelta(hours=24) and t is not None}
     rec = recommend(session=session, user_id=user.id, now=inp.now, channel="push", exclude_task_ids=recent)
@@ -244,10 +243,16 @@ async def run_round(
             return sorted(set(session.exec(select(PushSubscription.user_id)).all()))
 
     user_ids = await asyncio.to_thread(subscribed)
-    for start in range(0, len(user_ids), BATCH):
-        batch = user_ids[start : start + BATCH]
-        inp = RoundInput(now, settings, await calendar.busy_many(batch, now), draw)
-        plans = await asyncio.to_thread(_decide_batch, batch, inp, stats)
+    batches = [user_ids[i : i + BATCH] for i in range(0, len(user_ids), BATCH)]
+    # The next batch's calendars are read while this batch is decided and sent.
+    ahead = asyncio.create_task(calendar.busy_many(batches[0], now)) if batches else None
+    for i, batch in enumerate(batches):
+        assert ahead is not None
+        calendars = await ahead
+        ahead = asyncio.create_task(calendar.busy_many(batches[i + 1], now)) if i + 1 < len(batches) else None
+        plans = await asyncio.to_thread(
+            _decide_batch, batch, RoundInput(now, settings, calendars, draw), stats
+        )
         sent = await asyncio.gather(*(deliver(p, sender) for p in plans))
         delivered = await asyncio.to_thread(_record_batch, plans, sent, stats)
         for plan, ok in zip(plans, delivered, strict=True):
