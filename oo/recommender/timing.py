@@ -179,6 +179,7 @@ class TimingModel:
             b = np.asarray(data["b"], dtype=float)
             if a.shape != (DIM, DIM) or b.shape != (DIM,) or not np.all(np.isfinite(a)):
                 raise ValueError("bad shape")
-            return cls(a=a, b=b, updates=int(data.get("updates", 0)))  # type: ignore[arg-type]
+            updates = data.get("updates", 0)
+            return cls(a=a, b=b, updates=int(updates) if isinstance(updates, int | float) else 0)
         except (KeyError, TypeError, ValueError):
             return cls.new()

@@ -28,7 +28,7 @@ def funnel_by_hour(*, session: Session, days: int = 30, now: datetime | None = N
     sent = sa.and_(col(PushDecision.send), col(PushDecision.tip_id).is_not(None))
     count = lambda cond: sa.func.sum(sa.case((cond, 1), else_=0))  # noqa: E731
     rows = session.exec(
-        select(
+        select(  # type: ignore[call-overload]
             PushDecision.local_hour,
             sa.func.count(),
             count(sent),

@@ -23,6 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlmodel import Session, col, select
 
@@ -130,15 +131,15 @@ def decide(*, session: Session, user: User, sig: push_timing.Signals, inp: Round
         daily_cap=inp.settings.push_daily_cap,
     )
     send, p, reason = push_timing.choose(sig=sig, ctx=ctx, draw=inp.draw)
-    entry = {"session": session, "user_id": user.id, "now": inp.now, "ctx": ctx, "probability": p}
+    entry = partial(
+        push_timing.log_decision, session=session, user_id=user.id, now=inp.now, ctx=ctx, probability=p
+    )
     if not send:
-        push_timing.log_decision(**entry, send=False, reason=reason)  # committed with the batch
+        entry(send=False, reason=reason)  # committed with the batch
         return "wait"
     recent = {t for at, t in sig.pushes if at >= inp.now - timedelta(hours=24) and t is not None}
     rec = recommend(session=session, user_id=user.id, now=inp.now, channel="push", exclude_task_ids=recent)
-    push_timing.log_decision(
-        **entry, send=True, reason=reason if not rec.empty else "nothing", tip_id=rec.tip_id
-    )
+    entry(send=True, reason=reason if not rec.empty else "nothing", tip_id=rec.tip_id)
     session.commit()
     if rec.empty:
         return "nothing"
@@ -198,6 +199,7 @@ def _decide_batch(user_ids: list[int], inp: RoundInput, stats: RoundStats) -> li
         for user in users:
             stats.users += 1
             try:
+                assert user.id is not None
                 outcome = decide(session=session, user=user, sig=signals[user.id], inp=inp)
             except Exception:  # one user's failure never stops the round
                 log.exception("push decision failed for user %s", user.id)

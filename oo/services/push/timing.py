@@ -72,13 +72,13 @@ def load_signals(*, session: Session, user_ids: list[int], now: datetime) -> dic
     for uid, at in session.exec(
         select(TipView.user_id, sa.func.max(TipView.served_at))
         .where(ids, TipView.channel == "web")
-        .group_by(TipView.user_id)
+        .group_by(col(TipView.user_id))
     ).all():
         out[uid].last_visit = at
     for uid, at in session.exec(
         select(TipFeedback.user_id, sa.func.max(TipFeedback.created_at))
         .where(col(TipFeedback.user_id).in_(user_ids))
-        .group_by(TipFeedback.user_id)
+        .group_by(col(TipFeedback.user_id))
     ).all():
         out[uid].last_reaction = _aware(at)
     in_decisions = col(PushDecision.user_id).in_(user_ids)
@@ -88,7 +88,7 @@ def load_signals(*, session: Session, user_ids: list[int], now: datetime) -> dic
             PushDecision.user_id, sa.func.max(wait_at), sa.func.max(sa.cast(PushDecision.send, sa.Integer))
         )
         .where(in_decisions)
-        .group_by(PushDecision.user_id)
+        .group_by(col(PushDecision.user_id))
     ).all():
         out[uid].last_wait, out[uid].ever_sent = _aware(at), bool(sent)
     for row in session.exec(
@@ -145,7 +145,7 @@ def settle(*, session: Session, user_id: int, sig: Signals, now: datetime) -> in
     """
     learned = 0
     for decision, reaction in sig.unsettled:
-        expired = _aware(decision.decided_at) + PUSH_TTL <= now
+        expired = decision.decided_at + PUSH_TTL <= now
         if reaction is None and not expired and decision.delivered is not False and decision.tip_id:
             continue
         decision.settled_at = now
