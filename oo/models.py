@@ -177,6 +177,8 @@ class TipView(SQLModel, table=True):
     served_at: datetime = _ts(default=True)
     reaction: str | None = Field(default=None, max_length=16)
     reacted_at: datetime | None = _ts(nullable=True)
+    # Probability the serving policy had of choosing this task (off-policy evaluation); None before it was logged.
+    propensity: float | None = None
 
     __table_args__ = (
         sa.Index("ix_tip_view_user_served", "user_id", "served_at"),
@@ -235,6 +237,8 @@ class TipScore(SQLModel, table=True):
     features: str = _json_text()
     latency_ms: float = 0.0
     created_at: datetime = _ts(default=True)
+    # This policy's probability of choosing the task that was served (its own pick is task_id).
+    served_probability: float | None = None
 
     __table_args__ = (
         sa.Index("ix_tip_score_user_created", "user_id", "created_at"),

@@ -1,7 +1,7 @@
 """push timing decision log (push_decision)
 
 Revision ID: cal01_push_decision
-Revises: c789bd49d7b9
+Revises: learn01_propensities
 Create Date: 2026-11-28 10:30:00
 
 """
@@ -13,7 +13,7 @@ import oo.models  # noqa: F401  (custom column types such as UTCDateTime)
 import sqlmodel
 
 revision: str = 'cal01_push_decision'
-down_revision: Union[str, Sequence[str], None] = 'c789bd49d7b9'
+down_revision: Union[str, Sequence[str], None] = 'learn01_propensities'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

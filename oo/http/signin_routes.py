@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import routes
+from oo import loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http.caller import same_origin
@@ -50,9 +50,13 @@ def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | 
     return None
 
 
-def page_url(settings: Settings, path: str, **query: str) -> str:
-    """An absolute URL of a page (pages live on OO_BASE_URL, which differs from the backend in dev)."""
-    return f"{settings.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
+def page_url(settings: Settings, path: str, host: str | None = None, **query: str) -> str:
+    """An absolute URL of a page (pages live on OO_BASE_URL, which differs from the backend in dev).
+
+    ``host`` is the request's Host header: in development a caller on the other loopback name
+    (``127.0.0.1`` vs ``localhost``) is sent back to that name, where its cookies live.
+    """
+    return f"{loopback.page_base(settings, host)}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -155,7 +159,7 @@ async def auth_callback(request: Request) -> Response:
         )
         assert user.id is not None
         token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
-    resp = _redirect(page_url(settings, flow.next_path))
+    resp = _redirect(page_url(settings, flow.next_path, request.headers.get("host")))
     _set_session_cookie(resp, settings, token)
     resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
     return resp
@@ -180,10 +184,10 @@ async def auth_demo(request: Request) -> Response:
     if not same_origin(request, settings):
         return Response("Cross-site request refused.", status_code=403)
     with session_scope() as session:
-        user = accounts.create_demo_user(session=session)
+        user = accounts.create_demo_user(session=session, admin=settings.demo_admin)
         assert user.id is not None
         token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
-    resp = _redirect(page_url(settings, routes.CONNECT))
+    resp = _redirect(page_url(settings, routes.CONNECT, request.headers.get("host")))
     _set_session_cookie(resp, settings, token)
     return resp
 
@@ -198,7 +202,7 @@ async def auth_signout(request: Request) -> Response:
     with session_scope() as session:
         accounts.revoke_session(session=session, token=token)
     session_cache.forget_token(token)  # every worker stops trusting it now
-    resp = _redirect(page_url(settings, routes.SIGNIN))
+    resp = _redirect(page_url(settings, routes.SIGNIN, request.headers.get("host")))
     resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     return resp
 

@@ -19,13 +19,24 @@ import reflex as rx
 from oo import routes
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.push import opened as pushed
-from oo.services.tips import feedback
+from oo.services.tips import feedback, undo
 from oo.services.tips import serving as tips
+from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")
 LONG_PRESS_MS = 500
 SAVE_FAILED = "That didn't go through. Try again."
+FOCUS_TIP = "document.querySelector('[data-testid=tip]')?.focus()"
+UNDO_SECONDS = undo.UNDO_SECONDS  # the page hides Undo after this (the server allows a little more)
+# A short, calm acknowledgement of each reaction.
+ACK = {
+    "done": "Done.",
+    "snooze": "Snoozed for {hours} hours.",
+    "dismiss": "Dismissed for today.",
+    "helpful": "Noted: helpful.",
+    "not_helpful": "Noted: not helpful.",
+}
 
 
 class TipState(AuthState):
@@ -40,6 +51,10 @@ class TipState(AuthState):
     has_source: bool = True
     needs_reconnect: bool = False
     more: bool = False
+    ack: str = ""  # "Done." after a reaction, "Undone." after an Undo
+    ack_id: int = 0  # changes with every acknowledgement (restarts its fade-out)
+    can_undo: bool = False
+    _undo: dict[str, str] = {}  # backend-only: the reaction to take back and the tip to restore
     _press_at: float = -1.0  # pointer-down timeStamp (ms, browser clock) of the press in progress
     _tip_id: str = ""  # backend-only: the tip last served to this tab (never used to record a reaction)
 
@@ -70,6 +85,7 @@ class TipState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
+        self._acknowledge("")
         pushed_tip = self.router.url.query_parameters.get("tip", "")
         if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
             try:
@@ -112,6 +128,14 @@ class TipState(AuthState):
         self._press_at = -1.0
 
     @rx.event
+    def escape(self, key: str) -> rx.event.EventSpec | None:
+        """Escape (anywhere in the tip, buttons included) closes the reaction buttons."""
+        if key != "Escape" or not (self.revealed or self.more):
+            return None
+        self.revealed = self.more = False
+        return rx.call_script(FOCUS_TIP)  # the focused button is gone: focus goes back to the tip
+
+    @rx.event
     def key_press(self, key: str) -> None:
         """Keyboard: Enter or Space on the focused tip acts like a tap."""
         if key in ("Enter", " "):
@@ -129,6 +153,7 @@ class TipState(AuthState):
                 reaction=reaction,
                 key=key if isinstance(key, str) else "",
                 timezone=user.timezone,
+                undoable=True,
             )
         except feedback.IdempotencyConflict:
             return None  # a repeat of an earlier tap on an earlier tip: already recorded
@@ -145,7 +170,43 @@ class TipState(AuthState):
             self.notice = SAVE_FAILED
             return None
         if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
+            previous = {"ref": str(ref), "key": str(key), "text": self.text, "why": self.why}
             self._set(reacted.next)
+            text = ACK.get(reaction, "Noted.").format(hours=get_settings().snooze_hours)
+            self._acknowledge(text, undo=previous)
+        return None
+
+    def _acknowledge(self, text: str, undo: dict[str, str] | None = None) -> None:
+        self.ack, self.ack_id = text, self.ack_id + 1
+        self._undo, self.can_undo = undo or {}, bool(undo)
+
+    @rx.event
+    async def take_back(self) -> rx.event.EventSpec | None:
+        """Undo: withdraw the last reaction (while its window is open) and show its tip again."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        last, self.can_undo = self._undo, False
+        if not last:
+            return None
+        try:
+            await tips.take_back(user_id=user.id, tip_ref=last["ref"], key=last["key"])
+        except undo.TooLateToUndo:
+            self._acknowledge("Too late to undo — it counts.")
+            return None
+        except feedback.FeedbackError as exc:
+            log.warning("undo refused for user %s: %s", user.id, exc)
+            self._acknowledge("")
+            return None
+        except Exception:
+            log.exception("undo for user %s failed", user.id)
+            self.notice = SAVE_FAILED
+            return None
+        self.text, self.why, self.view_key = last["text"], last["why"], last["ref"]
+        self._tip_id = last["ref"][:32]
+        self.revealed = self.more = False
+        self._acknowledge("Undone.")
         return None
 
     @rx.event

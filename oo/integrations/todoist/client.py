@@ -119,6 +119,14 @@ class TodoistClient:
         """
         await self._request("POST", f"/tasks/{quote(task_id, safe='')}/close", idempotent=False)
 
+    async def reopen_task(self, task_id: str) -> None:
+        """Reopen a completed task (Undo after Done).
+
+        Args:
+            task_id: The opaque task id.
+        """
+        await self._request("POST", f"/tasks/{quote(task_id, safe='')}/reopen", idempotent=False)
+
     async def sync(
         self, sync_token: str | None, resource_types: Iterable[str] = ("items", "user")
     ) -> SyncResult:

@@ -32,7 +32,10 @@ class Overview:
 def active_users(*, session: Session, since: Any) -> int:
     """Distinct users who saw a tip (web/API) or reacted since ``since``."""
     seen = select(TipView.user_id).where(col(TipView.served_at) >= since, TipView.channel != "push")
-    reacted = select(TipFeedback.user_id).where(col(TipFeedback.created_at) >= since)
+    reacted = select(TipFeedback.user_id).where(
+        col(TipFeedback.created_at) >= since,
+        TipFeedback.origin != "signal",  # not an ignored tip
+    )
     union = sa.union(seen, reacted).subquery()
     return int(session.exec(select(sa.func.count()).select_from(union)).one())
 
@@ -48,7 +51,10 @@ def funnel(*, session: Session) -> list[dict[str, Any]]:
         ("signed up", select(sa.func.count()).select_from(User).where(live)),
         ("connected", select(sa.func.count(sa.distinct(Integration.user_id)))),
         ("first tip", select(sa.func.count(sa.distinct(TipView.user_id)))),
-        ("first reaction", select(sa.func.count(sa.distinct(TipFeedback.user_id)))),
+        (
+            "first reaction",
+            select(sa.func.count(sa.distinct(TipFeedback.user_id))).where(TipFeedback.origin != "signal"),
+        ),
     ]
     return [{"step": name, "users": _count(session, stmt)} for name, stmt in steps]
 

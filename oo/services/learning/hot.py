@@ -26,13 +26,14 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import numpy as np
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from oo import singletons
 from oo.db import session_scope
 from oo.models import ModelState, TipFeedback, utcnow
-from oo.recommender import dumps_binary
+from oo.recommender import LinUCBPolicy, Policy, dumps_binary
 from oo.services.learning import learner
 from oo.services.learning.learner import Pending, _Entry, _write, cache, hot_lock, pending
 from oo.services.learning.policies import serving_set
@@ -42,6 +43,19 @@ log = logging.getLogger("oo.learner_hot")
 FLUSH_SECONDS = 0.25
 _dirty: set[int] = set()
 singletons.on_reset("learning.hot", _dirty.clear)
+
+
+def _clone(policy: Policy) -> Policy:
+    """A copy to learn on: LinUCB's arrays copied (a deep copy costs ten times more), else deepcopy."""
+    if type(policy) is not LinUCBPolicy:
+        return copy.deepcopy(policy)
+    twin = copy.copy(policy)
+    for name, value in vars(policy).items():
+        if isinstance(value, np.ndarray):
+            setattr(twin, name, value.copy(order="K"))  # keeps Fortran order for the in-place updates
+        elif isinstance(value, list | dict | set):
+            setattr(twin, name, copy.deepcopy(value))
+    return twin
 
 
 def learn_now(
@@ -62,7 +76,7 @@ def learn_now(
             if entry is None:  # evicted meanwhile: the replay at the next load teaches it
                 pending.setdefault(key, []).append(Pending(feedback_id, xs[ref.encoder], reward))
                 continue
-            policy = copy.deepcopy(entry.policy)
+            policy = _clone(entry.policy)
             try:
                 policy.learn(xs[ref.encoder], reward)
             except ValueError as exc:

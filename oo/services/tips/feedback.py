@@ -5,8 +5,10 @@ the admin reward op and the delayed reward of a task completed at its source:
 
 * **Idempotent:** one row per (user, idempotency key). The same key again returns the stored
   result and changes nothing; the same key with a different tip or reaction is a conflict.
-* **First reward wins** (a scripted client cannot skew the model): only the first reaction
-  to a tip is learned; later ones are recorded (``tip_feedback``) but not learned twice.
+* **First reward wins** (a scripted client cannot skew the model): the first reaction to a tip
+  is learned; of the later ones only a first Done is learned too (Helpful then Done teaches
+  both); the rest are recorded (``tip_feedback``) but not learned. The rule, and the weak
+  ``ignored`` signal of a tip left without a reaction, live in `oo.services.learning.signals`.
 * **Transactional outbox:** the feedback row (``applied_at`` NULL), the task change (done,
   snooze, dismiss) and, for a Done on a real source, the ``source_action`` that closes the task
   there are written in one transaction; then `oo.services.learning.learner.apply` learns and sets
@@ -30,7 +32,7 @@ from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
 from oo.services.learning import hot as learner_hot
-from oo.services.learning import learner
+from oo.services.learning import learner, signals
 
 log = logging.getLogger("oo.feedback")
 
@@ -99,8 +101,11 @@ def check_reaction(reaction: object) -> str:
     return reaction
 
 
-def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool) -> FeedbackResult:
+def _result(
+    row: TipFeedback, task_id: int | None, first: bool, duplicate: bool, learn: bool | None = None
+) -> FeedbackResult:
     assert row.id is not None
+    learn = first if learn is None else learn
     return FeedbackResult(
         feedback_id=row.id,
         tip_id=row.tip_id,
@@ -109,7 +114,7 @@ def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool)
         reward=row.reward,
         origin=row.origin,
         first=first,
-        learned=first and row.applied_at is not None,
+        learned=learn and row.applied_at is not None,
         duplicate=duplicate,
         created_at=row.created_at,
     )
@@ -124,14 +129,22 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
     if row.tip_id != tip_id or row.reaction != reaction:
         raise IdempotencyConflict("this idempotency key was already used for another tip or reaction")
     first_id = session.exec(
-        select(TipFeedback.id).where(TipFeedback.tip_id == row.tip_id).order_by(col(TipFeedback.id))
+        select(TipFeedback.id)
+        .where(TipFeedback.tip_id == row.tip_id, TipFeedback.origin != signals.SIGNAL_ORIGIN)
+        .order_by(col(TipFeedback.id))
     ).first()
     tip = session.get(TipView, row.tip_id)
     return _result(row, tip.task_id if tip else None, first=first_id == row.id, duplicate=True)
 
 
 def _apply_to_task(
-    session: Session, user_id: int, tip: TipView, reaction: str, now: datetime, snooze_hours: int
+    session: Session,
+    user_id: int,
+    tip: TipView,
+    reaction: str,
+    now: datetime,
+    snooze_hours: int,
+    hold: timedelta | None = None,
 ) -> None:
     task = session.get(Task, tip.task_id) if tip.task_id is not None else None
     if task is None or task.user_id != user_id or task.completed_at is not None:
@@ -147,6 +160,7 @@ def _apply_to_task(
                     source=task.source,
                     external_id=task.external_id,
                     action="close",
+                    next_attempt_at=now + hold if hold else now,  # held while the reaction can be undone
                 )
             )
     elif reaction == "snooze":
@@ -169,6 +183,7 @@ def record(
     origin: str = "user",
     snooze_hours: int = 3,
     now: datetime | None = None,
+    hold: timedelta | None = None,
     write_behind: bool = False,
 ) -> FeedbackResult:
     """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
@@ -185,6 +200,8 @@ def record(
         write_behind: Teach the in-memory models now and persist them with the next flush
             (`oo.services.learner_hot`, /tip); ``learned`` stays False until then. Otherwise
             the models are written before this returns.
+        hold: The reaction's undo window (`oo.services.tips.undo`): the learner is not taught and the
+            task is not closed at its source until it has passed (the row stays pending).
 
     Returns:
         The result; ``duplicate`` is true when the key had been recorded before.
@@ -212,8 +229,10 @@ def record(
         .values(reaction=reaction, reacted_at=now)
     )
     first = claim.rowcount == 1
+    learn = first or signals.later_absorbed(session, tip_id, reaction)
+    signals.note_answered(user_id, tip_id)
     if origin == "user":
-        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours)
+        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours, hold)
     row = TipFeedback(
         tip_id=tip_id,
         user_id=user_id,
@@ -222,7 +241,7 @@ def record(
         idempotency_key=key,
         origin=origin,
         created_at=now,
-        applied_at=None if first else now,
+        applied_at=None if learn else now,
     )
     session.add(row)
     try:
@@ -233,7 +252,9 @@ def record(
         if raced is None:
             raise
         return raced
-    if first and write_behind:
+    if learn and hold:
+        pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
+    elif learn and write_behind:
         try:
             learner_hot.learn_now(
                 session=session,
@@ -245,14 +266,14 @@ def record(
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
-    elif first:
+    elif learn:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         session.refresh(row)
-    return _result(row, tip.task_id, first=first, duplicate=False)
+    return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
 
 
 def record_completion(

@@ -21,13 +21,15 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from oo.db import session_scope
 from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform import event_bus as events
+from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
-from oo.services.tips import feedback
+from oo.services.tips import feedback, undo
 from oo.services.tips import refs as tip_refs
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
@@ -68,13 +70,15 @@ def source_state(*, session: Session, user_id: int) -> SourceState:
     return _sources(session, user_id)[0]
 
 
+_INTEGRATIONS = select(Integration.provider, Integration.status, Integration.last_sync_at).where(
+    Integration.user_id == sa.bindparam("user_id")
+)
+
+
 def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
     """The source state, and whether a connected Todoist's cached tasks are stale (one query)."""
-    rows = session.exec(
-        select(Integration.provider, Integration.status, Integration.last_sync_at).where(
-            Integration.user_id == user_id
-        )
-    ).all()
+    # Core with a statement built once: this runs on every tip.
+    rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
     now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
     stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
     statuses = [s for p, s, _ in rows if p != "google_calendar"]  # a calendar is not a task source
@@ -131,6 +135,7 @@ def react_in(
     origin: str = "user",
     timezone: str | None = None,
     show_next: bool = True,
+    undoable: bool = False,
     write_behind: bool = True,
 ) -> Reacted:
     """The synchronous core of `react`, on the caller's session."""
@@ -149,6 +154,7 @@ def react_in(
         idempotency_key=key,
         origin=origin,
         snooze_hours=get_settings().snooze_hours,
+        hold=undo.HOLD if undoable else None,
         write_behind=write_behind,
     )
     if result.duplicate or not show_next:
@@ -213,6 +219,7 @@ async def react(
     origin: str = "user",
     timezone: str | None = None,
     show_next: bool = True,
+    undoable: bool = False,
     write_behind: bool = True,
 ) -> Reacted:
     """One reaction, one call: record it once, teach the learner, and pick the next tip.
@@ -232,6 +239,8 @@ async def react(
         write_behind: Teach the in-memory models now and persist them with the next flush
             (`oo.services.learning.hot`); False writes them before returning (the API, whose
             answer says ``learned``).
+        undoable: Hold the reaction for its undo window (/tip): learned and carried out at the
+            source only when `undo.HOLD` has passed, unless `undo` takes it back first.
 
     Returns:
         The recorded reaction and, unless it repeats a recorded key or none was asked, the next tip.
@@ -254,12 +263,37 @@ async def react(
                 origin=origin,
                 timezone=timezone,
                 show_next=show_next,
+                undoable=undoable,
                 write_behind=write_behind,
             )
 
     reacted = await asyncio.to_thread(run)
     await _announce(user_id, channel, reacted.next, reacted.feedback)
+    if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
+        undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)
     return reacted
+
+
+async def take_back(*, user_id: int, tip_ref: str, key: str) -> undo.Withdrawn:
+    """Undo, one call: withdraw a held reaction to the tip ``tip_ref`` names (the caller's own).
+
+    The task gets its open state back and a held close at the source is cancelled (or, if it
+    already went out, the task is reopened there now).
+
+    Raises:
+        feedback.FeedbackError: For a reference that is not the caller's, or a malformed key;
+            `undo.NothingToUndo` / `undo.TooLateToUndo` when there is nothing (left) to take back.
+    """
+
+    def run() -> undo.Withdrawn:
+        tip_id = tip_refs.verify(user_id=user_id, ref=tip_ref)
+        with session_scope() as session:
+            return undo.withdraw(session=session, user_id=user_id, tip_id=tip_id, key=key)
+
+    withdrawn = await asyncio.to_thread(run)
+    if withdrawn.reopen:
+        source_actions.kick(user_id=user_id)
+    return withdrawn
 
 
 async def next_tip(

@@ -8,6 +8,7 @@ from sqlmodel import Session, SQLModel, select
 
 from oo import db, settings
 from oo.models import ModelState, TipFeedback
+from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
@@ -15,6 +16,8 @@ from oo.services.learning.policies import serving_set
 from oo.services.sources import catalog as sources
 from oo.services.tips import recommend as recommend_module
 from oo.services.tips import serving as tips
+
+LEARNERS = sum(spec.name != "random" for spec in POLICY_SPECS)
 
 
 def _forget_memory() -> None:  # what a crash loses
@@ -76,9 +79,7 @@ def test_a_reaction_is_learned_at_once_and_written_behind_once(session, uid):
     assert stored(session, uid) == {} and applied(session) == [False], "nothing written yet"
     assert learner_hot.flush() == 1
     assert {k: u for k, (u, _) in stored(session, uid).items()} == {
-        "linucb@1": 1,
-        "linucb@2": 1,
-        "linucb@3": 1,
+        spec.key: 1 for spec in POLICY_SPECS if spec.name != "random"
     }
     assert applied(session) == [True] and learner_hot.pending_count() == 0
     assert scores(session, uid) == warm
@@ -148,6 +149,6 @@ def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, u
     monkeypatch.setattr(learner, "get_models", racing)
     assert learner_hot.flush() == 0 and applied(session) == [False]  # rolled back, nothing claimed
     monkeypatch.setattr(learner, "get_models", real)
-    assert learner_hot.pending_count() == 3
+    assert learner_hot.pending_count() == LEARNERS
     assert learner_hot.flush() == 1 and applied(session) == [True]
     assert stored(session, uid)["linucb@3"][0] == 6
