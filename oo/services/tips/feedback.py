@@ -23,6 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -120,7 +121,16 @@ def _result(
     )
 
 
+_KEY_USED = sa.select(col(TipFeedback.id)).where(
+    col(TipFeedback.user_id) == sa.bindparam("user_id"),
+    col(TipFeedback.idempotency_key) == sa.bindparam("key"),
+)
+
+
 def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: str) -> FeedbackResult | None:
+    # The common case is a new key: one prebuilt Core statement says so without the ORM.
+    if session.connection().execute(_KEY_USED, {"user_id": user_id, "key": key}).first() is None:
+        return None
     row = session.exec(
         select(TipFeedback).where(TipFeedback.user_id == user_id, TipFeedback.idempotency_key == key)
     ).first()

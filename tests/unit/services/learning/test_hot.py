@@ -132,10 +132,10 @@ def test_reset_discards_what_memory_learned(session, uid):
 
 def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, uid, monkeypatch):
     react(session, uid, "k1")
-    real = learner.get_models
+    real = learner_hot._snapshot
 
-    def racing(**kw):  # the other worker writes right after this flush read the versions
-        models = real(**kw)
+    def racing(*a, **kw):  # the other worker writes right after this flush read the versions
+        snap = real(*a, **kw)
         with Session(db.get_engine()) as other:
             other.execute(
                 text(
@@ -144,11 +144,32 @@ def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, u
                 )
             )
             other.commit()
-        return models
+        return snap
 
-    monkeypatch.setattr(learner, "get_models", racing)
-    assert learner_hot.flush() == 0 and applied(session) == [False]  # rolled back, nothing claimed
-    monkeypatch.setattr(learner, "get_models", real)
-    assert learner_hot.pending_count() == LEARNERS
+    monkeypatch.setattr(learner_hot, "_snapshot", racing)
+    # The batch is rolled back whole; the careful path reloads the newer row and replays k1 onto it.
     assert learner_hot.flush() == 1 and applied(session) == [True]
-    assert stored(session, uid)["linucb@3"][0] == 6
+    assert stored(session, uid)["linucb@3"][0] == 6 and learner_hot.pending_count() == 0
+
+
+def test_many_users_are_written_in_one_transaction(session):
+    users = []
+    for _ in range(5):
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        users.append(user.id)
+    for i, u in enumerate(users):
+        react(session, u, f"a{i}")
+    assert learner_hot.flush() == 5
+    for i, u in enumerate(users):
+        react(session, u, f"b{i}")
+    commits = []
+    listener = lambda *_a: commits.append(1)  # noqa: E731
+    __import__("sqlalchemy").event.listen(db.get_engine(), "commit", listener)
+    try:
+        assert learner_hot.flush() == 5
+    finally:
+        __import__("sqlalchemy").event.remove(db.get_engine(), "commit", listener)
+    assert len(commits) == 1
+    assert applied(session) == [True] * 10
+    assert {u for u, _ in stored(session, users[0]).values()} == {2}
