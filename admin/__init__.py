@@ -21,6 +21,7 @@ from admin.state.health import AdminHealthState
 from admin.state.ops import AdminOpsState
 from admin.state.overview import AdminOverviewState
 from admin.state.policies import AdminPoliciesState
+from admin.state.push_timing import AdminPushState
 from admin.state.quality import AdminQualityState
 from admin.state.recommendations import AdminRecommendationsState
 from admin.state.rewards import AdminRewardsState
@@ -38,6 +39,7 @@ PAGES = (
     (pages.experiments_page, routes.EXPERIMENTS, "Experiments", AdminExperimentsState),
     (pages.recommendations_page, routes.RECOMMENDATIONS, "Recommendations", AdminRecommendationsState),
     (pages.rewards_page, routes.REWARDS, "Rewards", AdminRewardsState),
+    (pages.push_page, routes.PUSH, "Push timing", AdminPushState),
     (pages.quality_page, routes.QUALITY, "Data quality", AdminQualityState),
     (pages.ops_page, routes.OPS, "Ops", AdminOpsState),
     (pages.sql_page, routes.SQL, "SQL", AdminSqlState),

@@ -8,6 +8,7 @@ POLICIES = "/admin/policies"
 EXPERIMENTS = "/admin/experiments"
 RECOMMENDATIONS = "/admin/recommendations"
 REWARDS = "/admin/rewards"
+PUSH = "/admin/push"
 QUALITY = "/admin/quality"
 OPS = "/admin/ops"
 SQL = "/admin/sql"
@@ -28,6 +29,7 @@ NAV = (
     ("Experiments", EXPERIMENTS, "flask-conical"),
     ("Recommendations", RECOMMENDATIONS, "scroll-text"),
     ("Rewards", REWARDS, "trending-up"),
+    ("Push timing", PUSH, "bell"),
     ("Data quality", QUALITY, "shield-check"),
     ("Ops actions", OPS, "wrench"),
     ("SQL", SQL, "database"),

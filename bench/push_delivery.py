@@ -1,14 +1,17 @@
 """Bench: the push job's decide-and-send throughput for N subscribed users (default 10,000).
 
 Usage:
-    .venv/bin/python bench/push_delivery.py [--users 10000]
+    .venv/bin/python bench/push_delivery.py [--users 10000] [--calendars]
 
 Builds a temporary SQLite database with N demo users (18 open tasks each) and one Web Push
 subscription per user at the local push service (tests/fakes/push_service.py, which verifies the
 VAPID JWT and decrypts every RFC 8291 message), then times one `run_round` at noon UTC: per user
 the quiet-hours/cap/dedupe checks, one `recommend()` (LinUCB + shadow policies + logging) and one
 encrypted, signed send. The fake service runs in the same process, so its decryption shares the
-two cores with the sender: the number is a floor.
+two cores with the sender: the number is a floor. With ``--calendars`` every user also has Google
+Calendar connected at the fake FreeBusy API (tests/fakes/google_calendar.py, same process): each
+decision reads the calendar (cache off; the first round also refreshes every access token), one
+user in five is in a meeting (no push), and a second round two hours later runs the timing model.
 """
 
 from __future__ import annotations
@@ -19,9 +22,10 @@ import os
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+NOON = datetime(2026, 11, 26, 12, tzinfo=UTC)
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -29,12 +33,27 @@ sys.path.insert(0, str(ROOT))
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=10_000)
+    parser.add_argument(
+        "--calendars", action="store_true", help="every user has Google Calendar connected (fake FreeBusy)"
+    )
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="oo-push-bench-")
     os.environ["OO_DATA_DIR"] = tmp
+    from contextlib import nullcontext
+
+    from tests.fakes.google_calendar import FakeGoogleCalendarServer
     from tests.fakes.push_service import FakePushService
 
-    with FakePushService() as service:
+    gcal_server = FakeGoogleCalendarServer() if args.calendars else nullcontext()
+    with FakePushService() as service, gcal_server as gcal:
+        if gcal is not None:
+            os.environ.update(
+                OO_GOOGLE_CLIENT_ID=gcal.fake.client_id,
+                OO_GOOGLE_CLIENT_SECRET=gcal.fake.client_secret,
+                OO_GOOGLE_DISCOVERY_URL=gcal.discovery_url,
+                OO_GOOGLE_CALENDAR_API_URL=gcal.api_url,
+                OO_GOOGLE_CALENDAR_CACHE_SECONDS="0",  # worst case: a calendar read per user per round
+            )
         os.environ["OO_PUSH_ALLOWED_HOSTS"] = service.origin
         os.environ["OO_PUSH_DAILY_CAP"] = "3"
         from sqlmodel import Session, SQLModel
@@ -57,30 +76,52 @@ def main() -> None:
                 s.flush()
                 connect_demo(session=s, user_id=user.id)
                 push.subscribe(session=s, user_id=user.id, data=service.new_subscription())
+                if gcal is not None:
+                    _connect_calendar(s, gcal, user.id)
+            s.commit()
         print(f"setup: {args.users} users in {time.perf_counter() - t0:.1f} s")
 
-        async def one_round():
+        async def one_round(now: datetime):
             async with WebPushSender(
                 keys.private_key,
                 "mailto:bench@oo.test",
                 allowed_hosts=push.allowed_hosts(),
                 max_concurrency=200,
             ) as sender:
-                return await push_delivery.run_round(
-                    sender=sender, now=datetime(2026, 11, 26, 12, tzinfo=UTC)
-                )
+                return await push_delivery.run_round(sender=sender, now=now)
 
-        t0 = time.perf_counter()
-        stats = asyncio.run(one_round())
-        elapsed = time.perf_counter() - t0
-        print(
-            f"round: {stats.users} users, {stats.sent} pushes sent, results {dict(stats.results)}, "
-            f"skipped {dict(stats.skipped)}"
-        )
-        print(
-            f"decide-and-send: {elapsed:.1f} s → {stats.users / elapsed:.0f} users/s "
-            f"({service.counts()['accepted']} messages verified and decrypted by the push service)"
-        )
+        # Round 1: everyone's first push; round 2 (2 h later): the timing model decides for each.
+        for label, now in (("first", NOON), ("timing model", NOON + timedelta(hours=2))):
+            accepted = service.counts()["accepted"]
+            t0 = time.perf_counter()
+            stats = asyncio.run(one_round(now))
+            elapsed = time.perf_counter() - t0
+            print(
+                f"round ({label}): {stats.users} users, {stats.sent} pushes sent, "
+                f"results {dict(stats.results)}, skipped {dict(stats.skipped)}"
+            )
+            print(
+                f"decide-and-send: {elapsed:.1f} s → {stats.users / elapsed:.0f} users/s "
+                f"({service.counts()['accepted'] - accepted} messages verified and decrypted by the push service"
+                + (f"; calendar requests {dict(gcal.fake.requests)})" if gcal is not None else ")")
+            )
+
+
+def _connect_calendar(session, gcal, user_id: int) -> None:
+    """A stored calendar grant (access token expired, so the first read refreshes it)."""
+    import json
+
+    from oo.models import Integration
+    from oo.services.platform.keyring import keyring
+
+    subject = f"sub-bench-{user_id}"
+    if user_id % 5 == 0:  # one in five is in a meeting at noon
+        gcal.fake.set_busy(subject, [(NOON - timedelta(minutes=30), NOON + timedelta(minutes=30))])
+    elif user_id % 5 == 1:  # one in five has a meeting soon
+        gcal.fake.set_busy(subject, [(NOON + timedelta(minutes=20), NOON + timedelta(minutes=80))])
+    refresh = gcal.fake.issue_refresh_token(subject)
+    blob = keyring().encrypt(json.dumps({"refresh_token": refresh, "access_token": "", "expires_at": 0}))
+    session.add(Integration(user_id=user_id, provider="google_calendar", credentials=blob))
 
 
 if __name__ == "__main__":

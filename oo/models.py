@@ -429,3 +429,39 @@ class Advice(SQLModel, table=True):
     created_by: int | None = None  # admin id (no FK: the library outlives an admin account)
     created_at: datetime = _ts(default=True)
     updated_at: datetime = _ts(default=True)
+class PushDecision(SQLModel, table=True):
+    """One push-timing decision (send or not) with its probability, context and outcome (push funnel).
+
+    ``probability`` is the clipped P(send) the timing model used, so the probability of the action
+    taken is ``probability`` for a send and ``1 - probability`` for a not-send (off-policy
+    evaluation). ``reason``: ``model`` (sampled), ``first`` (a user's first push, always sent) or
+    ``nothing`` (the model said send, there was no tip). A send's outcome fills in later:
+    ``delivered``, ``opened_at`` (the notification opened the tip), the reaction (on the pushed
+    tip, ``reacted_via`` notification or page) and, once known, the ``reward`` the model learned.
+    """
+
+    __tablename__ = "push_decision"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user.id")
+    decided_at: datetime = _ts(default=True)
+    policy: str = Field(default="timing@1", max_length=64)
+    send: bool = False
+    probability: float = 0.0
+    reason: str = Field(default="model", max_length=16)
+    local_hour: int = 0
+    context: str = _json_text()
+    tip_id: str | None = Field(default=None, max_length=32, index=True)
+    delivered: bool | None = None
+    opened_at: datetime | None = _ts(nullable=True)
+    reaction: str | None = Field(default=None, max_length=16)
+    reacted_via: str | None = Field(default=None, max_length=16)
+    reacted_at: datetime | None = _ts(nullable=True)
+    reward: float | None = None
+    settled_at: datetime | None = _ts(nullable=True)
+
+    __table_args__ = (
+        sa.Index("ix_push_decision_user_time", "user_id", "decided_at"),
+        sa.Index("ix_push_decision_time", "decided_at"),
+        sa.Index("ix_push_decision_unsettled", "user_id", "settled_at"),
+    )

@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     push_daily_cap: int = Field(3, ge=0, le=50)
     default_quiet_hours: str = "22-8"
     push_allowed_hosts: str = ""
+    push_min_gap_minutes: int = Field(90, ge=0, le=1440)
+    google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
+    google_calendar_cache_seconds: int = Field(300, ge=0, le=3600)
 
     redis_url: str = ""
     bus_url: str = ""

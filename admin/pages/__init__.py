@@ -10,6 +10,7 @@ from .health import health_page
 from .ops import ops_page
 from .overview import overview_page
 from .policies import policies_page
+from .push_timing import push_page
 from .quality import quality_page
 from .recommendations import recommendations_page
 from .rewards import rewards_page
@@ -27,6 +28,7 @@ __all__ = [
     "ops_page",
     "overview_page",
     "policies_page",
+    "push_page",
     "quality_page",
     "recommendations_page",
     "rewards_page",

@@ -83,6 +83,53 @@ def source_row(src: dict) -> rx.Component:
     )
 
 
+def calendar_row() -> rx.Component:
+    """Google Calendar: status, and Connect / Reconnect (OAuth form POST) / Disconnect."""
+    status = ConnectState.calendar_status
+
+    def connect(label: str) -> rx.Component:
+        return NativeForm.create(
+            rx.button(label, type="submit", high_contrast=True),
+            action=ConnectState.calendar_start_url,
+            method="post",
+        )
+
+    disconnect = rx.button(
+        "Disconnect", variant="outline", color_scheme="gray", on_click=ConnectState.disconnect_calendar
+    )
+    return rx.hstack(
+        rx.vstack(
+            rx.text("Google Calendar", weight="bold", size="4"),
+            rx.text(
+                rx.match(status, *STATUS_TEXT.items(), status),
+                color=MUTED,
+                size="2",
+                data_testid="status-google_calendar",
+            ),
+            rx.cond(
+                ConnectState.calendar_detail != "",
+                rx.text(
+                    ConnectState.calendar_detail, color=MUTED, size="1", data_testid="detail-google_calendar"
+                ),
+            ),
+            spacing="1",
+            align="start",
+        ),
+        rx.spacer(),
+        rx.match(
+            status,
+            ("connected", disconnect),
+            ("needs_reconnect", rx.hstack(connect("Reconnect"), disconnect, spacing="2")),
+            ("not_connected", connect("Connect")),
+            rx.fragment(),
+        ),
+        width="100%",
+        padding_y="0.75rem",
+        border_bottom="1px solid #262626",
+        data_testid="source-google_calendar",
+    )
+
+
 def quiet_hours_form() -> rx.Component:
     """Quiet hours for pushed tips, in the user's time zone."""
     return rx.form(
@@ -144,12 +191,14 @@ def account_section() -> rx.Component:
     return rx.vstack(
         rx.heading("Notifications", size="4", padding_top="1rem"),
         rx.text(
-            "oO pushes at most a few tips a day, never during your quiet hours (your time zone). ",
+            "oO pushes at most a few tips a day, never during your quiet hours (your time zone) "
+            "and, with Google Calendar connected, never while you are busy. ",
             rx.cond(AccountState.devices > 0, "Devices: ", ""),
             rx.cond(AccountState.devices > 0, AccountState.devices.to_string(), ""),
             color=MUTED,
             size="2",
         ),
+        calendar_row(),
         quiet_hours_form(),
         rx.cond(
             AccountState.account_message != "",

@@ -9,6 +9,7 @@ import reflex as rx
 from oo import loopback, routes
 from oo.db import session_scope
 from oo.models import DEMO
+from oo.services.push import calendar
 from oo.services.sources import catalog as sources
 from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
@@ -25,6 +26,16 @@ TODOIST_MESSAGES = {
     "not_configured": "Todoist is not configured on this server.",
 }
 
+# ?calendar=<code> after the Google Calendar OAuth round trip (set by oo/api_calendar.py).
+CALENDAR_MESSAGES = {
+    "connected": "Google Calendar connected. oO won't push while you're busy.",
+    "denied": "Calendar access was not granted, so nothing was connected.",
+    "bad_state": "That Google link expired or was already used. Please press Connect again.",
+    "failed": "Google did not grant calendar access. Please try again.",
+    "unavailable": "Google could not be reached. Please try again in a moment.",
+    "not_configured": "Google Calendar is not configured on this server.",
+}
+
 
 class ConnectState(AuthState):
     """The /connect page."""
@@ -33,6 +44,9 @@ class ConnectState(AuthState):
     message: str = ""
     signout_url: str = ""
     todoist_start_url: str = ""
+    calendar_status: str = ""
+    calendar_detail: str = ""
+    calendar_start_url: str = ""
 
     def _refresh(self, user_id: int) -> None:
         settings = get_settings()
@@ -40,9 +54,11 @@ class ConnectState(AuthState):
             rows = sources.list_sources(
                 session=session, user_id=user_id, todoist_configured=bool(settings.todoist_client_id)
             )
+            cal = calendar.status(session=session, user_id=user_id, configured=calendar.config() is not None)
         self.sources = [
             {"provider": r.provider, "label": r.label, "status": r.status, "detail": r.detail} for r in rows
         ]
+        self.calendar_status, self.calendar_detail = cal.status, cal.detail
 
     @rx.event
     def load(self) -> rx.event.EventSpec | None:
@@ -54,8 +70,11 @@ class ConnectState(AuthState):
         host = self.router.headers.host  # the loopback name this page was opened on (development)
         self.signout_url = loopback.backend_link(get_settings(), host, "/auth/signout")
         self.todoist_start_url = loopback.backend_link(get_settings(), host, "/auth/todoist/start")
-        code = self.router.url.query_parameters.get("todoist", "")
-        self.message = TODOIST_MESSAGES.get(code, "")
+        self.calendar_start_url = loopback.backend_link(get_settings(), host, "/auth/google-calendar/start")
+        query = self.router.url.query_parameters
+        self.message = TODOIST_MESSAGES.get(query.get("todoist", ""), "") or CALENDAR_MESSAGES.get(
+            query.get("calendar", ""), ""
+        )
         self._refresh(user.id)
         return None
 
@@ -96,5 +115,23 @@ class ConnectState(AuthState):
                 f"you can also remove oO in {label}'s settings."
             ),
         }.get(outcome, "")
+        self._refresh(user.id)
+        return None
+
+    @rx.event
+    async def disconnect_calendar(self) -> rx.event.EventSpec | None:
+        """Disconnect the caller's Google Calendar: revoked at Google, then forgotten."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        revoked = await calendar.disconnect(user_id=user.id)
+        self.message = {
+            True: "Google Calendar disconnected.",
+            False: (
+                "Google Calendar disconnected here, but Google could not confirm revoking oO's access; "
+                "you can also remove oO in your Google Account's security settings."
+            ),
+        }.get(revoked, "")
         self._refresh(user.id)
         return None

@@ -18,6 +18,7 @@ import reflex as rx
 
 from oo import routes
 from oo.services.accounts.sessions import CurrentUser
+from oo.services.push import opened as pushed
 from oo.services.tips import feedback, undo
 from oo.services.tips import serving as tips
 from oo.settings import get_settings
@@ -89,6 +90,13 @@ class TipState(AuthState):
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
         self._acknowledge("")
+        pushed_tip = self.router.url.query_parameters.get("tip", "")
+        if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
+            try:
+                self._set(await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone))
+            except Exception:
+                self._unreachable(user)
+            return None
         await self._show_next(user)  # Todoist tasks older than 30 s are refreshed first
         return None
 

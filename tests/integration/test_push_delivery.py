@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -43,11 +43,12 @@ def world(app_env, make_tables, monkeypatch, service):
     return user_id, sub, keys
 
 
-async def round_at(keys, now):
+async def round_at(keys, now, draw=lambda: 0.0):
+    """One round; by default every timing-model draw falls below its probability (send)."""
     async with WebPushSender(
         keys.private_key, "mailto:ops@oo.test", allowed_hosts=push.allowed_hosts()
     ) as sender:
-        return await push_delivery.run_round(sender=sender, now=now)
+        return await push_delivery.run_round(sender=sender, now=now, draw=draw)
 
 
 def views(user_id: int, channel: str = "push") -> list[TipView]:
@@ -61,15 +62,22 @@ async def test_a_push_is_a_decrypted_tip_with_vapid_ttl_urgency_topic(world, ser
     assert stats.sent == 1
     [msg] = service.messages(service.sub_id(sub))
     [view] = views(user_id)
-    assert msg.payload["tip_id"] == view.id and msg.payload["url"] == "/tip" and msg.payload["body"]
+    assert (
+        msg.payload["tip_id"] == view.id
+        and msg.payload["url"] == f"/tip?tip={view.id}"
+        and msg.payload["body"]
+    )
+    assert [a["action"] for a in msg.payload["actions"]] == ["done", "snooze"]
     assert msg.ttl == push_delivery.PUSH_TTL and msg.urgency == "normal" and msg.topic == msg.payload["tag"]
     assert msg.claims["sub"] == "mailto:ops@oo.test" and msg.claims["aud"] == service.origin
 
 
-async def test_cap_dedupe_and_topic_replacement(world, service):
+async def test_cap_dedupe_and_topic_replacement(world, service, monkeypatch):
+    monkeypatch.setenv("OO_PUSH_MIN_GAP_MINUTES", "0")
+    singletons.reset()
     user_id, sub, keys = world
-    for _ in range(4):
-        await round_at(keys, NOON)
+    for i in range(4):
+        await round_at(keys, NOON + timedelta(minutes=31 * i))
     pushed = views(user_id)
     assert len(pushed) == 3, "the daily cap holds"
     assert len({v.task_id for v in pushed}) == 3, "never the same task twice within 24 h"
@@ -100,5 +108,5 @@ async def test_transient_failure_is_retried_next_round(world, service):
     await round_at(keys, NOON)
     assert not views(user_id)
     service.set_status(service.sub_id(sub), None)
-    stats = await round_at(keys, NOON)
+    stats = await round_at(keys, NOON + timedelta(minutes=31))  # the next decision point
     assert stats.sent == 1 and len(views(user_id)) == 1

@@ -8,6 +8,10 @@
 //   OIDC_REDIRECT_URIS  comma-separated redirect URIs of that client
 //   OIDC_CONSENT        "auto" (default: consent is granted without a page) or "prompt" (one-click page)
 //   OIDC_EXIT_ON_STDIN_CLOSE  "1": exit when stdin closes, so a crashed parent leaves no orphan
+//   OIDC_EXTRA_SCOPES   comma-separated API scopes the client may also ask for (e.g. Google's
+//                       calendar.freebusy). A code granted with one of them also yields a refresh
+//                       token (like Google's access_type=offline); tokens can be revoked
+//                       (/token/revocation) and introspected (/token/introspection).
 //
 // Accounts: any login name signs in, no password. sub = "sub-" + login; email = login when it
 // contains "@", else login + "@example.test"; name = the part before "@", first letter upper-cased.
@@ -32,6 +36,7 @@ function requireEnv(name) {
 const port = Number.parseInt(requireEnv('OIDC_PORT'), 10);
 const issuer = process.env.OIDC_ISSUER || `http://127.0.0.1:${port}`;
 const consentMode = process.env.OIDC_CONSENT || 'auto';
+const extraScopes = (process.env.OIDC_EXTRA_SCOPES || '').split(',').map((s) => s.trim()).filter(Boolean);
 
 function account(accountId) {
   const login = accountId.slice(SUB_PREFIX.length);
@@ -63,19 +68,26 @@ const provider = new Provider(issuer, {
     client_id: requireEnv('OIDC_CLIENT_ID'),
     client_secret: requireEnv('OIDC_CLIENT_SECRET'),
     redirect_uris: requireEnv('OIDC_REDIRECT_URIS').split(',').map((uri) => uri.trim()).filter(Boolean),
-    grant_types: ['authorization_code'],
+    grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     // A client registered for client_secret_basic may also send client_secret_post (same secret).
     token_endpoint_auth_method: 'client_secret_basic',
   }],
   clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
   responseTypes: ['code'],
-  scopes: ['openid', 'email', 'profile'],
+  scopes: ['openid', 'email', 'profile', ...extraScopes],
+  // Like Google's access_type=offline: a grant that includes an API scope also gets a refresh token.
+  issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
+    && (code.scopes.has('offline_access') || extraScopes.some((s) => code.scopes.has(s))),
   claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   // Like Google, put the scope claims in the ID token too, not only at the userinfo endpoint.
   conformIdTokenClaims: false,
   pkce: { required: () => true },
-  features: { devInteractions: { enabled: false } },
+  features: {
+    devInteractions: { enabled: false },
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+  },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   findAccount: (ctx, id) => (id.startsWith(SUB_PREFIX) ? account(id) : undefined),
   cookies: { keys: [crypto.randomBytes(32).toString('base64url')] },

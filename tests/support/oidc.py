@@ -156,6 +156,9 @@ class OidcProvider:
         redirect_uris: the client's registered redirect URIs (exact match, http allowed).
         port: the port to listen on; a free one when None.
         consent: "auto" grants consent without a page; "prompt" shows a one-click consent page.
+        extra_scopes: API scopes the client may also request (a grant with one also gets a
+            refresh token, as Google's ``access_type=offline`` does); revocation and
+            introspection endpoints are always on.
     """
 
     def __init__(
@@ -166,6 +169,7 @@ class OidcProvider:
         port: int | None = None,
         *,
         consent: str = "auto",
+        extra_scopes: Sequence[str] = (),
     ) -> None:
         if isinstance(redirect_uris, str):
             redirect_uris = [redirect_uris]
@@ -174,6 +178,7 @@ class OidcProvider:
         self.redirect_uris = list(redirect_uris)
         self.port = port or free_port()
         self.consent = consent
+        self.extra_scopes = list(extra_scopes)
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.discovery_url = f"{self.issuer}/.well-known/openid-configuration"
         self.output: list[str] = []
@@ -208,6 +213,7 @@ class OidcProvider:
             "OIDC_CLIENT_SECRET": self.client_secret,
             "OIDC_REDIRECT_URIS": ",".join(self.redirect_uris),
             "OIDC_CONSENT": self.consent,
+            "OIDC_EXTRA_SCOPES": ",".join(self.extra_scopes),
             "OIDC_EXIT_ON_STDIN_CLOSE": "1",
         }
         # stdin stays open as a lifeline: if this process dies, the provider sees EOF and exits.

@@ -25,6 +25,7 @@ ROUTES = [
     Route("/api/v1/feedback", guarded(post_feedback), methods=["POST"]),
     Route("/api/v1/push/subscribe", guarded(push.subscribe), methods=["POST"]),
     Route("/api/v1/push/unsubscribe", guarded(push.unsubscribe), methods=["POST"]),
+    Route("/api/v1/push/react", guarded(push.react), methods=["POST"]),
     Route("/api/v1/tokens", guarded(list_tokens), methods=["GET"]),
     Route("/api/v1/tokens", guarded(create_token), methods=["POST"]),
     Route("/api/v1/tokens/{token_id}", guarded(revoke_token), methods=["DELETE"]),

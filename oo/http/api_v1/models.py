@@ -241,6 +241,24 @@ class PushUnsubscribe(BaseModel):
     endpoint: str = Field(min_length=8, max_length=2048)
 
 
+class PushReaction(BaseModel):
+    """Done or Snooze pressed on a notification: the pushed tip's reference and an idempotency key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ref: str = Field(min_length=48, max_length=48, description="the `ref` of the push payload")
+    reaction: Literal["done", "snooze"]
+    idempotency_key: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+
+
+class PushReacted(BaseModel):
+    """The reaction is recorded on the pushed tip (channel push)."""
+
+    tip_id: str
+    reaction: str
+    duplicate: bool
+
+
 class PushSubscribed(BaseModel):
     """The subscription is stored."""
 

@@ -29,6 +29,8 @@ _MODELS: tuple[type[BaseModel], ...] = (
     m.PushSubscriptionIn,
     m.PushUnsubscribe,
     m.PushSubscribed,
+    m.PushReaction,
+    m.PushReacted,
     am.ScoreRequest,
     am.ScoreOut,
     am.RewardRequest,
@@ -126,6 +128,18 @@ def _paths() -> dict[str, Any]:
                 ("204", "Forgotten.", None),
                 body=m.PushUnsubscribe,
                 extra={"404": "No such subscription of yours."},
+            )
+        },
+        "/api/v1/push/react": {
+            "post": _op(
+                "Done or Snooze from a notification: recorded once on the pushed tip (channel push)",
+                ("201", "Recorded.", m.PushReacted),
+                body=m.PushReaction,
+                extra={
+                    "200": "Already recorded under this key (nothing changed).",
+                    "404": "No such tip of yours.",
+                    "409": "The key was used for another tip or reaction.",
+                },
             )
         },
         "/api/v1/tokens": {

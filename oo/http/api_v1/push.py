@@ -1,4 +1,4 @@
-"""Web Push routes of the v1 API (U7): subscribe and unsubscribe this browser.
+"""Web Push routes of the v1 API (U7): subscribe and unsubscribe this browser, react from a notification.
 
 Session-authenticated (cookie, same-origin) or by API token; the subscription is validated
 (https endpoint on a known push service, well-formed keys) before anything is stored.
@@ -13,11 +13,20 @@ from starlette.responses import Response
 
 from oo.db import session_scope
 from oo.http.api_v1.common import ApiError, body, caller, limit, ok
-from oo.http.api_v1.models import PushSubscribed, PushSubscriptionIn, PushUnsubscribe
+from oo.http.api_v1.models import (
+    PushReacted,
+    PushReaction,
+    PushSubscribed,
+    PushSubscriptionIn,
+    PushUnsubscribe,
+)
 from oo.integrations.webpush import InvalidSubscription
+from oo.services.push import opened as pushed
 from oo.services.push import subscriptions as push
+from oo.services.tips import feedback
 
 PUSH_PER_MINUTE = 20
+REACT_PER_MINUTE = 60
 
 
 async def subscribe(request: Request) -> Response:
@@ -51,3 +60,23 @@ async def unsubscribe(request: Request) -> Response:
     if not await asyncio.to_thread(drop):
         raise ApiError(404, "subscription_not_found", "no such subscription of yours")
     return Response(status_code=204)
+
+
+async def react(request: Request) -> Response:
+    """Done / Snooze from a notification (the service worker posts it with the session cookie)."""
+    user = await caller(request, write=True)
+    limit(user, "push-react", per_minute=REACT_PER_MINUTE)
+    req = await body(request, PushReaction)
+    try:
+        reacted = await pushed.react_from_notification(
+            user_id=user.id, ref=req.ref, reaction=req.reaction, key=req.idempotency_key
+        )
+    except feedback.TipNotFound:
+        raise ApiError(404, "tip_not_found", "no such tip of yours") from None
+    except feedback.IdempotencyConflict:
+        raise ApiError(409, "idempotency_conflict", "the key was used for another tip or reaction") from None
+    except feedback.FeedbackError as exc:
+        raise ApiError(422, "invalid", str(exc)) from None
+    result = reacted.feedback
+    out = PushReacted(tip_id=result.tip_id, reaction=result.reaction, duplicate=result.duplicate)
+    return ok(out, 200 if result.duplicate else 201)

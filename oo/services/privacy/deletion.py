@@ -25,6 +25,7 @@ from oo.models import (
     Integration,
     LoginFlow,
     ModelState,
+    PushDecision,
     PushSubscription,
     SourceAction,
     Task,
@@ -39,6 +40,7 @@ from oo.models import (
 )
 from oo.services.accounts import session_cache
 from oo.services.learning import learner
+from oo.services.push import calendar
 from oo.services.sources import catalog as sources
 
 log = logging.getLogger("oo.deletion")
@@ -53,6 +55,7 @@ USER_TABLES = (
     Task,
     Integration,
     PushSubscription,
+    PushDecision,
     EventRecord,
     WebhookDelivery,
     ApiToken,
@@ -78,9 +81,13 @@ async def delete_account(*, user_id: int) -> DeletionReport:
         providers = session.exec(select(Integration.provider).where(Integration.user_id == user_id)).all()
     for provider in providers:
         try:
-            report.revoked[provider] = (
-                await sources.disconnect_source(user_id=user_id, provider=provider)
-            ).value
+            if provider == calendar.PROVIDER:  # the Google grant is revoked at Google
+                revoked = await calendar.disconnect(user_id=user_id)
+                report.revoked[provider] = "done" if revoked else "not_revoked"
+            else:
+                report.revoked[provider] = (
+                    await sources.disconnect_source(user_id=user_id, provider=provider)
+                ).value
         except Exception:  # a provider outage must not keep the data: we delete our copy regardless
             log.exception("revoking %s failed during account deletion of user %s", provider, user_id)
             report.revoked[provider] = "failed"

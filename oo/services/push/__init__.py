@@ -1,1 +1,1 @@
-"""Web Push: subscriptions (VAPID, encrypted at rest), the rules of when a push may go out, delivery."""
+"""Web Push: subscriptions (VAPID, encrypted at rest), the rules of when a push may go out, the Google Calendar free/busy connection, the learned timing model's decisions and their log, delivery, and the pushed tip opened or answered from the notification."""

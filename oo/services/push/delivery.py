@@ -1,38 +1,50 @@
 """Decide and deliver (U7): for every subscribed user, maybe push one tip, at the right moment.
 
-Per user and round: nothing in quiet hours (the user's own window, else ``OO_DEFAULT_QUIET_HOURS``,
-in their time zone), nothing past the daily cap (``OO_PUSH_DAILY_CAP`` pushes per local day), never
-the same task twice within 24 h; otherwise one `recommend()` call on the ``push`` channel (so every
-push is a ``tip_views`` row) and one encrypted message per device, with TTL, Urgency and a per-user
-Topic so a newer tip replaces one the push service still holds. 404/410 delete the subscription;
-a push that reached no device is relabelled ``push_failed`` (it neither counts toward the cap nor
-blocks the task) and the next round tries again.
+Per user and round, hard rules first: nothing in quiet hours (the user's own window, else
+``OO_DEFAULT_QUIET_HOURS``, in their time zone), nothing past the daily cap (``OO_PUSH_DAILY_CAP``
+per local day), nothing while their Google Calendar says busy, nothing within
+``OO_PUSH_MIN_GAP_MINUTES`` of the last push, and at most one timing decision per
+`push_timing.DECISION_SPACING`. Then the learned timing model (`oo.services.push_timing`) decides
+send / not now — every such decision is logged with its probability. A send is one `recommend()`
+call on the ``push`` channel (never a task pushed in the last 24 h; every push is a ``tip_views``
+row) and one encrypted message per device, with TTL, Urgency and a per-user Topic so a newer tip
+replaces one the push service still holds. The payload names the tip and its URL
+(``/tip?tip=<id>``) and offers Done and Snooze actions. 404/410 delete the subscription; a push that
+reached no device is relabelled ``push_failed`` (it neither counts toward the cap nor blocks the
+task) and the next round tries again. A calendar that cannot be read counts as unknown.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
 from oo.bus import Event, PushSent
 from oo.db import session_scope
 from oo.integrations.webpush import Subscription, WebPushSender, make_topic
 from oo.models import PushSubscription, TipView, User, utcnow
 from oo.services.platform.event_bus import publish
+from oo.services.push import calendar
 from oo.services.push import subscriptions as push
+from oo.services.push import timing as push_timing
 from oo.services.push.rules import QuietHoursError, is_quiet, local_day_start, parse_quiet_hours
+from oo.services.tips import refs as tip_refs
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.recommend import recommend, served_event
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.push.delivery")
-PUSH_TTL = 4 * 3600  # a tip older than a few hours is no longer "right now"
+PUSH_TTL = int(push_timing.PUSH_TTL.total_seconds())  # a tip older than a few hours is no longer "right now"
 BATCH = 200
+NO_CALENDAR = object()
 
 
 @dataclass
@@ -71,50 +83,89 @@ def quiet_window(user: User, settings: Settings) -> tuple[int, int] | None:
         return parse_quiet_hours(settings.default_quiet_hours)
 
 
-def decide(*, session: Session, user: User, now: datetime, settings: Settings) -> Planned | str:
-    """Plan a push for ``user``, or say why not (``quiet``, ``cap``, ``nothing``, ``no_device``)."""
-    assert user.id is not None
+@dataclass
+class RoundInput:
+    """What a batch's decisions need beyond the database: calendars and the random draw."""
+
+    now: datetime
+    settings: Settings
+    calendars: dict[int, list | None]
+    draw: Callable[[], float]
+
+
+def _hard_rule(user: User, sig: push_timing.Signals, busy: object, inp: RoundInput) -> str | None:
+    now, settings = inp.now, inp.settings
     if is_quiet(now, quiet_window(user, settings), user.timezone):
         return "quiet"
-    pushed = TipView.user_id == user.id, TipView.channel == "push"
-    today = session.exec(
-        select(func.count())
-        .select_from(TipView)
-        .where(*pushed, col(TipView.served_at) >= local_day_start(now, user.timezone))
-    ).one()
-    if today >= settings.push_daily_cap:
+    if (
+        sig.pushes_between(local_day_start(now, user.timezone), now + timedelta(seconds=1))
+        >= settings.push_daily_cap
+    ):
         return "cap"
-    recent = session.exec(
-        select(TipView.task_id).where(*pushed, col(TipView.served_at) >= now - timedelta(hours=24))
-    ).all()
+    if isinstance(busy, list) and any(b.start <= now < b.end for b in busy):
+        return "busy"
+    last = sig.last_push()
+    if last is not None and now - last < timedelta(minutes=settings.push_min_gap_minutes):
+        return "gap"
+    if sig.last_wait is not None and now - sig.last_wait < push_timing.DECISION_SPACING:
+        return "spacing"
+    return None
+
+
+def decide(*, session: Session, user: User, sig: push_timing.Signals, inp: RoundInput) -> Planned | str:
+    """Plan a push for ``user``, or say why not (a hard rule, ``wait`` from the model, ``nothing``...)."""
+    assert user.id is not None
+    push_timing.settle(session=session, user_id=user.id, sig=sig, now=inp.now)
+    busy = inp.calendars.get(user.id, NO_CALENDAR)
+    if (rule := _hard_rule(user, sig, busy, inp)) is not None:
+        return rule
     devices = push.subscriptions(session=session, user_id=user.id)
     if not devices:
         return "no_device"
-    rec = recommend(
-        session=session,
-        user_id=user.id,
-        now=now,
-        channel="push",
-        exclude_task_ids={t for t in recent if t is not None},
+    ctx = push_timing.context(
+        user=user,
+        sig=sig,
+        busy=busy if isinstance(busy, list) else None,
+        calendar=busy is not NO_CALENDAR,
+        now=inp.now,
+        daily_cap=inp.settings.push_daily_cap,
     )
+    send, p, reason = push_timing.choose(sig=sig, ctx=ctx, draw=inp.draw)
+    entry = partial(
+        push_timing.log_decision, session=session, user_id=user.id, now=inp.now, ctx=ctx, probability=p
+    )
+    if not send:
+        entry(send=False, reason=reason)  # committed with the batch
+        return "wait"
+    recent = {t for at, t in sig.pushes if at >= inp.now - timedelta(hours=24) and t is not None}
+    rec = recommend(session=session, user_id=user.id, now=inp.now, channel="push", exclude_task_ids=recent)
+    entry(send=True, reason=reason if not rec.empty else "nothing", tip_id=rec.tip_id)
+    session.commit()
     if rec.empty:
         return "nothing"
-    topic = make_topic(f"user:{user.id}", secret=settings.secret().encode())
+    topic = make_topic(f"user:{user.id}", secret=inp.settings.secret().encode())
     return Planned(user.id, rec, topic, devices)
+
+
+def payload(plan: Planned) -> dict[str, object]:
+    """The pushed message: the tip, its URL, and the actions the notification offers."""
+    return {
+        "title": "oO",
+        "body": plan.rec.text[:240],
+        "url": f"/tip?tip={plan.tip_id}",
+        "tag": plan.topic,
+        "tip_id": plan.tip_id,
+        "ref": tip_refs.issue(user_id=plan.user_id, tip_id=plan.tip_id),  # what a Done / Snooze sends back
+        "actions": [{"action": "done", "title": "Done"}, {"action": "snooze", "title": "Snooze"}],
+    }
 
 
 async def deliver(plan: Planned, sender: WebPushSender) -> dict[int, str]:
     """Send one planned push to each device; returns device row id → result status."""
-    payload = {
-        "title": "oO",
-        "body": plan.rec.text[:240],
-        "url": "/tip",
-        "tag": plan.topic,
-        "tip_id": plan.tip_id,
-    }
+    message = payload(plan)
     results = await asyncio.gather(
         *(
-            sender.send(sub, payload, topic=plan.topic, ttl=PUSH_TTL, urgency="normal")
+            sender.send(sub, message, topic=plan.topic, ttl=PUSH_TTL, urgency="normal")
             for _, sub in plan.devices
         )
     )
@@ -128,6 +179,7 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
         if fresh is not None:
             push.mark_result(session=session, row=fresh, status=statuses.get(row.id or 0, "retry"))
     delivered = "delivered" in statuses.values()
+    push_timing.mark_delivered(session=session, tip_id=plan.tip_id, delivered=delivered)
     if not delivered:
         view = session.get(TipView, plan.tip_id)
         if view is not None:
@@ -137,23 +189,27 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
     return delivered
 
 
-def _decide_batch(user_ids: list[int], now: datetime, settings: Settings, stats: RoundStats) -> list[Planned]:
+def _decide_batch(user_ids: list[int], inp: RoundInput, stats: RoundStats) -> list[Planned]:
     plans: list[Planned] = []
     with session_scope() as session:
         users = session.exec(
             select(User).where(col(User.id).in_(user_ids), col(User.deleted_at).is_(None))
         ).all()
+        signals = push_timing.load_signals(session=session, user_ids=list(user_ids), now=inp.now)
         for user in users:
             stats.users += 1
             try:
-                outcome = decide(session=session, user=user, now=now, settings=settings)
+                assert user.id is not None
+                outcome = decide(session=session, user=user, sig=signals[user.id], inp=inp)
             except Exception:  # one user's failure never stops the round
                 log.exception("push decision failed for user %s", user.id)
+                session.rollback()
                 outcome = "error"
             if isinstance(outcome, str):
                 stats.skipped[outcome] += 1
             else:
                 plans.append(outcome)
+        session.commit()
     return plans
 
 
@@ -168,12 +224,17 @@ def _record_batch(plans: list[Planned], sent: list[dict[int, str]], stats: Round
 
 
 async def run_round(
-    *, sender: WebPushSender, now: datetime | None = None, settings: Settings | None = None
+    *,
+    sender: WebPushSender,
+    now: datetime | None = None,
+    settings: Settings | None = None,
+    draw: Callable[[], float] = random.random,
 ) -> RoundStats:
     """One decide-and-deliver pass over every subscribed user.
 
     The database work (decisions, recording) runs in a worker thread, batch by batch, so a round
-    over many users never stalls the server's event loop; only the sends run on the loop.
+    over many users never stalls the server's event loop; only the sends and the calendar reads
+    run on the loop. ``draw`` gives the uniform numbers the timing model samples with.
     """
     settings = settings or get_settings()
     now = now or utcnow()
@@ -184,8 +245,16 @@ async def run_round(
             return sorted(set(session.exec(select(PushSubscription.user_id)).all()))
 
     user_ids = await asyncio.to_thread(subscribed)
-    for start in range(0, len(user_ids), BATCH):
-        plans = await asyncio.to_thread(_decide_batch, user_ids[start : start + BATCH], now, settings, stats)
+    batches = [user_ids[i : i + BATCH] for i in range(0, len(user_ids), BATCH)]
+    # The next batch's calendars are read while this batch is decided and sent.
+    ahead = asyncio.create_task(calendar.busy_many(batches[0], now)) if batches else None
+    for i, batch in enumerate(batches):
+        assert ahead is not None
+        calendars = await ahead
+        ahead = asyncio.create_task(calendar.busy_many(batches[i + 1], now)) if i + 1 < len(batches) else None
+        plans = await asyncio.to_thread(
+            _decide_batch, batch, RoundInput(now, settings, calendars, draw), stats
+        )
         sent = await asyncio.gather(*(deliver(p, sender) for p in plans))
         delivered = await asyncio.to_thread(_record_batch, plans, sent, stats)
         for plan, ok in zip(plans, delivered, strict=True):

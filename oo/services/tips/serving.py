@@ -84,7 +84,7 @@ def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
         p == TODOIST and s == "connected" and (t is None or now - t >= max_age)
         for p, s, t in rows
     )
-    statuses = [s for _, s, _ in rows]
+    statuses = [s for p, s, _ in rows if p != "google_calendar"]  # a calendar is not a task source
     return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
 
 
