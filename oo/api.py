@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import api_todoist, api_v1, routes
+from oo import api_todoist, api_v1, limits, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http_auth import same_origin
@@ -26,6 +26,7 @@ from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.api")
 FLOW_COOKIE_SECONDS = 600
+CALLBACK_MAX_BYTES = 16_384
 
 
 def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | None:
@@ -115,8 +116,11 @@ async def auth_callback(request: Request) -> Response:
     name = request.path_params["provider"]
     provider = provider_config(settings, name)
     params = dict(request.query_params)
-    if request.method == "POST":
-        params.update({k: str(v) for k, v in (await request.form()).items()})
+    if request.method == "POST":  # Apple's form_post: a few small fields, no files
+        if limits.declared_too_large(request.headers, CALLBACK_MAX_BYTES):
+            return Response("Payload too large.", status_code=413)
+        form = await request.form(max_files=0, max_fields=16, max_part_size=CALLBACK_MAX_BYTES)
+        params.update({k: str(v) for k, v in form.items()})
     binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
     fail = _fail_redirect(settings)
     if provider is None:

@@ -9,6 +9,7 @@ from oo import pages, routes
 from oo.api import create_api
 from oo.db import sqlite_checkpointer
 from oo.jobs import scheduler
+from oo.limits import BodyLimit
 from oo.middleware import SecurityHeaders
 from oo.services import events, learning
 from oo.state.account import AccountState
@@ -49,7 +50,7 @@ class IndexState(AuthState):
 
 app = rx.App(
     head_components=HEAD,
-    api_transformer=[create_api(), admin.AdminGate, SecurityHeaders],
+    api_transformer=[create_api(), admin.AdminGate, BodyLimit, SecurityHeaders],
 )
 app.register_lifespan_task(events.bus_lifespan)
 app.register_lifespan_task(sqlite_checkpointer)

@@ -9,7 +9,6 @@ one JSON shape: ``{"error": {"code", "message", "details"}}``.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 from collections import OrderedDict, deque
@@ -19,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from oo import limits
 from oo.db import session_scope
 from oo.http_auth import request_user, same_origin
 from oo.services.accounts import CurrentUser
@@ -66,18 +66,22 @@ def _details(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 async def body(request: Request, model: type[M]) -> M:
-    """Parse and validate a JSON body (``application/json``, at most `MAX_BODY` bytes).
+    """Parse and validate a JSON body (``application/json``, at most `MAX_BODY` bytes, bounded depth).
 
     Raises:
-        ApiError: 415 for another content type, 413 when too large, 422 when invalid.
+        ApiError: 415 for another content type, 413 when too large (declared or streamed),
+            422 when invalid or nested too deep.
     """
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "too_large", f"the body must be at most {MAX_BODY} bytes")
     try:
-        data = json.loads(raw or b"{}")
+        raw = await limits.read_capped(request, MAX_BODY)  # Content-Length first, then a streaming cap
+    except limits.BodyTooLarge:
+        raise ApiError(413, "too_large", f"the body must be at most {MAX_BODY} bytes") from None
+    try:
+        data = limits.loads(raw or b"{}")
+    except limits.JsonTooDeep:
+        raise ApiError(422, "too_deep", f"the body nests deeper than {limits.MAX_DEPTH} levels") from None
     except ValueError:
         raise ApiError(422, "invalid_json", "the body is not valid JSON") from None
     return validate(model, data)
