@@ -32,21 +32,19 @@ sys.path.insert(0, str(ROOT))
 from admin import charts  # noqa: E402
 from oo.bus import create_bus  # noqa: E402
 from oo.db import make_engine  # noqa: E402
-from oo.services import (  # noqa: E402
-    admin_audit,
-    admin_events,
-    admin_experiments,
-    admin_features,
-    admin_health,
-    admin_overview,
-    admin_policies,
-    admin_quality,
-    admin_reclog,
-    admin_rewards,
-    admin_saved_queries,
-    admin_sql,
-    admin_users,
-)
+from oo.services.admin import audit as admin_audit  # noqa: E402
+from oo.services.admin import event_stream as admin_events  # noqa: E402
+from oo.services.admin import experiments as admin_experiments  # noqa: E402
+from oo.services.admin import features as admin_features  # noqa: E402
+from oo.services.admin import health as admin_health  # noqa: E402
+from oo.services.admin import overview as admin_overview  # noqa: E402
+from oo.services.admin import policies as admin_policies  # noqa: E402
+from oo.services.admin import quality as admin_quality  # noqa: E402
+from oo.services.admin import recommendation_log as admin_reclog  # noqa: E402
+from oo.services.admin import rewards as admin_rewards  # noqa: E402
+from oo.services.admin import saved_queries as admin_saved_queries  # noqa: E402
+from oo.services.admin import sql_runner as admin_sql  # noqa: E402
+from oo.services.admin import users as admin_users  # noqa: E402
 
 BUDGET_MS = 200.0
 DEFAULT_URL = f"sqlite:///{ROOT / 'data' / 'admin_bench.db'}"

@@ -42,8 +42,9 @@ def main() -> None:
         import oo.models
         from oo import db
         from oo.integrations.webpush import WebPushSender
-        from oo.services import push, push_delivery
-        from oo.services.sources import connect_demo
+        from oo.services.push import delivery as push_delivery
+        from oo.services.push import subscriptions as push
+        from oo.services.sources.catalog import connect_demo
 
         SQLModel.metadata.create_all(db.get_engine())
         keys = push.vapid_keys()

@@ -37,8 +37,9 @@ from sqlmodel import Session, SQLModel, select
 from oo.db import CHECKPOINT_EVERY_SECONDS, checkpoint, make_engine
 from oo.models import Task, TipScore, TipView, User
 from oo.recommender import Context, dumps
-from oo.services import candidates, feedback, learner, recommend
-from oo.services.policies import serving_set
+from oo.services.learning import learner
+from oo.services.learning.policies import serving_set
+from oo.services.tips import candidates, feedback, recommend
 
 N_TASKS = 1000
 

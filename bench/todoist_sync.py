@@ -115,7 +115,7 @@ def _prepare_database(users: int) -> list[int]:
     import oo.models  # noqa: F401
     from oo.db import get_engine
     from oo.models import Integration, User
-    from oo.services.secrets import keyring
+    from oo.services.platform.keyring import keyring
 
     engine = get_engine()
     SQLModel.metadata.drop_all(engine)
@@ -142,7 +142,8 @@ async def _measure(api_root: str, rounds: int, changes: int, concurrency: int) -
     import httpx
 
     from oo.jobs import sync_todoist
-    from oo.services import events, todoist
+    from oo.services.platform import event_bus as events
+    from oo.services.sources.todoist import connection as todoist
 
     async def timed(label: str) -> float:
         fake_cpu = (await control.get(f"{api_root}/bench/cpu")).json()["cpu"]

@@ -1,1 +1,4 @@
-"""oO: one tip, right now. (Kept import-light: rxconfig imports oo.settings.)"""
+"""oO: one tip, right now.
+
+Kept import-light: rxconfig imports oo.settings.
+"""

@@ -17,6 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, create_engine
 
+from oo import singletons
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.db")
@@ -94,3 +95,6 @@ async def sqlite_checkpointer(interval: float = CHECKPOINT_EVERY_SECONDS) -> Asy
     finally:
         stop.set()
         await task
+
+
+singletons.on_reset("db.engine", get_engine.cache_clear)

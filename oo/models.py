@@ -7,6 +7,10 @@ from datetime import UTC, date, datetime
 import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
+# Task sources (``Integration.provider``, ``Task.source``, ``TipView.source``): each name is defined here only.
+TODOIST = "todoist"
+DEMO = "demo"
+
 
 class UTCDateTime(sa.types.TypeDecorator):
     """A DateTime column that always stores UTC and always returns an aware datetime."""
@@ -15,6 +19,7 @@ class UTCDateTime(sa.types.TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Store as naive UTC on SQLite, aware elsewhere; refuse naive datetimes."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -23,6 +28,7 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> datetime | None:
+        """Read back as an aware UTC datetime."""
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

@@ -6,12 +6,10 @@ import reflex as rx
 
 import admin
 from oo import pages, routes
-from oo.api import create_api
-from oo.db import sqlite_checkpointer
-from oo.jobs import scheduler
-from oo.limits import BodyLimit
-from oo.middleware import SecurityHeaders
-from oo.services import events, learning
+from oo.http.app import create_api
+from oo.http.middleware import SecurityHeaders
+from oo.jobs import wiring
+from oo.http.limits import BodyLimit
 from oo.state.account import AccountState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
@@ -52,10 +50,7 @@ app = rx.App(
     head_components=HEAD,
     api_transformer=[create_api(), admin.AdminGate, BodyLimit, SecurityHeaders],
 )
-app.register_lifespan_task(events.bus_lifespan)
-app.register_lifespan_task(sqlite_checkpointer)
-app.register_lifespan_task(scheduler.lifespan)
-app.register_lifespan_task(learning.lifespan)
+wiring.register(app)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)
 app.add_page(

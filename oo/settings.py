@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from oo import singletons
+
 ROOT = Path(__file__).resolve().parent.parent
 PLACEHOLDERS = {"", "changeme", "change-me", "secret", "dev", "development", "placeholder"}
 GOOGLE_DISCOVERY = "https://accounts.google.com/.well-known/openid-configuration"
@@ -147,3 +149,6 @@ def get_settings() -> Settings:
     except ValidationError as exc:
         lines = [f"{'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()]
         raise SettingsError("invalid oO configuration:\n  " + "\n  ".join(lines)) from None
+
+
+singletons.on_reset("settings", get_settings.cache_clear)

@@ -47,7 +47,7 @@ from oo.models import (  # noqa: E402
     UserSession,
 )
 from oo.recommender import REWARDS, Context, TaskView, build_policy, dumps, get_encoder  # noqa: E402
-from oo.services.policies import list_policies  # noqa: E402
+from oo.services.learning.policies import list_policies  # noqa: E402
 
 DEFAULT_URL = f"sqlite:///{ROOT / 'data' / 'admin_bench.db'}"
 BATCH = 20_000

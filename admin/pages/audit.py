@@ -6,7 +6,7 @@ from admin import routes
 from admin.components import choice, data_table, filter_form, pager, text_field
 from admin.layout import admin_page
 from admin.state.audit import AdminAuditState
-from oo.services.admin_audit import ACTIONS
+from oo.services.admin.audit import ACTIONS
 
 S = AdminAuditState
 COLUMNS = [

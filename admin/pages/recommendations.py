@@ -6,7 +6,7 @@ from admin import routes
 from admin.components import choice, data_table, filter_form, pager, text_field
 from admin.layout import admin_page
 from admin.state.recommendations import AdminRecommendationsState
-from oo.services.admin_reclog import CHANNELS, FALLBACK, REACTIONS
+from oo.services.admin.recommendation_log import CHANNELS, FALLBACK, REACTIONS
 
 S = AdminRecommendationsState
 COLUMNS = [

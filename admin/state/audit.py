@@ -8,8 +8,8 @@ import reflex as rx
 
 from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_audit
-from oo.services.admin_query import AdminInputError
+from oo.services.admin import audit as admin_audit
+from oo.services.admin.inputs import AdminInputError
 from oo.state.auth import AuthState
 
 

@@ -21,9 +21,9 @@ import reflex as rx
 from admin import routes
 from oo.bus import AdminAction as AdminActionEvent
 from oo.bus import Event
-from oo.services import events
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin.inputs import AdminInputError
+from oo.services.platform import event_bus as events
 from oo.state.auth import NotAuthorized, NotSignedIn
 
 log = logging.getLogger("oo.admin")

@@ -9,9 +9,9 @@ import reflex as rx
 from admin import charts
 from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_events
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import event_stream as admin_events
+from oo.services.admin.inputs import AdminInputError
 from oo.state.auth import AuthState
 
 

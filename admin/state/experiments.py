@@ -9,9 +9,10 @@ import reflex as rx
 from admin import charts
 from admin.state.base import REFUSED, AdminPageMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_experiments, admin_users
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import WINDOWS, AdminInputError, parse_int
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import experiments as admin_experiments
+from oo.services.admin import users as admin_users
+from oo.services.admin.inputs import WINDOWS, AdminInputError, parse_int
 from oo.state.auth import AuthState
 
 

@@ -9,8 +9,8 @@ import reflex as rx
 from admin import charts
 from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_features
-from oo.services.admin_query import AdminInputError
+from oo.services.admin import features as admin_features
+from oo.services.admin.inputs import AdminInputError
 from oo.state.auth import AuthState
 
 

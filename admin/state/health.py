@@ -8,7 +8,8 @@ from admin.state.base import REFUSED, AdminPageMixin
 from oo.db import session_scope
 from oo.jobs.scheduler import status as scheduler_status
 from oo.models import utcnow
-from oo.services import admin_health, events
+from oo.services.admin import health as admin_health
+from oo.services.platform import event_bus as events
 from oo.state.auth import AuthState
 
 

@@ -9,9 +9,12 @@ import reflex as rx
 from admin.state.base import REFUSED, AdminPageMixin, text_rows
 from admin.state.policies import ask_policy_change
 from oo.db import session_scope
-from oo.services import admin_events, admin_policies, admin_users, sources
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError, parse_int
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import event_stream as admin_events
+from oo.services.admin import policies as admin_policies
+from oo.services.admin import users as admin_users
+from oo.services.admin.inputs import AdminInputError, parse_int
+from oo.services.sources import catalog as sources
 from oo.state.auth import AuthState
 
 

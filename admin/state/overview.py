@@ -9,8 +9,8 @@ import reflex as rx
 from admin import charts
 from admin.state.base import REFUSED, AdminPageMixin
 from oo.db import session_scope
-from oo.services import admin_overview
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import overview as admin_overview
 from oo.state.auth import AuthState
 
 KPI_LABELS = {

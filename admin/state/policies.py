@@ -8,8 +8,8 @@ import reflex as rx
 
 from admin.state.base import REFUSED, AdminPageMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_policies
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import policies as admin_policies
 from oo.state.auth import AuthState
 
 VERBS = {

@@ -9,7 +9,7 @@ import reflex as rx
 from admin import charts
 from admin.state.base import REFUSED, AdminPageMixin
 from oo.db import session_scope
-from oo.services import admin_quality
+from oo.services.admin import quality as admin_quality
 from oo.state.auth import AuthState
 
 

@@ -8,8 +8,8 @@ import reflex as rx
 
 from admin.state.base import REFUSED, AdminPageMixin, PagedMixin, text_rows
 from oo.db import session_scope
-from oo.services import admin_reclog
-from oo.services.admin_query import AdminInputError
+from oo.services.admin import recommendation_log as admin_reclog
+from oo.services.admin.inputs import AdminInputError
 from oo.state.auth import AuthState
 
 FILTERS = ("user_id", "policy", "reaction", "channel", "fallback", "tip_id", "window")

@@ -9,8 +9,8 @@ import reflex as rx
 from admin import charts
 from admin.state.base import REFUSED, AdminPageMixin
 from oo.db import session_scope
-from oo.services import admin_rewards
-from oo.services.admin_query import WINDOWS
+from oo.services.admin import rewards as admin_rewards
+from oo.services.admin.inputs import WINDOWS
 from oo.state.auth import AuthState
 
 

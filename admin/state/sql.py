@@ -9,9 +9,10 @@ import reflex as rx
 
 from admin.state.base import REFUSED, AdminPageMixin
 from oo.db import session_scope
-from oo.services import admin_saved_queries, admin_sql
-from oo.services.accounts import CurrentUser
-from oo.services.admin_query import AdminInputError
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import saved_queries as admin_saved_queries
+from oo.services.admin import sql_runner as admin_sql
+from oo.services.admin.inputs import AdminInputError
 from oo.settings import get_settings
 from oo.state.auth import AuthState
 

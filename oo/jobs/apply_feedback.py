@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from oo.db import session_scope
-from oo.services import learner
+from oo.services.learning import learner
 from oo.settings import Settings
 
 JOB_ID = "apply_feedback"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from oo.db import session_scope
-from oo.services import retention
+from oo.services.platform import retention
 from oo.settings import Settings
 
 JOB_ID = "purge_logs"

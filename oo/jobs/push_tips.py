@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 
 from oo.integrations.webpush import WebPushSender
-from oo.services import push, push_delivery
+from oo.services.push import delivery as push_delivery
+from oo.services.push import subscriptions as push
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.jobs.push_tips")

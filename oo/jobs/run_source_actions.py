@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from oo.services import source_actions
+from oo.services.sources import actions as source_actions
 from oo.settings import Settings
 
 JOB_ID = "run_source_actions"

@@ -3,8 +3,8 @@
 Jobs are listed in `JOBS` (add yours: a module in ``oo/jobs`` with ``JOB_ID``, ``run()``,
 ``interval(settings)`` and optionally ``jitter(settings)``). Each job never overlaps itself
 (``max_instances=1``, missed runs coalesced), runs only on the leader worker (`oo.jobs.leader`),
-and its last run and outcome are kept for the admin health page (`status`). The lifespan also
-subscribes to ``signals.tip.feedback`` so a Done closes the task at Todoist at once.
+and its last run and outcome are kept for the admin health page (`status`). Bus subscriptions
+and the other start-up tasks are registered beside it in `oo.jobs.wiring`.
 """
 
 from __future__ import annotations
@@ -20,11 +20,8 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from oo.bus import TIP_FEEDBACK, Event
 from oo.jobs import apply_feedback, purge_logs, push_tips, run_source_actions, sync_todoist
 from oo.jobs.leader import Leader, LocalLeader, RedisLeader
-from oo.services import source_actions, todoist
-from oo.services.events import bus
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.jobs")
@@ -183,18 +180,11 @@ def status() -> dict[str, Any]:
     return _current.status()
 
 
-async def on_tip_feedback(event: Event) -> None:
-    """A Done on a source task: close it at the source now, without waiting for the job."""
-    if event.user_id is not None and event.data.get("reaction") == "done" and not event.is_replay:
-        source_actions.kick(user_id=event.user_id)
-
-
 @asynccontextmanager
 async def lifespan() -> AsyncIterator[None]:
-    """Reflex lifespan task: bus subscriptions and (unless ``OO_SCHEDULER=false``) the scheduler."""
+    """Lifespan task: the scheduler, unless ``OO_SCHEDULER=false`` (registered in `oo.jobs.wiring`)."""
     global _current
     settings = get_settings()
-    subscription = bus().subscribe(TIP_FEEDBACK, on_tip_feedback)
     scheduler = Scheduler(settings) if settings.scheduler else None
     if scheduler is not None:
         await scheduler.start()
@@ -202,8 +192,6 @@ async def lifespan() -> AsyncIterator[None]:
     try:
         yield
     finally:
-        subscription.unsubscribe()
         if scheduler is not None:
             _current = None
             await scheduler.stop()
-        await todoist.close_http()

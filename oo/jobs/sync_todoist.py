@@ -13,7 +13,8 @@ from collections import deque
 import httpx
 
 from oo.db import session_scope
-from oo.services import todoist, todoist_sync
+from oo.services.sources.todoist import connection as todoist
+from oo.services.sources.todoist import sync as todoist_sync
 from oo.settings import Settings
 
 log = logging.getLogger("oo.jobs.sync_todoist")

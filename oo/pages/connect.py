@@ -6,6 +6,7 @@ import reflex as rx
 
 from oo import routes
 from oo.components.layout import MUTED, NativeForm, black_page, legal_links, post_button, spinner, wordmark
+from oo.models import TODOIST
 from oo.state.account import AccountState
 from oo.state.connect import ConnectState
 
@@ -29,7 +30,7 @@ def todoist_oauth_button(label: str) -> rx.Component:
 def source_action(src: dict) -> rx.Component:
     """The action that fits the status; Todoist's Connect goes through OAuth."""
     status, provider = src["status"], src["provider"]
-    is_todoist = provider == "todoist"
+    is_todoist = provider == TODOIST
 
     def disconnect() -> rx.Component:
         return rx.button(

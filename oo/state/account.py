@@ -9,8 +9,9 @@ import reflex as rx
 from oo import routes
 from oo.db import session_scope
 from oo.models import User
-from oo.services import deletion, push
-from oo.services.push_rules import QuietHoursError
+from oo.services.privacy import deletion
+from oo.services.push import subscriptions as push
+from oo.services.push.rules import QuietHoursError
 from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
 

@@ -15,7 +15,7 @@ import reflex as rx
 from oo import routes
 from oo.cookies import read_cookie, session_cookie_name
 from oo.db import session_scope
-from oo.services import accounts
+from oo.services.accounts import sessions as accounts
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.auth")

@@ -8,13 +8,14 @@ import reflex as rx
 
 from oo import routes
 from oo.db import session_scope
-from oo.services import sources
+from oo.models import DEMO
+from oo.services.sources import catalog as sources
 from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.connect")
 
-# ?todoist=<code> after the OAuth round trip (set by oo/api_todoist.py).
+# ?todoist=<code> after the OAuth round trip (set by oo/http/todoist_routes.py).
 TODOIST_MESSAGES = {
     "connected": "Todoist connected. Your tasks are in.",
     "denied": "Todoist access was not granted, so nothing was connected.",
@@ -64,7 +65,7 @@ class ConnectState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        if provider == sources.DEMO:  # Todoist connects through a native form POST (OAuth redirect)
+        if provider == DEMO:  # Todoist connects through a native form POST (OAuth redirect)
             with session_scope() as session:
                 added = sources.connect_demo(session=session, user_id=user.id)
             self.message = (

@@ -17,8 +17,10 @@ import reflex as rx
 
 from oo import routes
 from oo.db import session_scope
-from oo.services import feedback, tips, todoist_sync
-from oo.services.accounts import CurrentUser
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.sources.todoist import sync as todoist_sync
+from oo.services.tips import feedback
+from oo.services.tips import serving as tips
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")

@@ -11,7 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.conftest import sign_in_demo
-from tests.unit.test_push_service import browser_subscription
+from tests.support.push import browser_subscription
 
 pytestmark = pytest.mark.e2e
 

@@ -8,7 +8,7 @@ import pytest
 from sqlmodel import SQLModel
 
 import oo.models  # noqa: F401
-from oo import db, settings
+from oo import db, singletons
 
 
 @pytest.fixture
@@ -19,8 +19,7 @@ def app_env(tmp_path, monkeypatch) -> Iterator[dict[str, str]]:
         monkeypatch.setenv(key, value)
 
     def reset() -> None:
-        settings.get_settings.cache_clear()
-        db.get_engine.cache_clear()
+        singletons.reset()
 
     reset()
     yield env

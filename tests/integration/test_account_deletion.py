@@ -10,9 +10,14 @@ from sqlmodel import Session, SQLModel, select
 
 from oo import db
 from oo.models import Integration, Task, User
-from oo.services import accounts, api_tokens, deletion, feedback, push, recommend, sources
-from oo.services.secrets import keyring
-from tests.unit.test_push_service import browser_subscription
+from oo.services.accounts import api_tokens
+from oo.services.accounts import sessions as accounts
+from oo.services.platform.keyring import keyring
+from oo.services.privacy import deletion
+from oo.services.push import subscriptions as push
+from oo.services.sources import catalog as sources
+from oo.services.tips import feedback, recommend
+from tests.support.push import browser_subscription
 
 pytestmark = pytest.mark.anyio
 

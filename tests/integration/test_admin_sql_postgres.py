@@ -16,8 +16,8 @@ from sqlmodel import Session, SQLModel
 
 from oo.db import make_engine
 from oo.models import Integration, LoginFlow, PushSubscription, User, UserSession, utcnow
-from oo.services import admin_sql_pg
-from oo.services.admin_sql import SqlRefused, run_query
+from oo.services.admin import sql_runner_pg as admin_sql_pg
+from oo.services.admin.sql_runner import SqlRefused, run_query
 
 pytestmark = pytest.mark.scaleout
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"

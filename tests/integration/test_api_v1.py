@@ -7,25 +7,20 @@ from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
 from oo import db
-from oo.api import create_api
-from oo.api_v1 import ROUTES
-from oo.api_v1 import common as api_common
-from oo.api_v1 import routes as api_routes
-from oo.api_v1.models import FeedbackOut, RecommendationOut
+from oo.http.api_v1 import ROUTES
+from oo.http.api_v1 import routes as api_routes
+from oo.http.api_v1.models import FeedbackOut, RecommendationOut
+from oo.http.app import create_api
 from oo.models import AdminAction, ApiToken, ModelState, TipFeedback, TipView, User
-from oo.services import accounts, learner, policies, sources
-from oo.services import recommend as recommend_module
+from oo.services.accounts import sessions as accounts
+from oo.services.sources import catalog as sources
 
 ORIGIN = {"origin": "http://testserver"}
 
 
 @pytest.fixture
-def client(app_env, make_tables, monkeypatch):
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)  # not a timing test
+def client(app_env, make_tables, generous_budget):
     make_tables()
-    learner.cache.clear()
-    policies.invalidate()
-    api_common.limiter = api_common.RateLimiter()
     with TestClient(create_api(), base_url="http://testserver") as c:
         yield c
 

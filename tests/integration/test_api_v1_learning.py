@@ -11,17 +11,18 @@ from oo import db
 from oo.bus import Event, InMemoryBus, TaskCompleted
 from oo.jobs import apply_feedback, purge_logs
 from oo.models import ModelState, TipFeedback, TipScore, TipView
-from oo.services import accounts, events, feedback, learner, learning, policies, sources
-from oo.services import recommend as recommend_module
-from oo.services.recommend import recommend
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import learner
+from oo.services.platform import event_bus as events
+from oo.services.sources import catalog as sources
+from oo.services.tips import delayed_reward as learning
+from oo.services.tips import feedback
+from oo.services.tips.recommend import recommend
 
 
 @pytest.fixture
 def user_tip(app_env, make_tables, monkeypatch):
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)  # not a timing test
     make_tables()
-    learner.cache.clear()
-    policies.invalidate()
     monkeypatch.setattr(events, "_bus", InMemoryBus())
     with Session(db.get_engine(), expire_on_commit=False) as s:
         user = accounts.create_demo_user(session=s)

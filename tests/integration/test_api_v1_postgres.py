@@ -14,19 +14,18 @@ from sqlmodel import Session, SQLModel, select
 
 from oo.db import make_engine
 from oo.models import ModelState, Task, TipFeedback
-from oo.services import accounts, candidates, feedback, learner, policies, sources
-from oo.services import recommend as recommend_module
-from oo.services.recommend import recommend
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import learner, policies
+from oo.services.sources import catalog as sources
+from oo.services.tips import candidates, feedback
+from oo.services.tips.recommend import recommend
 
 pytestmark = pytest.mark.scaleout
 SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
 @pytest.fixture
-def engine(monkeypatch) -> Iterator[sa.Engine]:
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)  # not a timing test
-    learner.cache.clear()
-    policies.invalidate()
+def engine(generous_budget) -> Iterator[sa.Engine]:
     name = f"oo_recommend_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(SERVER, autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}"')

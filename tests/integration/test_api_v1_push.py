@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from oo.models import PushSubscription
 from tests.integration.test_api_v1 import client, rows, signed_in  # noqa: F401  (fixture)
-from tests.unit.test_push_service import browser_subscription
+from tests.support.push import browser_subscription
 
 ORIGIN = {"origin": "http://testserver"}
 

@@ -10,8 +10,8 @@ import json
 import pytest
 from starlette.testclient import TestClient
 
-from oo.api import create_api
-from oo.limits import BodyLimit
+from oo.http.app import create_api
+from oo.http.limits import BodyLimit
 from tests.integration.test_api_v1 import ORIGIN, client, signed_in  # noqa: F401  (fixture)
 
 DEEP = ("[" * 5000 + "]" * 5000).encode()
@@ -133,7 +133,7 @@ def test_a_signed_but_deeply_nested_webhook_is_a_400(app_env, make_tables, monke
 def test_every_integer_of_every_request_model_is_bounded():
     from pydantic import BaseModel
 
-    from oo.api_v1 import admin_models, models
+    from oo.http.api_v1 import admin_models, models
 
     def bounded(info) -> bool:
         return any(getattr(m, "le", None) is not None or getattr(m, "lt", None) is not None for m in info.metadata)

@@ -7,10 +7,13 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import db, singletons
 from oo.integrations.webpush import WebPushSender
 from oo.models import PushSubscription, TipView
-from oo.services import accounts, push, push_delivery, sources
+from oo.services.accounts import sessions as accounts
+from oo.services.push import delivery as push_delivery
+from oo.services.push import subscriptions as push
+from oo.services.sources import catalog as sources
 from tests.fakes.push_service import FakePushService
 
 NOON = datetime(2026, 11, 26, 12, tzinfo=UTC)
@@ -28,7 +31,7 @@ def service():
 def world(app_env, make_tables, monkeypatch, service):
     monkeypatch.setenv("OO_PUSH_ALLOWED_HOSTS", service.origin)
     monkeypatch.setenv("OO_PUSH_DAILY_CAP", "3")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     make_tables()
     keys = push.vapid_keys()
     service.expected_key = keys.public_key

@@ -8,8 +8,8 @@ import pytest
 from sqlmodel import Session, select
 from starlette.testclient import TestClient
 
-from oo import db, settings
-from oo.api import create_api
+from oo import db, singletons
+from oo.http.app import create_api
 from oo.models import Consent, User, UserSession
 from tests.support.oidc import OidcProvider, complete_login, expected_email, expected_sub
 
@@ -29,8 +29,7 @@ def client(idp, app_env, monkeypatch, make_tables):
     monkeypatch.setenv("OO_GOOGLE_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("OO_GOOGLE_DISCOVERY_URL", idp.discovery_url)
     monkeypatch.setenv("OO_ADMIN_SEED_EMAIL", "root@example.test")
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    singletons.reset()
     make_tables()
     with TestClient(create_api(), base_url="http://testserver", follow_redirects=False) as c:
         yield c
@@ -155,5 +154,5 @@ def test_demo_sign_in_checks_origin_and_signout_revokes(client):
 
 def test_demo_is_refused_when_demo_mode_is_off(client, monkeypatch):
     monkeypatch.setenv("OO_DEMO", "false")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     assert client.post("/auth/demo", headers={"origin": "http://testserver"}).status_code == 404

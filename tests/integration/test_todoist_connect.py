@@ -11,12 +11,14 @@ import pytest
 from sqlmodel import Session
 from starlette.testclient import TestClient
 
-from oo import db, settings
-from oo.api import create_api
+from oo import db, singletons
 from oo.crypto import CryptoError, generate_key
+from oo.http.app import create_api
 from oo.models import Integration, SourceAction, Task, User
-from oo.services import accounts, sources, todoist
-from oo.services.secrets import keyring
+from oo.services.accounts import sessions as accounts
+from oo.services.platform.keyring import keyring
+from oo.services.sources import catalog as sources
+from oo.services.sources.todoist import connection as todoist
 from tests.fakes.todoist import FakeTodoistServer
 from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, new_user, rows
 
@@ -127,7 +129,7 @@ def test_start_needs_a_session_our_origin_and_a_configured_app(client, server, m
     assert not get.headers.get("location", "").startswith(server.auth_url)
     sign_in(client)
     monkeypatch.setenv("OO_TODOIST_CLIENT_ID", "")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     assert outcome(client.post("/auth/todoist/start", headers=ORIGIN)) == "not_configured"
     with Session(db.get_engine()) as session:
         statuses = sources.list_sources(session=session, user_id=1, todoist_configured=False)
@@ -203,7 +205,7 @@ def test_a_token_written_with_a_retired_key_asks_for_a_reconnect(client, server,
     user_id = sign_in(client)
     assert outcome(client.get(authorize(start(client)))) == "connected"
     monkeypatch.setenv("OO_ENCRYPTION_KEYS", f"k9:{generate_key()}")
-    settings.get_settings.cache_clear()
+    singletons.reset()
     with pytest.raises(CryptoError):
         keyring().decrypt(rows(Integration, Integration.user_id == user_id)[0].credentials)
     with Session(db.get_engine()) as session:

@@ -10,13 +10,16 @@ from datetime import timedelta
 import pytest
 from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import db, singletons
 from oo.bus import Event, TipFeedback
 from oo.jobs import run_source_actions
-from oo.jobs.scheduler import lifespan
+from oo.jobs.wiring import subscriptions
 from oo.models import Integration, SourceAction, Task, utcnow
-from oo.services import events, source_actions, todoist, todoist_sync
-from oo.services.secrets import keyring
+from oo.services.platform import event_bus as events
+from oo.services.platform.keyring import keyring
+from oo.services.sources import actions as source_actions
+from oo.services.sources.todoist import connection as todoist
+from oo.services.sources.todoist import sync as todoist_sync
 from tests.fakes.todoist import FakeTodoistServer
 from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, connect, rows
 
@@ -164,13 +167,13 @@ async def test_concurrent_runs_close_a_task_once(server):
 
 
 async def test_a_done_on_the_bus_closes_at_once(server, monkeypatch):
-    monkeypatch.setenv("OO_SCHEDULER", "false")  # only the bus subscription: no periodic job
-    settings.get_settings.cache_clear()
+    monkeypatch.setenv("OO_SCHEDULER", "false")  # only the bus subscription (oo.jobs.wiring): no periodic job
+    singletons.reset()
     user_id, token = connect(server, tasks=1)
     await todoist_sync.sync_user(user_id=user_id)
     target = server.fake.active_ids(token)[0]
     done_in_oo(user_id, target)
-    async with lifespan():
+    async with subscriptions():
         await events.publish(Event.of(TipFeedback(tip_id="t1", reaction="done", reward=1.0), user_id=user_id))
         await events.bus().drain(5)
         await settle(user_id)

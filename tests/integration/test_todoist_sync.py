@@ -14,7 +14,9 @@ from oo import db
 from oo.bus import TASK_SYNCED
 from oo.jobs import sync_todoist
 from oo.models import Integration, Task
-from oo.services import sources, todoist, todoist_sync
+from oo.services.sources import catalog as sources
+from oo.services.sources.todoist import connection as todoist
+from oo.services.sources.todoist import sync as todoist_sync
 from tests.fakes.todoist import FakeTodoistServer
 from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, connect, events_of, rows
 

@@ -11,10 +11,11 @@ import pytest
 from sqlmodel import Session
 
 from oo import db
-from oo.api import create_api
 from oo.bus import TASK_COMPLETED
+from oo.http.app import create_api
 from oo.models import Task, TipView, WebhookDelivery, utcnow
-from oo.services import todoist, todoist_sync
+from oo.services.sources.todoist import connection as todoist
+from oo.services.sources.todoist import sync as todoist_sync
 from tests.fakes.todoist import FakeTodoistServer
 from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, connect, events_of, rows
 

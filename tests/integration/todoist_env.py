@@ -10,10 +10,11 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import db, singletons
 from oo.models import EventRecord, User
-from oo.services import events, todoist
-from oo.services.secrets import keyring
+from oo.services.platform import event_bus as events
+from oo.services.platform.keyring import keyring
+from oo.services.sources.todoist import connection as todoist
 from tests.fakes.todoist import FakeTodoistServer
 
 CLIENT_ID, CLIENT_SECRET = "oo-todoist-test", "oo-todoist-secret-0123456789"
@@ -25,8 +26,7 @@ def configure(monkeypatch, server: FakeTodoistServer) -> None:
     monkeypatch.setenv("OO_TODOIST_CLIENT_SECRET", CLIENT_SECRET)
     monkeypatch.setenv("OO_TODOIST_AUTH_URL", server.auth_url)
     monkeypatch.setenv("OO_TODOIST_API_URL", server.api_url)
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    singletons.reset()
     events._bus = None
 
 

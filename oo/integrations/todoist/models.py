@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from functools import lru_cache
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from oo.timezones import zone
 
 DueKind = Literal["none", "date", "floating", "fixed"]
 
@@ -136,15 +136,6 @@ class NormalizedTask:
     url: str | None
 
 
-@lru_cache(maxsize=512)
-def _zone(name: str) -> ZoneInfo:
-    """Return the named zone, or UTC when Todoist sends a name this system does not know."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 def resolve_due(due: TodoistDue | None, user_tz: str) -> tuple[DueKind, date | None, datetime | None]:
     """Classify a `due` object and resolve it in the user's zone.
 
@@ -170,13 +161,13 @@ def resolve_due(due: TodoistDue | None, user_tz: str) -> tuple[DueKind, date | N
     text = due.datetime or due.date
     if len(text) == 10:
         return "date", date.fromisoformat(text), None
-    zone = _zone(user_tz)
+    tz = zone(user_tz)
     moment = datetime.fromisoformat(text)
     if moment.tzinfo is None:
-        local = moment.replace(tzinfo=zone)
+        local = moment.replace(tzinfo=tz)
         return "floating", local.date(), local
     instant = moment.astimezone(UTC)
-    return "fixed", instant.astimezone(zone).date(), instant
+    return "fixed", instant.astimezone(tz).date(), instant
 
 
 def normalize_task(raw: TodoistTask | Mapping[str, Any], user_tz: str) -> NormalizedTask:

@@ -1,7 +1,7 @@
 """Todoist OAuth 2.0: the authorize URL, the code-for-token exchange, and token revocation.
 
 Secrets and tokens are sent only in request bodies or headers and never appear in exception
-messages. The state value is created and checked by the caller (`oo/api.py`).
+messages. The state value is created and checked by the caller (`oo/http/signin_routes.py`).
 """
 
 from __future__ import annotations

@@ -1,0 +1,195 @@
+"""The learner ops routes (R6): score, reward, reset, stats, features — admins only.
+
+The role is re-read from the database on every request (`caller(..., admin=True)`); writes
+(reward, reset) are audit-logged in the same transaction as the change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import Response
+
+from oo.db import session_scope
+from oo.http.api_v1.admin_models import (
+    FeatureRow,
+    FeaturesOut,
+    ModelOut,
+    PolicyStatsOut,
+    ResetOut,
+    ResetRequest,
+    RewardRequest,
+    ScoredTask,
+    ScoreOut,
+    ScoreRequest,
+    StatsOut,
+    UserQuery,
+)
+from oo.http.api_v1.common import ApiError, body, caller, limit, ok, validate
+from oo.http.api_v1.models import ExplanationOut, FeedbackOut
+from oo.models import AdminAction
+from oo.services.accounts.sessions import CurrentUser
+from oo.services.admin import audit as admin_audit
+from oo.services.admin import learner_ops
+from oo.services.learning import learner
+from oo.services.tips import feedback
+
+ADMIN_PER_MINUTE = 120
+
+
+async def _admin(request: Request, *, write: bool) -> CurrentUser:
+    user = await caller(request, write=write, admin=True)
+    limit(user, "admin", per_minute=ADMIN_PER_MINUTE)
+    return user
+
+
+def _known_user(session: Session, user_id: int) -> None:
+    if not learner_ops.user_exists(session=session, user_id=user_id):
+        raise ApiError(404, "user_not_found", "no such user")
+
+
+async def score(request: Request) -> Response:
+    """Dry run: rank a user's open tasks with a policy, with each score's explanation."""
+    await _admin(request, write=False)
+    req = await body(request, ScoreRequest)
+
+    def run() -> dict[str, Any]:
+        with session_scope() as session:
+            _known_user(session, req.user_id)
+            try:
+                return learner_ops.score(
+                    session=session, user_id=req.user_id, policy_key=req.policy, limit=req.limit
+                )
+            except learner_ops.UnknownPolicy as exc:
+                raise ApiError(404, "policy_not_found", str(exc)) from None
+
+    result = await asyncio.to_thread(run)
+    items = [
+        ScoredTask(
+            task_id=i["task_id"],
+            text=i["text"],
+            score=i["score"],
+            explanation=ExplanationOut.of(i["explanation"]),
+        )
+        for i in result["items"]
+    ]
+    return ok(
+        ScoreOut(
+            policy=result["policy"], status=result["status"], candidates=result["candidates"], items=items
+        )
+    )
+
+
+async def reward(request: Request) -> Response:
+    """Teach a reward on one of a user's tips, like a reaction (first reward wins; idempotent)."""
+    admin = await _admin(request, write=True)
+    req = await body(request, RewardRequest)
+
+    def run() -> feedback.FeedbackResult:
+        with session_scope() as session:
+            _known_user(session, req.user_id)
+            # Not in admin_audit.ACTIONS (yet), so the row is written here; it commits with the reward.
+            session.add(
+                AdminAction(
+                    admin_id=admin.id,
+                    action="learner.reward",
+                    target=f"user:{req.user_id}",
+                    params=json.dumps({"tip_id": req.tip_id, "reaction": req.reaction}),
+                )
+            )
+            return feedback.record(
+                session=session,
+                user_id=req.user_id,
+                tip_id=req.tip_id,
+                reaction=req.reaction,
+                idempotency_key=req.idempotency_key,
+                origin="admin",
+            )
+
+    try:
+        result = await asyncio.to_thread(run)
+    except feedback.TipNotFound:
+        raise ApiError(404, "tip_not_found", "no such tip for that user") from None
+    except feedback.FeedbackError as exc:
+        raise ApiError(
+            409 if isinstance(exc, feedback.IdempotencyConflict) else 422, exc.code, str(exc)
+        ) from None
+    out = FeedbackOut(
+        feedback_id=result.feedback_id,
+        tip_id=result.tip_id,
+        reaction=result.reaction,  # type: ignore[arg-type]
+        reward=result.reward,
+        first=result.first,
+        learned=result.learned,
+        duplicate=result.duplicate,
+        created_at=result.created_at,
+    )
+    return ok(out, 200 if result.duplicate else 201)
+
+
+async def reset(request: Request) -> Response:
+    """Reset a user's bandit (every policy, or one); audit-logged."""
+    admin = await _admin(request, write=True)
+    req = await body(request, ResetRequest)
+
+    def run() -> int:
+        with session_scope() as session:
+            _known_user(session, req.user_id)
+            admin_audit.record(
+                session=session,
+                admin_id=admin.id,
+                action="bandit.reset",
+                target=f"user:{req.user_id}",
+                params={"policy": req.policy} if req.policy else {},
+            )
+            return learner.reset(session=session, user_id=req.user_id, policy_key=req.policy)
+
+    return ok(ResetOut(user_id=req.user_id, deleted=await asyncio.to_thread(run)))
+
+
+async def stats(request: Request) -> Response:
+    """Per-policy stats over all users (or ``?user_id=``, with that user's stored models)."""
+    await _admin(request, write=False)
+    query = validate(UserQuery, dict(request.query_params))
+
+    def run() -> StatsOut:
+        with session_scope() as session:
+            if query.user_id is not None:
+                _known_user(session, query.user_id)
+            rows = learner.stats(session=session, user_id=query.user_id)
+            models = learner.model_summaries(session=session, user_id=query.user_id) if query.user_id else []
+            return StatsOut(
+                user_id=query.user_id,
+                policies=[PolicyStatsOut.of(s) for s in rows],
+                models=[ModelOut(**m) for m in models],
+            )
+
+    return ok(await asyncio.to_thread(run))
+
+
+async def features(request: Request) -> Response:
+    """The feature log of one user (``?user_id=``, optional ``policy`` and ``limit``), newest first."""
+    await _admin(request, write=False)
+    query = validate(UserQuery, dict(request.query_params))
+    if query.user_id is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            "user_id is required",
+            [{"field": "user_id", "message": "Field required", "type": "missing"}],
+        )
+    user_id = query.user_id
+
+    def run() -> FeaturesOut:
+        with session_scope() as session:
+            _known_user(session, user_id)
+            rows = learner_ops.features(
+                session=session, user_id=user_id, limit=query.limit, policy_key=query.policy
+            )
+            return FeaturesOut(user_id=user_id, rows=[FeatureRow(**r) for r in rows])
+
+    return ok(await asyncio.to_thread(run))

@@ -1,0 +1,175 @@
+"""Shared plumbing of the v1 JSON API: errors, body validation, authentication, rate limits.
+
+Every route derives the caller from the request (`oo.http.caller.request_user`: the HttpOnly
+session cookie or ``Authorization: Bearer <api token>``), never from a user id in the body.
+A write authenticated by the cookie must also come from our own origin (CSRF). Errors are
+one JSON shape: ``{"error": {"code", "message", "details"}}``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import OrderedDict, deque
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from oo import singletons
+from oo.http import limits
+from oo.db import session_scope
+from oo.http.caller import request_user, same_origin
+from oo.services.accounts.sessions import CurrentUser
+
+M = TypeVar("M", bound=BaseModel)
+MAX_BODY = 16_384
+
+
+class ApiError(Exception):
+    """An error answer: HTTP status, stable code, readable message, optional details."""
+
+    def __init__(
+        self, status: int, code: str, message: str, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        """Build the error."""
+        super().__init__(message)
+        self.status, self.code, self.message, self.details, self.headers = (
+            status,
+            code,
+            message,
+            details,
+            headers,
+        )
+
+    def response(self) -> JSONResponse:
+        """The JSON response for this error."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details is not None:
+            body["details"] = self.details
+        return JSONResponse({"error": body}, status_code=self.status, headers=self.headers)
+
+
+def ok(model: BaseModel, status: int = 200) -> JSONResponse:
+    """A validated response model as JSON."""
+    return JSONResponse(
+        model.model_dump(mode="json"), status_code=status, headers={"Cache-Control": "no-store"}
+    )
+
+
+def _details(exc: ValidationError) -> list[dict[str, Any]]:
+    return [
+        {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"], "type": e["type"]}
+        for e in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+async def body(request: Request, model: type[M]) -> M:
+    """Parse and validate a JSON body (``application/json``, at most `MAX_BODY` bytes, bounded depth).
+
+    Raises:
+        ApiError: 415 for another content type, 413 when too large (declared or streamed),
+            422 when invalid or nested too deep.
+    """
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
+        raise ApiError(415, "unsupported_media_type", "send the body as application/json")
+    try:
+        raw = await limits.read_capped(request, MAX_BODY)  # Content-Length first, then a streaming cap
+    except limits.BodyTooLarge:
+        raise ApiError(413, "too_large", f"the body must be at most {MAX_BODY} bytes") from None
+    try:
+        data = limits.loads(raw or b"{}")
+    except limits.JsonTooDeep:
+        raise ApiError(422, "too_deep", f"the body nests deeper than {limits.MAX_DEPTH} levels") from None
+    except ValueError:
+        raise ApiError(422, "invalid_json", "the body is not valid JSON") from None
+    return validate(model, data)
+
+
+def validate(model: type[M], data: Any) -> M:
+    """Validate data against a request model; 422 with per-field details on failure."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ApiError(422, "validation_error", "the request is invalid", _details(exc)) from None
+
+
+async def caller(request: Request, *, write: bool = False, admin: bool = False) -> CurrentUser:
+    """The authenticated caller.
+
+    Raises:
+        ApiError: 401 without valid credentials, 403 for a cross-site cookie write or a
+            non-admin on an admin route.
+    """
+
+    def resolve() -> tuple[CurrentUser | None, str]:
+        with session_scope() as session:
+            return request_user(request, session=session)
+
+    user, how = await asyncio.to_thread(resolve)
+    if user is None:
+        raise ApiError(
+            401,
+            "unauthenticated",
+            "sign in, or send Authorization: Bearer <api token>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    if write and how == "cookie" and not same_origin(request):
+        raise ApiError(403, "cross_site", "cross-site request refused")
+    if admin and not user.is_admin:
+        raise ApiError(403, "forbidden", "admins only")
+    return user
+
+
+class RateLimiter:
+    """Sliding-window limits per key, in this process (per worker; enough against a runaway client).
+
+    Examples:
+        >>> limiter = RateLimiter()
+        >>> [limiter.hit("k", limit=2, per=60.0) > 0 for _ in range(3)]
+        [False, False, True]
+    """
+
+    def __init__(self, max_keys: int = 10_000) -> None:
+        """An empty limiter remembering at most ``max_keys`` keys."""
+        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
+        self._lock = threading.Lock()
+        self.max_keys = max_keys
+
+    def clear(self) -> None:
+        """Forget every key's hits."""
+        with self._lock:
+            self._hits.clear()
+
+    def hit(self, key: str, *, limit: int, per: float) -> float:
+        """Count one request; returns 0 if allowed, else the seconds to wait."""
+        now = time.monotonic()
+        with self._lock:
+            hits = self._hits.setdefault(key, deque())
+            self._hits.move_to_end(key)
+            while hits and hits[0] <= now - per:
+                hits.popleft()
+            if len(hits) >= limit:
+                return max(0.0, per - (now - hits[0])) or per
+            hits.append(now)
+            while len(self._hits) > self.max_keys:
+                self._hits.popitem(last=False)
+            return 0.0
+
+
+limiter = RateLimiter()
+
+
+def limit(user: CurrentUser, bucket: str, *, per_minute: int) -> None:
+    """Apply a per-user limit; raises ApiError 429 with Retry-After when it is exceeded."""
+    wait = limiter.hit(f"{bucket}:{user.id}", limit=per_minute, per=60.0)
+    if wait:
+        seconds = str(max(1, round(wait)))
+        raise ApiError(
+            429, "rate_limited", f"too many requests; retry in {seconds} s", headers={"Retry-After": seconds}
+        )
+
+
+singletons.on_reset("api.rate_limits", limiter.clear)

@@ -1,0 +1,53 @@
+"""Web Push routes of the v1 API (U7): subscribe and unsubscribe this browser.
+
+Session-authenticated (cookie, same-origin) or by API token; the subscription is validated
+(https endpoint on a known push service, well-formed keys) before anything is stored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from oo.db import session_scope
+from oo.http.api_v1.common import ApiError, body, caller, limit, ok
+from oo.http.api_v1.models import PushSubscribed, PushSubscriptionIn, PushUnsubscribe
+from oo.integrations.webpush import InvalidSubscription
+from oo.services.push import subscriptions as push
+
+PUSH_PER_MINUTE = 20
+
+
+async def subscribe(request: Request) -> Response:
+    """Store (or refresh) the caller's browser subscription."""
+    user = await caller(request, write=True)
+    limit(user, "push", per_minute=PUSH_PER_MINUTE)
+    req = await body(request, PushSubscriptionIn)
+
+    def store() -> int:
+        with session_scope() as session:
+            push.subscribe(session=session, user_id=user.id, data=req.model_dump())
+            return len(push.subscriptions(session=session, user_id=user.id))
+
+    try:
+        devices = await asyncio.to_thread(store)
+    except InvalidSubscription as exc:
+        raise ApiError(422, "invalid_subscription", str(exc)) from None
+    return ok(PushSubscribed(subscribed=True, devices=devices), 201)
+
+
+async def unsubscribe(request: Request) -> Response:
+    """Forget one of the caller's subscriptions (404 when it is not theirs)."""
+    user = await caller(request, write=True)
+    limit(user, "push", per_minute=PUSH_PER_MINUTE)
+    req = await body(request, PushUnsubscribe)
+
+    def drop() -> bool:
+        with session_scope() as session:
+            return push.unsubscribe(session=session, user_id=user.id, endpoint=req.endpoint)
+
+    if not await asyncio.to_thread(drop):
+        raise ApiError(404, "subscription_not_found", "no such subscription of yours")
+    return Response(status_code=204)

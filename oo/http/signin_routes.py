@@ -1,0 +1,216 @@
+"""HTTP routes for callers outside the app: sign-in redirects and callbacks, sign-out, demo sign-in.
+
+Everything the page itself does goes over the websocket (event handlers); these routes exist
+because an OAuth provider, a form post or an API client must reach a plain URL. They set and clear
+the HttpOnly session cookie, which the websocket then reads at connect.
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlencode
+
+import httpx
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from oo import routes
+from oo.http import limits
+from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
+from oo.db import session_scope
+from oo.http.caller import same_origin
+from oo.integrations import oidc
+from oo.services.accounts import sessions as accounts
+from oo.settings import Settings, get_settings
+
+log = logging.getLogger("oo.http.signin_routes")
+FLOW_COOKIE_SECONDS = 600
+CALLBACK_MAX_BYTES = 16_384
+
+
+def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | None:
+    """The configured OIDC provider called ``name`` (google, apple), or None."""
+    if name == "google" and settings.google_client_id:
+        return oidc.OidcProviderConfig(
+            name="google",
+            client_id=settings.google_client_id,
+            client_secret=settings.google_client_secret.get_secret_value(),
+            discovery_url=settings.google_discovery_url,
+            redirect_uri=f"{settings.backend_url}/auth/google/callback",
+        )
+    if name == "apple" and settings.apple_client_id:
+        return oidc.OidcProviderConfig(
+            name="apple",
+            client_id=settings.apple_client_id,
+            client_secret=settings.apple_client_secret.get_secret_value(),
+            discovery_url=settings.apple_discovery_url,
+            redirect_uri=f"{settings.backend_url}/auth/apple/callback",
+            response_mode="form_post",
+        )
+    return None
+
+
+def page_url(settings: Settings, path: str, **query: str) -> str:
+    """An absolute URL of a page (pages live on OO_BASE_URL, which differs from the backend in dev)."""
+    return f"{settings.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
+
+
+def _redirect(url: str) -> RedirectResponse:
+    resp = RedirectResponse(url, status_code=303)
+    resp.headers["Referrer-Policy"] = "no-referrer"
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _set_session_cookie(resp: Response, settings: Settings, token: str) -> None:
+    resp.set_cookie(
+        session_cookie_name(settings.secure_cookies),
+        token,
+        max_age=settings.session_days * 86400,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+    )
+
+
+async def auth_start(request: Request) -> Response:
+    """Begin a sign-in: remember state/nonce/verifier server-side, bind them to this browser, redirect."""
+    settings = get_settings()
+    provider = provider_config(settings, request.path_params["provider"])
+    if provider is None:
+        return _redirect(page_url(settings, routes.SIGNIN, error="not_configured"))
+    try:
+        async with httpx.AsyncClient() as http:
+            req = await oidc.start(http, provider)
+    except oidc.OidcError as exc:
+        log.warning("sign-in start failed for %s: %s", provider.name, exc.code)
+        return _redirect(page_url(settings, routes.SIGNIN, error=exc.code))
+    with session_scope() as session:
+        binding = accounts.start_flow(
+            session=session,
+            provider=provider.name,
+            state=req.state,
+            nonce=req.nonce,
+            code_verifier=req.code_verifier,
+            next_path=request.query_params.get("next", routes.TIP),
+        )
+    resp = _redirect(req.url)
+    resp.set_cookie(
+        flow_cookie_name(settings.secure_cookies),
+        binding,
+        max_age=FLOW_COOKIE_SECONDS,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        # Apple posts the callback cross-site (form_post), which a Lax cookie would not survive.
+        samesite="none" if settings.secure_cookies and provider.response_mode else "lax",
+    )
+    return resp
+
+
+async def auth_callback(request: Request) -> Response:
+    """Finish a sign-in: single-use state bound to this browser, code + verifier, validated ID token."""
+    settings = get_settings()
+    name = request.path_params["provider"]
+    provider = provider_config(settings, name)
+    params = dict(request.query_params)
+    if request.method == "POST":  # Apple's form_post: a few small fields, no files
+        if limits.declared_too_large(request.headers, CALLBACK_MAX_BYTES):
+            return Response("Payload too large.", status_code=413)
+        form = await request.form(max_files=0, max_fields=16, max_part_size=CALLBACK_MAX_BYTES)
+        params.update({k: str(v) for k, v in form.items()})
+    binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
+    fail = _fail_redirect(settings)
+    if provider is None:
+        return fail("not_configured")
+    with session_scope() as session:
+        flow = accounts.consume_flow(
+            session=session, provider=name, state=params.get("state"), binding=binding
+        )
+    if flow is None:
+        log.warning("sign-in callback refused: unknown, replayed, expired or foreign state")
+        return fail("bad_state")
+    if "error" in params or not params.get("code"):
+        return fail("denied" if params.get("error") == "access_denied" else "provider_error")
+    try:
+        async with httpx.AsyncClient() as http:
+            identity = await oidc.finish(
+                http,
+                provider,
+                code=params["code"],
+                nonce=flow.nonce,
+                code_verifier=flow.code_verifier,
+                iss=params.get("iss"),
+            )
+    except oidc.OidcError as exc:
+        log.warning("sign-in refused for %s: %s", name, exc.code)
+        return fail(exc.code)
+    with session_scope() as session:
+        user = accounts.sign_in_oidc(
+            session=session,
+            issuer=identity.issuer,
+            subject=identity.subject,
+            email=identity.email,
+            name=identity.name,
+            email_verified=identity.email_verified,
+            admin_seed_email=settings.admin_seed_email,
+        )
+        assert user.id is not None
+        token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
+    resp = _redirect(page_url(settings, flow.next_path))
+    _set_session_cookie(resp, settings, token)
+    resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
+    return resp
+
+
+def _fail_redirect(settings: Settings):
+    def fail(code: str) -> Response:
+        resp = _redirect(page_url(settings, routes.SIGNIN, error=code))
+        resp.delete_cookie(
+            flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies
+        )
+        return resp
+
+    return fail
+
+
+async def auth_demo(request: Request) -> Response:
+    """Demo sign-in (demo mode only): a fresh demo user with a session."""
+    settings = get_settings()
+    if not settings.demo_enabled:
+        return Response("Demo mode is off.", status_code=404)
+    if not same_origin(request, settings):
+        return Response("Cross-site request refused.", status_code=403)
+    with session_scope() as session:
+        user = accounts.create_demo_user(session=session)
+        assert user.id is not None
+        token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
+    resp = _redirect(page_url(settings, routes.CONNECT))
+    _set_session_cookie(resp, settings, token)
+    return resp
+
+
+async def auth_signout(request: Request) -> Response:
+    """Revoke this browser's session server-side and clear the cookie."""
+    settings = get_settings()
+    if not same_origin(request, settings):
+        return Response("Cross-site request refused.", status_code=403)
+    name = session_cookie_name(settings.secure_cookies)
+    with session_scope() as session:
+        accounts.revoke_session(session=session, token=read_cookie(request.headers.get("cookie"), name))
+    resp = _redirect(page_url(settings, routes.SIGNIN))
+    resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
+    return resp
+
+
+# Matched after the Todoist routes (whose /auth/todoist/... paths are more specific).
+ROUTES = [
+    Route("/auth/demo", auth_demo, methods=["POST"]),
+    Route("/auth/signout", auth_signout, methods=["POST"]),
+]
+PROVIDER_ROUTES = [
+    Route("/auth/{provider:str}/start", auth_start, methods=["GET"]),
+    Route("/auth/{provider:str}/callback", auth_callback, methods=["GET", "POST"]),
+]

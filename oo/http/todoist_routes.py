@@ -1,0 +1,135 @@
+"""HTTP routes of the Todoist integration: OAuth connect (start, callback) and the webhook.
+
+Connect is a native form POST from /connect (same-origin checked) that redirects to Todoist; the
+callback only accepts a state issued to this browser for this signed-in user, once. Outcomes go
+back to /connect as ``?todoist=<code>``, which the page turns into a clear message. The webhook
+verifies the HMAC over the raw body before reading it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from sqlmodel import Session
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from oo import routes
+from oo.http import limits
+from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
+from oo.db import session_scope
+from oo.http.caller import same_origin
+from oo.integrations.todoist import WebhookPayloadError, verify_signature
+from oo.integrations.todoist.webhooks import DELIVERY_ID_HEADER, SIGNATURE_HEADER
+from oo.models import TODOIST, LoginFlow
+from oo.services.accounts import sessions as accounts
+from oo.services.sources.todoist import connection as todoist
+from oo.services.sources.todoist import sync as todoist_sync
+from oo.services.sources.todoist import webhooks as todoist_webhooks
+from oo.settings import Settings, get_settings
+
+log = logging.getLogger("oo.http.signin_routes.todoist")
+
+FLOW_COOKIE_SECONDS = 600
+WEBHOOK_MAX_BYTES = 1 << 20  # Todoist's own request body limit
+
+
+def _redirect(url: str) -> RedirectResponse:
+    resp = RedirectResponse(url, status_code=303)
+    resp.headers["Referrer-Policy"] = "no-referrer"  # the callback URL carries the code
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def _to_connect(settings: Settings, code: str) -> RedirectResponse:
+    resp = _redirect(f"{settings.base_url}{routes.CONNECT}?todoist={code}")
+    resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
+    return resp
+
+
+def _session_user(request: Request, settings: Settings) -> accounts.CurrentUser | None:
+    token = read_cookie(request.headers.get("cookie"), session_cookie_name(settings.secure_cookies))
+    with session_scope() as session:
+        return accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
+
+
+async def todoist_start(request: Request) -> Response:
+    """Connect / Reconnect: a single-use state bound to this browser and user, then off to Todoist."""
+    settings = get_settings()
+    if not same_origin(request, settings):
+        return PlainTextResponse("Cross-site request refused.", status_code=403)
+    cfg = todoist.config(settings)
+    if cfg is None:
+        return _to_connect(settings, "not_configured")
+    user = _session_user(request, settings)
+    if user is None:
+        return _redirect(f"{settings.base_url}{routes.SIGNIN}")
+    with session_scope() as session:
+        url, binding = todoist.start_connect(session=session, user_id=user.id, cfg=cfg)
+    resp = _redirect(url)
+    resp.set_cookie(
+        flow_cookie_name(settings.secure_cookies),
+        binding,
+        max_age=FLOW_COOKIE_SECONDS,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+    )
+    return resp
+
+
+async def todoist_callback(request: Request) -> Response:
+    """Todoist sends the browser back here with ``code`` and ``state`` (or ``error``)."""
+    settings = get_settings()
+    params = request.query_params
+    cfg = todoist.config(settings)
+    if cfg is None:
+        return _to_connect(settings, "not_configured")
+    binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
+    with session_scope() as session:
+        flow = todoist_flow(session=session, state=params.get("state"), binding=binding)
+    user = _session_user(request, settings)
+    if flow is None or user is None or flow.user_id != user.id:
+        log.warning("Todoist callback refused: unknown, replayed, expired or foreign state")
+        return _to_connect(settings, "bad_state")
+    if params.get("error") or not params.get("code"):
+        return _to_connect(settings, "denied" if params.get("error") == "access_denied" else "failed")
+    result = await todoist.finish_connect(user_id=user.id, code=params["code"], cfg=cfg)
+    if result is todoist.ConnectResult.CONNECTED:
+        await todoist_sync.refresh(user_id=user.id, budget=todoist_sync.FIRST_SYNC_BUDGET)
+    return _to_connect(settings, result.value)
+
+
+def todoist_flow(*, session: Session, state: str | None, binding: str | None) -> LoginFlow | None:
+    """The pending Todoist flow for this state and browser, consumed (single use)."""
+    return accounts.consume_flow(session=session, provider=TODOIST, state=state, binding=binding)
+
+
+async def todoist_webhook(request: Request) -> Response:
+    """Verified, idempotent Todoist webhook: 401 bad signature, 400 malformed, 200 otherwise."""
+    cfg = todoist.config()
+    try:
+        body = await limits.read_capped(request, WEBHOOK_MAX_BYTES)
+    except limits.BodyTooLarge:
+        return PlainTextResponse("Payload too large.", status_code=413)
+    secret = cfg.client_secret if cfg else ""
+    if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), secret):
+        log.warning("Todoist webhook with a missing or bad signature refused")
+        return PlainTextResponse("Bad signature.", status_code=401)
+    try:
+        outcome = await todoist_webhooks.receive(
+            raw_body=body, delivery_id=request.headers.get(DELIVERY_ID_HEADER)
+        )
+    except WebhookPayloadError as exc:
+        log.warning("malformed Todoist webhook: %s", exc)
+        return PlainTextResponse("Malformed body.", status_code=400)
+    return PlainTextResponse(outcome.value, status_code=200)
+
+
+ROUTES = [
+    Route("/auth/todoist/start", todoist_start, methods=["POST"]),
+    Route("/auth/todoist/callback", todoist_callback, methods=["GET"]),
+    Route("/webhooks/todoist", todoist_webhook, methods=["POST"]),
+]

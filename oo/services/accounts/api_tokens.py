@@ -1,0 +1,83 @@
+"""Per-user API tokens for the JSON API (``Authorization: Bearer oo_...``).
+
+A token is shown once, at creation; the table keeps only its SHA-256, so a database dump
+cannot be replayed. Tokens act as their user (with the user's current role, re-read on
+every request by `oo.http.caller.request_user`) until revoked. A user holds at most
+`MAX_TOKENS` live tokens.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from oo.crypto import sha256_hex
+from oo.models import ApiToken, utcnow
+
+PREFIX = "oo_"
+MAX_TOKENS = 20
+
+
+class TokenError(ValueError):
+    """A token request that cannot be honoured (bad name, too many tokens)."""
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as its owner sees it after creation (never the secret)."""
+
+    id: int
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+
+
+def _info(row: ApiToken) -> TokenInfo:
+    assert row.id is not None
+    return TokenInfo(row.id, row.name, row.created_at, row.last_used_at)
+
+
+def create(*, session: Session, user_id: int, name: str) -> tuple[str, TokenInfo]:
+    """Create a token; returns the secret (shown once) and its public info.
+
+    Raises:
+        TokenError: For an empty or over-long name, or more than `MAX_TOKENS` live tokens.
+    """
+    name = (name or "").strip()
+    if not 1 <= len(name) <= 100 or not name.isprintable():
+        raise TokenError("name must be 1-100 printable characters")
+    live = session.exec(
+        select(func.count()).where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+    ).one()
+    if live >= MAX_TOKENS:
+        raise TokenError(f"at most {MAX_TOKENS} live tokens; revoke one first")
+    secret = PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user_id=user_id, token_hash=sha256_hex(secret), name=name)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return secret, _info(row)
+
+
+def list_tokens(*, session: Session, user_id: int) -> list[TokenInfo]:
+    """The user's live tokens, newest first."""
+    rows = session.exec(
+        select(ApiToken)
+        .where(ApiToken.user_id == user_id, col(ApiToken.revoked_at).is_(None))
+        .order_by(col(ApiToken.id).desc())
+    ).all()
+    return [_info(r) for r in rows]
+
+
+def revoke(*, session: Session, user_id: int, token_id: int) -> bool:
+    """Revoke one of the user's own tokens; False if there is no such live token of theirs."""
+    row = session.get(ApiToken, token_id)
+    if row is None or row.user_id != user_id or row.revoked_at is not None:
+        return False
+    row.revoked_at = utcnow()
+    session.add(row)
+    session.commit()
+    return True

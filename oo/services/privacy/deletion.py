@@ -1,0 +1,111 @@
+"""Account deletion (U6): revoke provider tokens, purge everything, keep a tombstone, sign out.
+
+Order matters: tokens are revoked at the providers first (while we can still decrypt them), then
+every row that belongs to the user goes in one transaction, and the user row becomes a tombstone
+(id and deleted_at; no e-mail, name, identity or time zone). Google sign-in keeps no token of
+ours (the ID token is used once at sign-in), so there is nothing to revoke at Google. In-process
+caches (the learner's models) are dropped too. Shared policy parameters are not trained from a
+user's rewards — models are per user — so nothing global has to be retrained.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy import text
+from sqlmodel import Session, col, delete, select, update
+
+from oo.db import session_scope
+from oo.models import (
+    AdminAction,
+    ApiToken,
+    Consent,
+    EventRecord,
+    Integration,
+    LoginFlow,
+    ModelState,
+    PushSubscription,
+    SourceAction,
+    Task,
+    TipFeedback,
+    TipScore,
+    TipView,
+    User,
+    UserSession,
+    WebhookDelivery,
+    utcnow,
+)
+from oo.services.learning import learner
+from oo.services.sources import catalog as sources
+
+log = logging.getLogger("oo.deletion")
+
+# Child tables first: every row here is keyed by the user and deleted outright.
+USER_TABLES = (
+    TipFeedback,
+    TipScore,
+    TipView,
+    ModelState,
+    SourceAction,
+    Task,
+    Integration,
+    PushSubscription,
+    EventRecord,
+    WebhookDelivery,
+    ApiToken,
+    LoginFlow,
+    UserSession,
+    Consent,
+)
+
+
+@dataclass
+class DeletionReport:
+    """What deletion did (for logs and tests; contains no personal data)."""
+
+    user_id: int
+    revoked: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+
+
+async def delete_account(*, user_id: int) -> DeletionReport:
+    """Delete the user's account for good. Idempotent: a second call finds nothing left."""
+    report = DeletionReport(user_id)
+    with session_scope() as session:
+        providers = session.exec(select(Integration.provider).where(Integration.user_id == user_id)).all()
+    for provider in providers:
+        try:
+            report.revoked[provider] = (
+                await sources.disconnect_source(user_id=user_id, provider=provider)
+            ).value
+        except Exception:  # a provider outage must not keep the data: we delete our copy regardless
+            log.exception("revoking %s failed during account deletion of user %s", provider, user_id)
+            report.revoked[provider] = "failed"
+    with session_scope() as session:
+        report.rows = purge(session=session, user_id=user_id)
+        if session.get_bind().dialect.name == "sqlite":
+            # Deleted rows were overwritten in place (secure_delete); fold the WAL back so no old
+            # copy of a page lingers in the -wal file either.
+            session.exec(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # type: ignore[call-overload]
+    log.info("account %s deleted: %s", user_id, report)
+    return report
+
+
+def purge(*, session: Session, user_id: int) -> dict[str, int]:
+    """Delete every row of the user and turn the user row into a tombstone, in one transaction."""
+    counts: dict[str, int] = {}
+    learner.cache.drop_user(user_id, None)
+    for model in USER_TABLES:
+        result = session.exec(delete(model).where(col(model.user_id) == user_id))  # type: ignore[attr-defined]
+        counts[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+    # The audit log is append-only: entries about this user keep only the pseudonymous id.
+    session.exec(update(AdminAction).where(col(AdminAction.target) == f"user:{user_id}").values(params="{}"))
+    user = session.get(User, user_id)
+    if user is not None:
+        user.email = user.name = user.oidc_issuer = user.oidc_subject = user.quiet_hours = None
+        user.timezone, user.role, user.is_demo = "UTC", "user", False
+        user.deleted_at = user.deleted_at or utcnow()
+        session.add(user)
+    session.commit()
+    return counts

@@ -1,0 +1,1 @@
+"""Todoist as a task source: the connection (OAuth, encrypted token), sync, the task cache, webhooks."""

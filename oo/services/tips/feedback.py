@@ -1,0 +1,300 @@
+"""Reactions to tips (R3, R5): recorded exactly once, learned from once, never lost.
+
+`record` is the one path for every reaction — the /tip buttons, ``POST /api/v1/feedback``,
+the admin reward op and the delayed reward of a task completed at its source:
+
+* **Idempotent:** one row per (user, idempotency key). The same key again returns the stored
+  result and changes nothing; the same key with a different tip or reaction is a conflict.
+* **First reward wins** (a scripted client cannot skew the model): only the first reaction
+  to a tip is learned; later ones are recorded (``tip_feedback``) but not learned twice.
+* **Transactional outbox:** the feedback row (``applied_at`` NULL), the task change (done,
+  snooze, dismiss) and, for a Done on a real source, the ``source_action`` that closes the task
+  there are written in one transaction; then `oo.services.learning.learner.apply` learns and sets
+  ``applied_at``. A crash in between leaves the row pending for the outbox job.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from oo.bus import Event
+from oo.bus import TipFeedback as TipFeedbackPayload
+from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
+from oo.recommender import REWARDS
+from oo.services.learning import learner
+
+log = logging.getLogger("oo.feedback")
+
+REACTIONS = tuple(REWARDS)  # done, helpful, snooze, not_helpful, dismiss
+ORIGINS = ("user", "webhook", "admin")
+KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TIP_ID_RE = re.compile(r"^[0-9a-f]{32}$")
+DISMISS_FOR = timedelta(days=1)
+DELAYED_REWARD_WINDOW = timedelta(days=7)  # as the Todoist webhook's "recently shown"
+
+
+class FeedbackError(ValueError):
+    """A reaction that cannot be recorded; ``code`` is stable for API clients."""
+
+    code = "invalid"
+
+
+class TipNotFound(FeedbackError):
+    """No tip with that id belongs to the caller."""
+
+    code = "tip_not_found"
+
+
+class IdempotencyConflict(FeedbackError):
+    """The idempotency key was already used for a different tip or reaction."""
+
+    code = "idempotency_conflict"
+
+
+@dataclass(frozen=True)
+class FeedbackResult:
+    """What happened to one reaction."""
+
+    feedback_id: int
+    tip_id: str
+    task_id: int | None
+    reaction: str
+    reward: float
+    origin: str
+    first: bool  # the first reaction to this tip: the one the learner learns from
+    learned: bool  # the learner has absorbed it (False: not first, or still pending)
+    duplicate: bool  # this key was already recorded: nothing changed this time
+    created_at: datetime
+
+
+def check_key(key: object) -> str:
+    """A client-made idempotency key: 1-64 characters of ``[A-Za-z0-9_-]``.
+
+    Examples:
+        >>> check_key("a1-b2_c3")
+        'a1-b2_c3'
+        >>> check_key("no spaces")
+        Traceback (most recent call last):
+        ...
+        oo.services.tips.feedback.FeedbackError: idempotency key must be 1-64 characters of A-Z a-z 0-9 _ -
+    """
+    if not isinstance(key, str) or not KEY_RE.match(key):
+        raise FeedbackError("idempotency key must be 1-64 characters of A-Z a-z 0-9 _ -")
+    return key
+
+
+def check_reaction(reaction: object) -> str:
+    """One of `REACTIONS`."""
+    if not isinstance(reaction, str) or reaction not in REWARDS:
+        raise FeedbackError(f"reaction must be one of {', '.join(REACTIONS)}")
+    return reaction
+
+
+def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool) -> FeedbackResult:
+    assert row.id is not None
+    return FeedbackResult(
+        feedback_id=row.id,
+        tip_id=row.tip_id,
+        task_id=task_id,
+        reaction=row.reaction,
+        reward=row.reward,
+        origin=row.origin,
+        first=first,
+        learned=first and row.applied_at is not None,
+        duplicate=duplicate,
+        created_at=row.created_at,
+    )
+
+
+def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: str) -> FeedbackResult | None:
+    row = session.exec(
+        select(TipFeedback).where(TipFeedback.user_id == user_id, TipFeedback.idempotency_key == key)
+    ).first()
+    if row is None:
+        return None
+    if row.tip_id != tip_id or row.reaction != reaction:
+        raise IdempotencyConflict("this idempotency key was already used for another tip or reaction")
+    first_id = session.exec(
+        select(TipFeedback.id).where(TipFeedback.tip_id == row.tip_id).order_by(col(TipFeedback.id))
+    ).first()
+    tip = session.get(TipView, row.tip_id)
+    return _result(row, tip.task_id if tip else None, first=first_id == row.id, duplicate=True)
+
+
+def _apply_to_task(
+    session: Session, user_id: int, tip: TipView, reaction: str, now: datetime, snooze_hours: int
+) -> None:
+    task = session.get(Task, tip.task_id) if tip.task_id is not None else None
+    if task is None or task.user_id != user_id or task.completed_at is not None:
+        return
+    if reaction == "done":
+        task.completed_at = now
+        if task.source != DEMO:
+            # The Todoist engineer's worker closes it at the source (outbox, retried).
+            session.add(
+                SourceAction(
+                    user_id=user_id,
+                    task_id=task.id,
+                    source=task.source,
+                    external_id=task.external_id,
+                    action="close",
+                )
+            )
+    elif reaction == "snooze":
+        task.snoozed_until = now + timedelta(hours=snooze_hours)
+    elif reaction == "dismiss":
+        task.snoozed_until = now + DISMISS_FOR
+    else:
+        return  # helpful / not helpful say something about the tip, not the task
+    task.updated_at = now
+    session.add(task)
+
+
+def record(
+    *,
+    session: Session,
+    user_id: int,
+    tip_id: str,
+    reaction: str,
+    idempotency_key: str,
+    origin: str = "user",
+    snooze_hours: int = 3,
+    now: datetime | None = None,
+) -> FeedbackResult:
+    """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
+
+    Args:
+        session: Database session.
+        user_id: The authenticated user (the tip must be theirs).
+        tip_id: The public tip id (``tip_view.id``).
+        reaction: One of `REACTIONS`.
+        idempotency_key: Made by the client; the same key is recorded once.
+        origin: ``user`` (changes the task), ``webhook`` (delayed reward) or ``admin``.
+        snooze_hours: How long a snooze hides the task.
+        now: The moment of the reaction (aware); defaults to now.
+
+    Returns:
+        The result; ``duplicate`` is true when the key had been recorded before.
+
+    Raises:
+        FeedbackError: For a malformed key, reaction or tip id.
+        TipNotFound: When the tip does not exist or is another user's.
+        IdempotencyConflict: When the key was used for another tip or reaction.
+    """
+    key, reaction = check_key(idempotency_key), check_reaction(reaction)
+    if origin not in ORIGINS:
+        raise FeedbackError(f"origin must be one of {ORIGINS}")
+    if not isinstance(tip_id, str) or not TIP_ID_RE.match(tip_id):
+        raise FeedbackError("tip id must be 32 lowercase hex characters")
+    known = _existing(session, user_id, key, tip_id, reaction)
+    if known is not None:
+        return known
+    tip = session.get(TipView, tip_id)
+    if tip is None or tip.user_id != user_id:
+        raise TipNotFound("no such tip")
+    now = now or utcnow()
+    claim = session.execute(
+        update(TipView)
+        .where(col(TipView.id) == tip_id, col(TipView.reaction).is_(None))
+        .values(reaction=reaction, reacted_at=now)
+    )
+    first = claim.rowcount == 1
+    if origin == "user":
+        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours)
+    row = TipFeedback(
+        tip_id=tip_id,
+        user_id=user_id,
+        reaction=reaction,
+        reward=REWARDS[reaction],
+        idempotency_key=key,
+        origin=origin,
+        created_at=now,
+        applied_at=None if first else now,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:  # the same key raced in from another request: that one won
+        session.rollback()
+        raced = _existing(session, user_id, key, tip_id, reaction)
+        if raced is None:
+            raise
+        return raced
+    if first:
+        try:
+            learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
+        except Exception:
+            session.rollback()
+            log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
+        session.refresh(row)
+    return _result(row, tip.task_id, first=first, duplicate=False)
+
+
+def record_completion(
+    *,
+    session: Session,
+    user_id: int,
+    source: str,
+    task_ref: str,
+    dedupe: str,
+    now: datetime | None = None,
+) -> FeedbackResult | None:
+    """A task completed at its source soon after it was shown: a delayed Done (+1) on its latest tip.
+
+    Args:
+        session: Database session.
+        user_id: The task's owner.
+        source: The task source (``todoist``).
+        task_ref: oO's task id (digits), or else the task's id at the source.
+        dedupe: The delivery or event id; a replay with the same value is a no-op.
+        now: When it was completed.
+
+    Returns:
+        The feedback result, or None when no tip showed that task within the window.
+    """
+    now = now or utcnow()
+    # The publisher sends oO's task id (as ``signals.tip.served`` does); a non-numeric id can
+    # only be the source's own id.
+    numeric = task_ref.isdigit() and len(task_ref) < 18
+    match = col(TipView.task_id) == int(task_ref) if numeric else col(TipView.external_id) == task_ref
+    tip = session.exec(
+        select(TipView)
+        .where(
+            TipView.user_id == user_id,
+            TipView.source == source,
+            match,
+            col(TipView.served_at) >= now - DELAYED_REWARD_WINDOW,
+        )
+        .order_by(col(TipView.served_at).desc())
+    ).first()
+    if tip is None:
+        return None
+    key = "wh-" + hashlib.sha256(dedupe.encode()).hexdigest()[:40]
+    try:
+        return record(
+            session=session,
+            user_id=user_id,
+            tip_id=tip.id,
+            reaction="done",
+            idempotency_key=key,
+            origin="webhook",
+            now=now,
+        )
+    except IdempotencyConflict:
+        return None
+
+
+def feedback_event(result: FeedbackResult, *, user_id: int) -> Event:
+    """The ``signals.tip.feedback`` event of a recorded reaction."""
+    return Event.of(
+        TipFeedbackPayload(tip_id=result.tip_id, reaction=result.reaction, reward=result.reward),
+        user_id=user_id,
+    )

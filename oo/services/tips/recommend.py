@@ -1,0 +1,335 @@
+"""The one recommendation contract (R1): ``recommend(user, context) -> Recommendation``.
+
+Every pick goes through `recommend`: /tip, push and ``POST /api/v1/recommend``. One call:
+
+1. reads the user's open tasks (not completed, not snoozed or dismissed) as a `TaskBatch`;
+2. encodes them once per encoder the serving set needs (`FeatureMatrix`, batch path);
+3. scores the active policy on a small thread pool and every shadow policy meanwhile; the
+   learner (model load, pick, explanation) must finish within `BUDGET_SECONDS`, or if it
+   raises or is late, Random picks instead
+   (``tip_view.fallback`` true, a ``fallback`` row in ``tip_score``, a warning in the log) —
+   the user never sees an error;
+4. logs the served tip (``tip_view``: features per encoder, policy, score, explanation,
+   latency) and one ``tip_score`` row per policy scored (its own pick, features, score,
+   latency), in one short transaction.
+
+Shadow picks are logged, never served. A shadow that fails or is late is skipped with a
+warning. The served task's features are logged under every encoder the learners use, so every
+learning policy (active or shadow) can learn from the reaction to it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from time import perf_counter
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from oo.bus import Event, TipServed
+from oo.models import TipScore, TipView, utcnow
+from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
+from oo.services.learning import learner
+from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
+from oo.services.tips import candidates, explain
+from oo.services.tips.explain import Recommendation
+
+log = logging.getLogger("oo.recommend")
+
+BUDGET_SECONDS = 0.05  # the active learner's time budget per pick; then Random serves
+CHANNELS = ("web", "push", "api")
+POOL_SIZE = 4  # a stuck pick holds a thread; with all of them stuck, every pick falls back
+_pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="oo-learner")
+_INSERT_VIEW = sa.insert(TipView.__table__)  # type: ignore[attr-defined]
+_INSERT_SCORE = sa.insert(TipScore.__table__)  # type: ignore[attr-defined]
+
+
+@dataclass
+class _Outcome:
+    """One policy's pick in one request (index None: it failed)."""
+
+    ref: PolicyRef
+    role: str
+    index: int | None = None
+    score: float = 0.0
+    latency_ms: float = 0.0
+    detail: dict[str, Any] | None = None
+    error: str = ""
+
+
+def _pick(
+    policy: Policy, X: FeatureMatrix, explain_it: bool
+) -> tuple[int, float, dict[str, Any] | None, float]:
+    start = perf_counter()
+    index, score = policy.pick(X)
+    detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
+    return index, score, detail, (perf_counter() - start) * 1000
+
+
+def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, FeatureMatrix | Exception]:
+    out: dict[str, FeatureMatrix | Exception] = {}
+    for ref in serving.all:
+        if ref.encoder not in out:
+            try:
+                out[ref.encoder] = get_encoder(ref.encoder).encode_batch(views, ctx)
+            except Exception as exc:  # a broken encoder must not break the page
+                out[ref.encoder] = exc
+    return out
+
+
+def _score_all(
+    session: Session, user_id: int, serving: ServingSet, matrices: dict[str, FeatureMatrix | Exception]
+) -> list[_Outcome]:
+    """Score every policy: the active one on the pool under the budget, the shadows meanwhile.
+
+    The budget covers the learner's whole part (loading the models, picking, explaining).
+    Shadows run in this thread while the active pick runs on the pool; once the budget is
+    spent, the remaining shadows are skipped.
+    """
+    deadline = perf_counter() + BUDGET_SECONDS
+    try:
+        models = learner.get_models(session=session, user_id=user_id, refs=serving.all)
+    except Exception as exc:
+        log.exception("loading the models of user %s failed", user_id)
+        models, missing = {}, f"model load failed: {exc.__class__.__name__}"
+    else:
+        missing = "no model"
+    outcomes = [_Outcome(ref, "active" if i == 0 else "shadow") for i, ref in enumerate(serving.all)]
+    runnable = {}
+    for outcome in outcomes:
+        X, policy = matrices.get(outcome.ref.encoder), models.get(outcome.ref.key)
+        if not isinstance(X, FeatureMatrix):
+            outcome.error = f"encoding failed: {X!r}"
+        elif policy is None:
+            outcome.error = missing
+        else:
+            runnable[outcome.ref.key] = (policy, X)
+    active = outcomes[0]
+    future = _pool.submit(_pick, *runnable[active.ref.key], True) if active.ref.key in runnable else None
+    for outcome in outcomes[1:]:
+        if outcome.ref.key not in runnable:
+            continue
+        if perf_counter() > deadline:
+            outcome.error = "skipped: the budget is spent"
+            continue
+        try:
+            outcome.index, outcome.score, outcome.detail, outcome.latency_ms = _pick(
+                *runnable[outcome.ref.key], False
+            )
+        except Exception as exc:
+            outcome.error = f"{exc.__class__.__name__}: {exc}"
+            log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
+    if future is not None:
+        try:
+            active.index, active.score, active.detail, active.latency_ms = future.result(
+                timeout=max(0.0, deadline - perf_counter())
+            )
+        except FutureTimeout:
+            active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
+        except Exception as exc:
+            active.error = f"{exc.__class__.__name__}: {exc}"
+    return outcomes
+
+
+def _features_of(
+    i: int, views: TaskBatch, ctx: Context, matrices: dict[str, FeatureMatrix | Exception]
+) -> dict[str, dict[str, float]]:
+    out = {}
+    for key, X in matrices.items():
+        if isinstance(X, FeatureMatrix):
+            out[key] = X.row(i)
+            continue
+        try:  # the batch path failed; the one served task may still encode
+            out[key] = get_encoder(key).encode(views.view(i), ctx)
+        except Exception:
+            log.warning("cannot encode the served task with %s", key)
+    return out
+
+
+def recommend(
+    *,
+    session: Session,
+    user_id: int,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+    channel: str = "web",
+    exclude_task_ids: Collection[int] = (),
+) -> Recommendation:
+    """Pick one tip for the user now, log it, and say why.
+
+    Args:
+        session: Database session.
+        user_id: The (already authenticated) user.
+        now: The moment of asking (aware); defaults to now.
+        tz: The user's time zone; read from ``User.timezone`` when omitted.
+        channel: ``web``, ``push`` or ``api`` (logged on the tip).
+        exclude_task_ids: Tasks not to pick this time (e.g. the one just reacted to).
+
+    Returns:
+        The recommendation; ``Recommendation.nothing()`` when no task is open.
+
+    Raises:
+        ValueError: For an unknown channel or a naive ``now``.
+    """
+    started = perf_counter()
+    if channel not in CHANNELS:
+        raise ValueError(f"channel must be one of {CHANNELS}")
+    now = now or utcnow()
+    ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
+    ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
+    if not ids:
+        return Recommendation.nothing()
+    serving = serving_set(session=session)
+    matrices = _encode(serving, views, ctx)
+    outcomes = _score_all(session, user_id, serving, matrices)
+    served = outcomes[0]
+    if served.index is None:
+        log.warning("%s failed for user %s (%s); Random serves", served.ref.key, user_id, served.error)
+        served = _fallback(views)
+        outcomes.append(served)
+    assert served.index is not None
+    return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now)
+
+
+def _fallback(views: TaskBatch) -> _Outcome:
+    start = perf_counter()
+    index, score = learner.random_policy().pick(views)  # type: ignore[arg-type]
+    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000)
+
+
+def _log(
+    session: Session,
+    user_id: int,
+    channel: str,
+    ids: list[int],
+    views: TaskBatch,
+    ctx: Context,
+    matrices: dict[str, FeatureMatrix | Exception],
+    outcomes: list[_Outcome],
+    served: _Outcome,
+    started: float,
+    now: datetime,
+) -> Recommendation:
+    assert served.index is not None
+    task = candidates.text_of(session=session, user_id=user_id, task_id=ids[served.index])
+    if task is None:  # deleted between the two reads (a sync); rare, so simply ask again
+        return recommend(
+            session=session,
+            user_id=user_id,
+            now=now,
+            tz=ctx.now.tzinfo,
+            channel=channel,
+            exclude_task_ids=[ids[served.index]],
+        )
+    xs = _features_of(served.index, views, ctx, matrices)
+    encoder_key = served.ref.encoder
+    x = xs.get(encoder_key, {})
+    why = explain.from_policy(served.detail, x) if served.detail else explain.random_pick(x)
+    logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key}
+    if served.role == "fallback":
+        failed = outcomes[0]
+        logged |= {"fallback_from": failed.ref.key, "error": failed.error[:200]}
+    tip_id = uuid.uuid4().hex
+    latency = (perf_counter() - started) * 1000
+    conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
+    conn.execute(
+        _INSERT_VIEW,
+        {
+            "id": tip_id,
+            "user_id": user_id,
+            "task_id": task.id,
+            "source": task.source,
+            "external_id": task.external_id,
+            "kind": "todo",
+            "channel": channel,
+            "policy": served.ref.name,
+            "policy_version": served.ref.version,
+            "score": served.score,
+            "fallback": served.role == "fallback",
+            "features": json.dumps(xs),
+            "explanation": json.dumps(logged),
+            "latency_ms": latency,
+            "served_at": now,
+            "reaction": None,
+            "reacted_at": None,
+        },
+    )
+    conn.execute(
+        _INSERT_SCORE,
+        [_score_row(o, tip_id, user_id, ids, matrices, now) for o in outcomes if o.index is not None],
+    )
+    session.commit()
+    return Recommendation(
+        tip_id=tip_id,
+        text=task.content,
+        kind="todo",
+        task_id=task.id,
+        source=task.source,
+        external_id=task.external_id,
+        url=task.url,
+        policy=served.ref.name,
+        policy_version=served.ref.version,
+        score=served.score,
+        fallback=served.role == "fallback",
+        explanation=why,
+        served_at=now,
+        latency_ms=latency,
+    )
+
+
+def _score_row(
+    o: _Outcome,
+    tip_id: str,
+    user_id: int,
+    ids: list[int],
+    matrices: dict[str, FeatureMatrix | Exception],
+    now: datetime,
+) -> dict[str, Any]:
+    assert o.index is not None
+    X = matrices.get(o.ref.encoder)
+    return {
+        "request_id": tip_id,
+        "tip_id": tip_id,
+        "user_id": user_id,
+        "policy": o.ref.name,
+        "policy_version": o.ref.version,
+        "role": o.role,
+        "task_id": ids[o.index],
+        "score": o.score,
+        "candidates": len(ids),
+        "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
+        "latency_ms": o.latency_ms,
+        "created_at": now,
+    }
+
+
+def warm_up() -> None:
+    """Start the pool's threads and touch numpy's products once, so the first real pick is fast."""
+    X = FeatureMatrix(("a",), [[1.0], [0.0]])
+    for future in [_pool.submit(_pick, learner.random_policy(), X, False) for _ in range(POOL_SIZE)]:
+        future.result()
+    LinUCBPolicy(["a"]).pick(X)
+
+
+def served_event(rec: Recommendation, *, user_id: int, channel: str) -> Event:
+    """The ``signals.tip.served`` event for a served recommendation."""
+    assert rec.tip_id is not None
+    return Event.of(
+        TipServed(
+            tip_id=rec.tip_id,
+            task_id=str(rec.task_id) if rec.task_id is not None else None,
+            policy=rec.policy,
+            policy_version=str(rec.policy_version),
+            score=rec.score,
+            channel=channel,  # type: ignore[arg-type]
+        ),
+        user_id=user_id,
+    )

@@ -1,0 +1,46 @@
+"""The database event store behind the bus: idempotent saves, filters, retention."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from oo import db, singletons
+from oo.bus import Event, TipFeedback
+from oo.services.platform.event_bus import DbEventStore
+
+
+@pytest.fixture
+def store(tmp_path, monkeypatch):
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
+    singletons.reset()
+    from sqlmodel import SQLModel
+
+    SQLModel.metadata.create_all(db.get_engine())
+    yield DbEventStore()
+    singletons.reset()
+
+
+def feedback(user_id: int, when: datetime) -> Event:
+    payload = TipFeedback(tip_id="a" * 32, reaction="done", reward=1.0)
+    return Event.of(payload, user_id=user_id).model_copy(update={"occurred_at": when})
+
+
+def test_save_is_idempotent_and_round_trips(store):
+    event = feedback(1, datetime.now(UTC))
+    store.save(event)
+    store.save(event)
+    assert store.list(limit=10) == [event]
+    assert store.get(event.id) == event
+
+
+def test_filters_and_retention(store):
+    now = datetime.now(UTC)
+    old, new, other = feedback(1, now - timedelta(days=40)), feedback(1, now), feedback(2, now)
+    for e in (old, new, other):
+        store.save(e)
+    assert [e.id for e in store.list(user_id=1)] == [new.id, old.id]
+    recent = store.list(subject="signals.tip.>", since=now - timedelta(days=1))
+    assert {e.id for e in recent} == {new.id, other.id}
+    assert store.list(subject="signals.task.synced") == []
+    assert store.purge_older_than(now - timedelta(days=30)) == 1
+    assert store.get(old.id) is None

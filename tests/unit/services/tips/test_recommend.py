@@ -1,0 +1,172 @@
+"""recommend(): the contract, the logs (tip_view, tip_score), shadow policies, the fallback, the context."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlmodel import select
+
+from oo.models import Task, TipScore, TipView, User
+from oo.recommender import LinUCBPolicy
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import policies
+from oo.services.sources import catalog as sources
+from oo.services.tips import recommend
+from oo.services.tips.recommend import recommend as pick
+
+pytestmark = pytest.mark.usefixtures("generous_budget")
+
+
+@pytest.fixture
+def user_id(session) -> int:
+    user = accounts.create_demo_user(session=session)
+    sources.connect_demo(session=session, user_id=user.id)
+    return user.id
+
+
+def test_recommend_serves_one_logged_tip_with_its_explanation(session, user_id):
+    rec = pick(session=session, user_id=user_id)
+    assert not rec.empty and len(rec.tip_id) == 32 and rec.kind == "todo"
+    task = session.get(Task, rec.task_id)
+    assert task.user_id == user_id and rec.text == task.content and rec.source == "demo"
+    assert (rec.policy, rec.policy_version, rec.fallback) == ("linucb", 3, False)
+    view = session.get(TipView, rec.tip_id)
+    assert view.user_id == user_id and view.task_id == rec.task_id and view.score == rec.score
+    features = json.loads(view.features)
+    assert set(features) == {"improved@1", "textbook@1"}  # every encoder a learner needs
+    assert len(features["improved@1"]) == 23 and features["textbook@1"]["priority"] == task.priority
+    logged = json.loads(view.explanation)
+    assert logged["policy"] == "linucb@3" and logged["summary"] == rec.explanation.summary
+    # The explanation adds up: the contributions are the posterior mean, plus the bonus is the score.
+    contributions = sum(f.contribution for f in rec.explanation.features)
+    assert contributions == pytest.approx(rec.explanation.mean)
+    assert rec.explanation.mean + rec.explanation.bonus == pytest.approx(rec.score)
+    assert {f.name for f in rec.explanation.features} == set(features["improved@1"])
+
+
+def test_every_shadow_policy_is_scored_and_logged_but_never_served(session, user_id):
+    rec = pick(session=session, user_id=user_id)
+    rows = session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id)).all()
+    by_policy = {f"{r.policy}@{r.policy_version}": r for r in rows}
+    assert set(by_policy) == {"linucb@3", "linucb@1", "linucb@2", "random@1"}
+    assert by_policy["linucb@3"].role == "active" and by_policy["linucb@3"].task_id == rec.task_id
+    assert {by_policy[k].role for k in ("linucb@1", "linucb@2", "random@1")} == {"shadow"}
+    n_open = len(session.exec(select(Task).where(Task.user_id == user_id)).all())
+    for row in rows:
+        assert row.candidates == n_open and row.latency_ms >= 0 and row.request_id == rec.tip_id
+        assert json.loads(row.features), "the features of the policy's own pick are logged"
+    assert len(session.exec(select(TipView)).all()) == 1  # shadows never produce a served tip
+
+
+def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
+    statuses = {f"{p.name}@{p.version}": p.status for p in policies.list_policies(session=session)}
+    assert statuses == {
+        "linucb@3": "active",
+        "linucb@1": "shadow",
+        "linucb@2": "shadow",
+        "random@1": "shadow",
+    }
+    policies.set_status(session=session, name="linucb", version=1, status="active")
+    rec = pick(session=session, user_id=user_id)
+    assert (rec.policy, rec.policy_version) == ("linucb", 1)
+    statuses = {f"{p.name}@{p.version}": p.status for p in policies.list_policies(session=session)}
+    assert statuses["linucb@3"] == "shadow" and list(statuses.values()).count("active") == 1
+    with pytest.raises(policies.PolicyError, match="promote another"):
+        policies.set_status(session=session, name="linucb", version=1, status="archived")
+    policies.set_status(session=session, name="random", version=1, status="archived")
+    rows = session.exec(select(TipScore.policy, TipScore.policy_version)).all()
+    pick(session=session, user_id=user_id)
+    new = session.exec(select(TipScore.policy, TipScore.policy_version)).all()[len(rows) :]
+    assert ("random", 1) not in new, "archived policies are no longer scored"
+
+
+def test_a_failing_learner_falls_back_to_random_and_is_recorded(session, user_id, monkeypatch, caplog):
+    def broken(self, candidates, context=None):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(LinUCBPolicy, "score_array", broken)
+    with caplog.at_level(logging.WARNING, logger="oo.recommend"):
+        rec = pick(session=session, user_id=user_id)
+    assert not rec.empty and rec.fallback and (rec.policy, rec.policy_version) == ("random", 1)
+    view = session.get(TipView, rec.tip_id)
+    assert view.fallback and json.loads(view.explanation)["fallback_from"] == "linucb@3"
+    assert "boom" in json.loads(view.explanation)["error"]
+    roles = {(r.policy, r.role) for r in session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id))}
+    assert ("random", "fallback") in roles and ("random", "shadow") in roles
+    assert ("linucb", "active") not in roles  # the failed pick is not logged as a pick
+    assert "Random serves" in caplog.text
+    assert json.loads(view.features), "features are still logged, so the reaction still teaches"
+
+
+def test_a_slow_learner_falls_back_within_the_budget(session, user_id, monkeypatch):
+    original = LinUCBPolicy.score_array
+
+    def slow(self, candidates, context=None):
+        if self.version == 3:
+            time.sleep(0.3)
+        return original(self, candidates, context)
+
+    monkeypatch.setattr(LinUCBPolicy, "score_array", slow)
+    monkeypatch.setattr(recommend, "BUDGET_SECONDS", 0.05)
+    start = time.perf_counter()
+    rec = pick(session=session, user_id=user_id)
+    assert time.perf_counter() - start < 0.25, "the user does not wait for a late learner"
+    assert rec.fallback and "budget" in json.loads(session.get(TipView, rec.tip_id).explanation)["error"]
+
+
+def test_an_unreadable_model_starts_cold_instead_of_failing(session, user_id, caplog):
+    from oo.models import ModelState
+
+    session.add(ModelState(user_id=user_id, policy_key="linucb@3", data=b"not json", updates=3))
+    session.commit()
+    with caplog.at_level(logging.ERROR, logger="oo.learner"):
+        rec = pick(session=session, user_id=user_id)
+    assert not rec.fallback and "unreadable" in caplog.text
+
+
+def test_no_open_task_is_an_empty_recommendation_and_logs_nothing(session):
+    user = accounts.create_demo_user(session=session)
+    rec = pick(session=session, user_id=user.id)
+    assert rec.empty and rec.kind == "empty" and rec.text == "" and rec.tip_id is None
+    assert not session.exec(select(TipView)).all() and not session.exec(select(TipScore)).all()
+
+
+def test_completed_snoozed_and_excluded_tasks_are_not_candidates(session, user_id):
+    tasks = session.exec(select(Task).where(Task.user_id == user_id)).all()
+    now = datetime.now(UTC)
+    keep = tasks[0]
+    for t in tasks[1:]:
+        if t.id % 3 == 0:
+            t.completed_at = now
+        elif t.id % 3 == 1:
+            t.snoozed_until = now + timedelta(hours=1)
+        else:
+            t.snoozed_until = now - timedelta(minutes=1)  # expired snooze: open again
+        session.add(t)
+    session.commit()
+    allowed = {keep.id} | {t.id for t in tasks[1:] if t.id % 3 == 2}
+    seen = {pick(session=session, user_id=user_id).task_id for _ in range(30)}
+    assert seen <= allowed
+    assert (
+        pick(session=session, user_id=user_id, exclude_task_ids=list(allowed - {keep.id})).task_id == keep.id
+    )
+
+
+def test_context_uses_the_users_time_zone(session, user_id):
+    user = session.get(User, user_id)
+    user.timezone = "Asia/Tokyo"
+    session.add(user)
+    session.commit()
+    now = datetime(2025, 3, 7, 23, 30, tzinfo=UTC)  # Saturday 08:30 in Tokyo
+    rec = pick(session=session, user_id=user_id, now=now)
+    x = json.loads(session.get(TipView, rec.tip_id).features)["textbook@1"]
+    assert (x["hour_of_day"], x["day_of_week"]) == (8.0, 5.0)
+
+
+def test_unknown_channel_is_refused(session, user_id):
+    with pytest.raises(ValueError, match="channel"):
+        pick(session=session, user_id=user_id, channel="sms")
