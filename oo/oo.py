@@ -11,9 +11,11 @@ from oo.http.middleware import SecurityHeaders
 from oo.jobs import wiring
 from oo.http.limits import BodyLimit
 from oo.state.account import AccountState
+from oo.state import frontend_errors
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.push import PushState
+from oo.state.ratelimit import EventRateLimit
 from oo.state.signin import SignInState
 from oo.state.tip import TipState
 
@@ -49,7 +51,9 @@ class IndexState(AuthState):
 app = rx.App(
     head_components=HEAD,
     api_transformer=[create_api(), admin.AdminGate, BodyLimit, SecurityHeaders],
+    frontend_exception_handler=frontend_errors.report,
 )
+app.add_middleware(EventRateLimit())
 wiring.register(app)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)

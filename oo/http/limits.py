@@ -4,6 +4,7 @@
   callbacks): a declared ``Content-Length`` over the cap is refused with 413 before a byte is
   read, and a body without one (chunked) is counted while it streams and cut off at the cap.
 * `read_capped` is the same rule for one route with its own, smaller cap.
+* `signin_limited` counts sign-in starts and demo accounts per client address (and overall).
 * `loads` parses JSON only after a linear scan proved its nesting is at most `MAX_DEPTH` deep,
   so hostile nesting is a clean `JsonTooDeep` (a 4xx for the caller), never a RecursionError.
 """
@@ -11,10 +12,16 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from oo.services.platform import ratelimit
+from oo.settings import get_settings
+
+log = logging.getLogger("oo.http.limits")
 
 MAX_DEPTH = 32
 DEFAULT_MAX_BODY = 1 << 20  # 1 MiB: Todoist's own webhook body limit; nothing of ours is larger
@@ -112,6 +119,16 @@ def loads(raw: bytes | str, max_depth: int = MAX_DEPTH) -> Any:
     if json_depth(raw, max_depth) > max_depth:
         raise JsonTooDeep(f"JSON nested deeper than {max_depth} levels")
     return json.loads(raw)
+
+
+async def signin_limited(request: Request, bucket: str) -> bool:
+    """Whether this client address (or everyone together) started too many sign-ins this minute."""
+    per_minute = get_settings().rate_signin_per_minute
+    address = request.client.host if request.client else "unknown"
+    if await ratelimit.hit(f"signin:{bucket}:{address}", limit=per_minute, per=60.0):
+        log.warning("sign-in %s rate-limited for one client address", bucket)
+        return True
+    return bool(await ratelimit.hit(f"signin:{bucket}:all", limit=per_minute * 10, per=60.0))
 
 
 class BodyLimit:

@@ -81,6 +81,8 @@ async def auth_start(request: Request) -> Response:
     provider = provider_config(settings, request.path_params["provider"])
     if provider is None:
         return _redirect(page_url(settings, routes.SIGNIN, error="not_configured"))
+    if await limits.signin_limited(request, "start"):  # every start stores a login_flow row
+        return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     try:
         async with httpx.AsyncClient() as http:
             req = await oidc.start(http, provider)
@@ -183,6 +185,8 @@ async def auth_demo(request: Request) -> Response:
         return Response("Demo mode is off.", status_code=404)
     if not same_origin(request, settings):
         return Response("Cross-site request refused.", status_code=403)
+    if await limits.signin_limited(request, "demo"):  # every demo sign-in creates an account
+        return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     with session_scope() as session:
         user = accounts.create_demo_user(session=session)
         assert user.id is not None

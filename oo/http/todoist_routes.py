@@ -62,6 +62,8 @@ async def todoist_start(request: Request) -> Response:
     cfg = todoist.config(settings)
     if cfg is None:
         return _to_connect(settings, "not_configured")
+    if await limits.signin_limited(request, "todoist"):  # every start stores a login_flow row
+        return _to_connect(settings, "slow_down")
     user = _session_user(request, settings)
     if user is None:
         return _redirect(f"{settings.base_url}{routes.SIGNIN}")

@@ -62,3 +62,48 @@ def call_handler(
     """
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
         return pool.submit(asyncio.run, _call(url, handler, payload or {}, cookie, wait)).result(timeout=60)
+
+
+async def _session(
+    url: str, events: list[tuple[str, dict[str, Any]]], cookie: str | None, wait: float, gap: float
+) -> list[dict]:
+    sio = socketio.AsyncClient(reconnection=False)
+    received: list[dict] = []
+    sio.on("event", lambda data: received.append(data), namespace=NAMESPACE)
+    token = uuid.uuid4().hex
+    await sio.connect(
+        f"{url}?token={token}",
+        socketio_path="/_event",
+        transports=["websocket"],
+        headers={"Cookie": cookie} if cookie else {},
+        namespaces=[NAMESPACE],
+    )
+    try:
+        for handler, payload in events:
+            await sio.emit(
+                "event",
+                {"token": token, "name": handler, "payload": payload, "router_data": {"pathname": "/tip", "query": {}}},
+                namespace=NAMESPACE,
+            )
+            if gap:
+                await asyncio.sleep(gap)
+        await asyncio.sleep(wait)
+    finally:
+        await sio.disconnect()
+    return received
+
+
+def call_many(
+    url: str,
+    events: list[tuple[str, dict[str, Any]]],
+    *,
+    cookie: str | None = None,
+    wait: float = 2.0,
+    gap: float = 0.0,
+) -> list[dict]:
+    """Send ``events`` (full handler name, payload) in order over ONE socket; returns the deltas received.
+
+    ``gap`` seconds pass between events, and the socket stays open ``wait`` seconds after the last.
+    """
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _session(url, events, cookie, wait, gap)).result(timeout=300)

@@ -23,7 +23,7 @@ PUSH_PER_MINUTE = 20
 async def subscribe(request: Request) -> Response:
     """Store (or refresh) the caller's browser subscription."""
     user = await caller(request, write=True)
-    limit(user, "push", per_minute=PUSH_PER_MINUTE)
+    await limit(user, "push", per_minute=PUSH_PER_MINUTE)
     req = await body(request, PushSubscriptionIn)
 
     def store() -> int:
@@ -41,7 +41,7 @@ async def subscribe(request: Request) -> Response:
 async def unsubscribe(request: Request) -> Response:
     """Forget one of the caller's subscriptions (404 when it is not theirs)."""
     user = await caller(request, write=True)
-    limit(user, "push", per_minute=PUSH_PER_MINUTE)
+    await limit(user, "push", per_minute=PUSH_PER_MINUTE)
     req = await body(request, PushUnsubscribe)
 
     def drop() -> bool:

@@ -43,7 +43,7 @@ TOKENS_PER_MINUTE = 20
 async def recommend(request: Request) -> Response:
     """Pick, log and return the caller's next tip."""
     user = await caller(request, write=True)
-    limit(user, "recommend", per_minute=RECOMMEND_PER_MINUTE)
+    await limit(user, "recommend", per_minute=RECOMMEND_PER_MINUTE)
     req = await body(request, RecommendRequest)
     rec = await tips.next_tip(
         user_id=user.id, channel="api", timezone=user.timezone, exclude_task_ids=req.exclude_task_ids
@@ -54,7 +54,7 @@ async def recommend(request: Request) -> Response:
 async def post_feedback(request: Request) -> Response:
     """Record a reaction to one of the caller's tips (once per idempotency key)."""
     user = await caller(request, write=True)
-    limit(user, "feedback", per_minute=FEEDBACK_PER_MINUTE)
+    await limit(user, "feedback", per_minute=FEEDBACK_PER_MINUTE)
     req = await body(request, FeedbackRequest)
     try:
         result = await tips.react(
@@ -88,7 +88,7 @@ async def _cookie_caller(request: Request, *, write: bool) -> CurrentUser:
     if request.headers.get("authorization"):
         raise ApiError(403, "session_required", "manage API tokens with your signed-in session")
     user = await caller(request, write=write)
-    limit(user, "tokens", per_minute=TOKENS_PER_MINUTE)
+    await limit(user, "tokens", per_minute=TOKENS_PER_MINUTE)
     return user
 
 

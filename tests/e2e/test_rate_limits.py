@@ -1,0 +1,121 @@
+"""Rate limits against the real app over a bare websocket and plain HTTP (issue 16, findings 1, 6, 8).
+
+A server of its own with short windows, so deferral can be watched without waiting a minute:
+3 reactions per 2 s per user, 40 events per 10 s per connection, 8 sign-ins a minute per address.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from reflex.state import FrontendEventExceptionState
+
+from oo.state.connect import ConnectState
+from oo.state.tip import TipState
+from tests.support.app_server import AppServer
+from tests.support.socket_client import call_handler, call_many
+
+pytestmark = pytest.mark.e2e
+SIGNINS = 8
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory) -> Iterator[AppServer]:
+    env = {
+        "OO_DEMO": "true",
+        "OO_RATE_REACTIONS_PER_MINUTE": "3",
+        "OO_RATE_REACTIONS_WINDOW_SECONDS": "2",
+        "OO_RATE_EVENTS_PER_10S": "40",
+        "OO_RATE_SIGNIN_PER_MINUTE": str(SIGNINS),
+    }
+    with AppServer(tmp_path_factory.mktemp("oo-limits"), env=env) as server:
+        yield server
+
+
+def name(state, handler: str) -> str:
+    return f"{state.get_full_name()}.{handler}"
+
+
+def count(app, sql: str, *args) -> int:
+    return sqlite3.connect(app.data_dir / "oo.db").execute(sql, args).fetchone()[0]
+
+
+def demo_user(app) -> tuple[str, int]:
+    """A demo user with demo tasks (made once per test that needs one; sign-ins are limited too)."""
+    resp = httpx.post(f"{app.url}/auth/demo", headers={"origin": app.url})
+    assert resp.status_code == 303 and "oo_session" in resp.cookies, resp.headers
+    cookie = f"oo_session={resp.cookies['oo_session']}"
+    uid = count(app, "select max(id) from user")
+    call_handler(app.url, name(ConnectState, "connect"), {"provider": "demo"}, cookie=cookie)
+    return cookie, uid
+
+
+def test_300_helpful_events_do_not_make_300_rows(app):
+    cookie, uid = demo_user(app)
+    events = [(name(TipState, "load"), {})] + [
+        (name(TipState, "helpful"), {"key": f"k{i:04d}-helpful"}) for i in range(300)
+    ]
+    start = time.monotonic()
+    deltas = call_many(app.url, events, cookie=cookie, wait=1.0)
+    elapsed = time.monotonic() - start
+    rows = count(app, "select count(*) from tip_feedback where user_id = ?", uid)
+    windows = elapsed / 2 + 1
+    assert 1 <= rows <= 3 * windows + 5, (rows, elapsed)  # the limit, plus at most 5 deferred
+    assert count(app, "select count(*) from tip_view where user_id = ?", uid) <= rows + 2
+    assert '"slow' in json.dumps(deltas)  # the page was told to slow down
+
+
+def test_1000_loads_do_not_make_1000_tip_views(app):
+    cookie, uid = demo_user(app)
+    call_many(app.url, [(name(TipState, "load"), {})] * 1000, cookie=cookie, wait=0.5)
+    assert count(app, "select count(*) from tip_view where user_id = ?", uid) <= 40
+
+
+def test_a_reaction_over_the_limit_is_deferred_not_lost(app):
+    cookie, uid = demo_user(app)
+    # a quick person: a load, then four reactions 0.2 s apart — one more than the window allows
+    events = [(name(TipState, "load"), {})] + [
+        (name(TipState, reaction), {"key": f"q{i}-{reaction}"})
+        for i, reaction in enumerate(("helpful", "dismiss", "snooze", "not_helpful"))
+    ]
+    deltas = call_many(app.url, events, cookie=cookie, wait=4.0, gap=0.2)
+    reactions = sorted(
+        r for (r,) in sqlite3.connect(app.data_dir / "oo.db").execute(
+            "select reaction from tip_feedback where user_id = ?", (uid,)
+        )
+    )
+    assert reactions == sorted(["helpful", "dismiss", "snooze", "not_helpful"])
+    assert '"slow' in json.dumps(deltas)
+
+
+def test_frontend_error_reports_are_sanitized_and_only_from_signed_in_sessions(app):
+    handler = name(FrontendEventExceptionState, "handle_frontend_exception")
+    forged = "boom\n[ERROR] FORGED-LINE by ann@example.com"
+    call_many(app.url, [(handler, {"info": "ANON-" + forged, "component_stack": ""})], wait=0.5)
+    cookie, _ = demo_user(app)
+    call_many(
+        app.url,
+        [(handler, {"info": "SIGNED-" + forged + "x" * 5000, "component_stack": ""})] * 20,
+        cookie=cookie,
+        wait=1.0,
+    )
+    log = app.log_path.read_text()
+    assert "ANON-" not in log  # no session: nothing written
+    lines = [line for line in log.splitlines() if "SIGNED-" in line]
+    assert 1 <= len(lines) <= 5  # rate-limited per user
+    assert all("frontend error: SIGNED-boom ⏎ [ERROR]" in line and len(line) < 700 for line in lines)
+    assert "ann@example.com" not in log
+    assert not any(line.startswith("[ERROR] FORGED") for line in log.splitlines())
+
+
+def test_signin_starts_and_demo_accounts_are_limited_per_address(app):
+    before = count(app, "select count(*) from user")
+    answers = [httpx.post(f"{app.url}/auth/demo", headers={"origin": app.url}) for _ in range(40)]
+    made = count(app, "select count(*) from user") - before
+    assert made <= SIGNINS
+    assert any("error=slow_down" in a.headers.get("location", "") for a in answers)
