@@ -23,6 +23,7 @@ from oo.http.caller import same_origin
 from oo.integrations import oidc
 from oo.services.accounts import sessions as accounts
 from oo.settings import Settings, get_settings
+from oo.state import tab_erasure
 
 log = logging.getLogger("oo.http.signin_routes")
 FLOW_COOKIE_SECONDS = 600
@@ -202,8 +203,12 @@ async def auth_signout(request: Request) -> Response:
     if not same_origin(request, settings):
         return Response("Cross-site request refused.", status_code=403)
     name = session_cookie_name(settings.secure_cookies)
+    token = read_cookie(request.headers.get("cookie"), name)
     with session_scope() as session:
-        accounts.revoke_session(session=session, token=read_cookie(request.headers.get("cookie"), name))
+        user = accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
+        accounts.revoke_session(session=session, token=token)
+    if user is not None:  # the signed-out person's tab states (tip text, name) go with the session
+        await tab_erasure.erase_user_tabs(user.id)
     resp = _redirect(page_url(settings, routes.SIGNIN))
     resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     return resp

@@ -36,6 +36,7 @@ class AuthState(rx.State):
     user_name: str = ""
     is_admin: bool = False
     _user_id: int = 0
+    _tab_token: str = ""  # this tab's client token, so erasure finds every stored piece of the tab
 
     def _current_user(self) -> accounts.CurrentUser | None:
         settings = get_settings()
@@ -65,6 +66,8 @@ class AuthState(rx.State):
 
     def _remember(self, user: accounts.CurrentUser) -> None:
         self._user_id, self.signed_in, self.user_name, self.is_admin = user.id, True, user.name, user.is_admin
+        if self._tab_token != self.router.session.client_token:
+            self._tab_token = self.router.session.client_token
 
     def _forget(self) -> None:
         self._user_id, self.signed_in, self.user_name, self.is_admin = 0, False, "", False
