@@ -53,7 +53,7 @@ app = rx.App(
     api_transformer=[create_api(), admin.AdminGate, BodyLimit, SecurityHeaders],
     frontend_exception_handler=frontend_errors.report,
 )
-app.add_middleware(EventRateLimit())
+app.add_middleware(EventRateLimit(), index=0)  # before hydration: binds tabs to their session
 wiring.register(app)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)

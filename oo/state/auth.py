@@ -8,6 +8,7 @@ through ``_current_user`` / ``_require_user``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import reflex as rx
@@ -19,6 +20,12 @@ from oo.services.accounts import sessions as accounts
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.auth")
+
+
+def session_key(cookie_header: str | None) -> str:
+    """A short hash of the session cookie in a Cookie header ("" without one): binds a tab to its session."""
+    token = read_cookie(cookie_header, session_cookie_name(get_settings().secure_cookies))
+    return "s" + hashlib.sha256(token.encode()).hexdigest()[:24] if token else ""
 
 
 class NotSignedIn(Exception):
@@ -37,6 +44,7 @@ class AuthState(rx.State):
     is_admin: bool = False
     _user_id: int = 0
     _tab_token: str = ""  # this tab's client token, so erasure finds every stored piece of the tab
+    _session_key: str = ""  # which session cookie this tab's state belongs to (oo.state.ratelimit)
 
     def _current_user(self) -> accounts.CurrentUser | None:
         settings = get_settings()
@@ -68,6 +76,9 @@ class AuthState(rx.State):
         self._user_id, self.signed_in, self.user_name, self.is_admin = user.id, True, user.name, user.is_admin
         if self._tab_token != self.router.session.client_token:
             self._tab_token = self.router.session.client_token
+        key = session_key(self.router.headers.cookie)
+        if self._session_key != key:
+            self._session_key = key
 
     def _forget(self) -> None:
         self._user_id, self.signed_in, self.user_name, self.is_admin = 0, False, "", False

@@ -16,6 +16,8 @@ the tab's state is loaded and before the handler runs, and counts it against sha
   meanwhile. Each reaction applies to the tab's current tip, so a person can mean at most one
   per kind and tip: at most `MAX_DEFERRED` wait per connection; anything beyond that is a
   script and is dropped (and logged).
+* **tab binding**: before any of that, a tab's state filled under one session cookie is reset
+  when the token arrives with another cookie or none (`_bind_to_session`).
 * **frontend error reports** (``handle_frontend_exception``): only from a signed-in session, a
   few per user and minute (`oo.state.frontend_errors.gate`); others are dropped silently.
 """
@@ -23,7 +25,6 @@ the tab's state is loaded and before the handler runs, and counts it against sha
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from typing import TYPE_CHECKING
 
@@ -36,7 +37,8 @@ from reflex_base.event.context import EventContext
 from oo.cookies import read_cookie, session_cookie_name
 from oo.services.platform import ratelimit
 from oo.settings import get_settings
-from oo.state import frontend_errors
+from oo.state import frontend_errors, tab_erasure
+from oo.state.auth import AuthState, session_key
 
 if TYPE_CHECKING:
     from reflex.app import App
@@ -58,12 +60,26 @@ def _who(state: BaseState) -> tuple[str, str]:
     """(connection key, user key) of the tab whose event this is."""
     router = state.router
     token = router.session.client_token or "none"
-    cookie = read_cookie(router.headers.cookie, session_cookie_name(get_settings().secure_cookies))
-    if cookie:
-        user = "s" + hashlib.sha256(cookie.encode()).hexdigest()[:24]
-    else:
-        user = "a" + (router.session.client_ip or "unknown")
-    return token, user
+    return token, session_key(router.headers.cookie) or "a" + (router.session.client_ip or "unknown")
+
+
+async def _bind_to_session(state: BaseState) -> None:
+    """Reset a tab's state when it is used with another session than the one it was filled for.
+
+    Anyone holding a tab's token could otherwise connect with it and ``hydrate`` that tab's
+    public vars (an admin's SQL results, a user's name and tip). The tab's state remembers the
+    hash of the session cookie it was filled under (`AuthState._session_key`); a connection
+    with another cookie, or none, gets the defaults instead. Signing in or out changes the
+    cookie, so the same reset happens then: the token's old contents never carry over.
+    """
+    root = state._get_root_state()
+    auth = await root.get_state(AuthState)
+    if auth._session_key and auth._session_key != session_key(root.router.headers.cookie):
+        log.warning("a tab token was used with another session: its state was reset")
+        for cls in tab_erasure.state_classes():  # load the whole tree (Redis loads it in parts)
+            if issubclass(cls, AuthState):
+                await root.get_state(cls)
+        tab_erasure.reset_tab(root)
 
 
 class EventRateLimit(Middleware):
@@ -76,6 +92,7 @@ class EventRateLimit(Middleware):
 
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
         """None to run the event; a "slow down" update when it is refused or deferred."""
+        await _bind_to_session(state)
         if event.name == get_hydrate_event(state):
             return None
         settings = get_settings()

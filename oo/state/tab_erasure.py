@@ -56,7 +56,8 @@ def _unpickle(data: bytes) -> Any:
         return None
 
 
-def _state_classes() -> list[type[BaseState]]:
+def state_classes() -> list[type[BaseState]]:
+    """Every state class of the app (root first)."""
     from reflex.state import State
 
     found, stack = [], [State]
@@ -100,7 +101,7 @@ def _erase_files(manager: Any, directory: Path, user_id: int, tokens: set[str], 
     # A tab's substates sit in files of their own (named from the client token and state class);
     # the asking tab's go too — its handler writes its reset state back afterwards.
     for token in tokens - {""}:
-        for cls in _state_classes():
+        for cls in state_classes():
             path = manager.token_path(BaseStateToken(ident=token, cls=cls))
             if path.exists():
                 path.unlink(missing_ok=True)

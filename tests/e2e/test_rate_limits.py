@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
-from reflex.state import FrontendEventExceptionState
+from reflex.state import FrontendEventExceptionState, State
 
 from oo.state.connect import ConnectState
 from oo.state.tip import TipState
@@ -111,6 +111,23 @@ def test_frontend_error_reports_are_sanitized_and_only_from_signed_in_sessions(a
     assert all("frontend error: SIGNED-boom ⏎ [ERROR]" in line and len(line) < 700 for line in lines)
     assert "ann@example.com" not in log
     assert not any(line.startswith("[ERROR] FORGED") for line in log.splitlines())
+
+
+def test_another_tabs_token_hydrates_nothing_of_that_tab(app):
+    cookie, uid = demo_user(app)
+    token = "victim-tab-" + str(uid)
+    victim = json.dumps(call_many(app.url, [(name(TipState, "load"), {})], cookie=cookie, token=token, wait=1.0))
+    text = sqlite3.connect(app.data_dir / "oo.db").execute(
+        "select t.content from tip_view v join task t on t.id = v.task_id where v.user_id = ? "
+        "order by v.served_at desc limit 1",
+        (uid,),
+    ).fetchone()[0]
+    assert text in victim  # the victim's tab holds its tip
+    hydrate = f"{State.get_full_name()}.hydrate"
+    for thief_cookie in (None, demo_user(app)[0]):  # no session, or someone else's
+        stolen = json.dumps(call_many(app.url, [(hydrate, {})], cookie=thief_cookie, token=token, wait=1.0))
+        assert stolen != "[]"  # the hydrate was answered
+        assert text not in stolen
 
 
 def test_signin_starts_and_demo_accounts_are_limited_per_address(app):

@@ -65,12 +65,17 @@ def call_handler(
 
 
 async def _session(
-    url: str, events: list[tuple[str, dict[str, Any]]], cookie: str | None, wait: float, gap: float
+    url: str,
+    events: list[tuple[str, dict[str, Any]]],
+    cookie: str | None,
+    wait: float,
+    gap: float,
+    token: str | None = None,
 ) -> list[dict]:
     sio = socketio.AsyncClient(reconnection=False)
     received: list[dict] = []
     sio.on("event", lambda data: received.append(data), namespace=NAMESPACE)
-    token = uuid.uuid4().hex
+    token = token or uuid.uuid4().hex
     await sio.connect(
         f"{url}?token={token}",
         socketio_path="/_event",
@@ -100,10 +105,12 @@ def call_many(
     cookie: str | None = None,
     wait: float = 2.0,
     gap: float = 0.0,
+    token: str | None = None,
 ) -> list[dict]:
     """Send ``events`` (full handler name, payload) in order over ONE socket; returns the deltas received.
 
     ``gap`` seconds pass between events, and the socket stays open ``wait`` seconds after the last.
+    ``token`` reuses a tab's client token (a fresh one by default).
     """
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _session(url, events, cookie, wait, gap)).result(timeout=300)
+        return pool.submit(asyncio.run, _session(url, events, cookie, wait, gap, token)).result(timeout=300)
