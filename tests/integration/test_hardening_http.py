@@ -150,3 +150,40 @@ def test_every_integer_of_every_request_model_is_bounded():
                 if "int" in text and not bounded(info) and "list" not in text:
                     loose.append(f"{cls.__name__}.{name}")
     assert loose == []
+
+
+def test_api_tokens_expire_and_rotate_with_a_grace_period(client):  # noqa: F811
+    from datetime import timedelta
+
+    from sqlmodel import Session
+
+    from oo import db
+    from oo.models import ApiToken, utcnow
+    from tests.integration.test_api_v1 import rows
+
+    cookie, _ = signed_in()
+    made = client.post("/api/v1/tokens", json={"name": "cli", "days": 30}, headers={**cookie, **ORIGIN}).json()
+    expires = made["expires_at"]
+    assert expires is not None
+    bearer = {"authorization": f"Bearer {made['token']}"}
+    assert client.post("/api/v1/recommend", json={}, headers=bearer).status_code == 200
+    assert client.post("/api/v1/tokens", json={"name": "x", "days": 10**6}, headers={**cookie, **ORIGIN}).status_code == 422
+
+    rotated = client.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers={**cookie, **ORIGIN})
+    assert rotated.status_code == 201 and rotated.json()["name"] == "cli"
+    new = {"authorization": f"Bearer {rotated.json()['token']}"}
+    assert client.post("/api/v1/recommend", json={}, headers=new).status_code == 200
+    assert client.post("/api/v1/recommend", json={}, headers=bearer).status_code == 200  # grace period
+    [old] = rows(ApiToken, ApiToken.id == made["id"])
+    assert timedelta(hours=23) < old.expires_at - utcnow() <= timedelta(days=1)
+
+    with Session(db.get_engine()) as s:  # time passes: the old token's grace period is over
+        row = s.get(ApiToken, made["id"])
+        row.expires_at = utcnow() - timedelta(seconds=1)
+        s.add(row)
+        s.commit()
+    assert client.post("/api/v1/recommend", json={}, headers=bearer).status_code == 401
+    assert client.post("/api/v1/recommend", json={}, headers=new).status_code == 200
+    listed = client.get("/api/v1/tokens", headers=cookie).json()["tokens"]
+    assert [t["id"] for t in listed] == [rotated.json()["id"]]
+    assert client.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers={**cookie, **ORIGIN}).status_code == 404

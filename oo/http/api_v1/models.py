@@ -149,6 +149,13 @@ class TokenCreate(Request):
     """Create an API token."""
 
     name: str = Field(min_length=1, max_length=100)
+    days: int = Field(default=90, ge=1, le=365, description="Days until the token expires.")
+
+
+class TokenRotate(Request):
+    """Rotate an API token: the successor's lifetime."""
+
+    days: int = Field(default=90, ge=1, le=365, description="Days until the new token expires.")
 
 
 class TokenOut(BaseModel):
@@ -158,6 +165,7 @@ class TokenOut(BaseModel):
     name: str
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class TokenCreated(TokenOut):
