@@ -155,8 +155,24 @@ async def test_refresh_if_stale_skips_fresh_caches_and_respects_its_budget(serve
     assert len(cached(user_id)) == 4
 
 
-async def test_refresh_if_stale_never_raises(server):
-    await todoist_sync.refresh_if_stale(user_id=424242)  # no such user or integration
+async def test_refresh_if_stale_never_raises(server, monkeypatch, caplog):
+    # No such user or integration: nothing to refresh, nothing raised.
+    assert await todoist_sync.refresh_if_stale(user_id=424242) is None
+    # Todoist answering 500 to every call within the budget: cached tasks stay as they were.
+    user_id, _ = connect(server, tasks=2)
+    server.fake.fail_next(50, 500)
+    assert await todoist_sync.refresh_if_stale(user_id=user_id, budget=0.5) is None
+    assert cached(user_id) == set()
+
+    # A failure nobody foresaw inside the refresh is logged with its cause, never raised to the tip.
+    async def broken(**_kwargs):
+        raise RuntimeError("todoist exploded")
+
+    monkeypatch.setattr(todoist_sync, "refresh", broken)
+    with caplog.at_level(logging.ERROR, logger="oo.todoist.sync"):
+        assert await todoist_sync.refresh_if_stale(user_id=user_id) is None
+    [record] = [r for r in caplog.records if "refresh before a tip failed" in r.getMessage()]
+    assert record.exc_info and "todoist exploded" in str(record.exc_info[1])
 
 
 async def test_the_job_syncs_everyone_and_one_failure_stops_nobody(server):
