@@ -7,11 +7,11 @@ import reflex as rx
 import admin
 from oo import pages, routes
 from oo.http.app import create_api
+from oo.http.limits import BodyLimit
 from oo.http.middleware import SecurityHeaders
 from oo.jobs import wiring
-from oo.http.limits import BodyLimit
-from oo.state.account import AccountState
 from oo.state import frontend_errors
+from oo.state.account import AccountState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.push import PushState

@@ -16,9 +16,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from oo import routes
-from oo.http import limits
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
+from oo.http import limits
 from oo.http.caller import same_origin
 from oo.integrations import oidc
 from oo.services.accounts import sessions as accounts

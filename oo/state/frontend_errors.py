@@ -29,10 +29,10 @@ _window = [0.0, 0]
 
 
 def sanitize(text: str) -> str:
-    """One short log-safe line: no control characters or newlines, e-mails masked, capped.
+    r"""One short log-safe line: no control characters or newlines, e-mails masked, capped.
 
     Examples:
-        >>> sanitize("boom\\n[ERROR] forged line for ann@example.com")
+        >>> sanitize("boom\n[ERROR] forged line for ann@example.com")
         'boom ⏎ [ERROR] forged line for <email>'
     """
     text = _EMAIL.sub("<email>", text[: MAX_CHARS * 4])
@@ -57,7 +57,9 @@ async def gate(cookie: str | None, user_key: str) -> bool:
     def signed_in() -> bool:
         settings = get_settings()
         with session_scope() as session:
-            user = accounts.resolve_session(session=session, token=cookie, idle_days=settings.session_idle_days)
+            user = accounts.resolve_session(
+                session=session, token=cookie, idle_days=settings.session_idle_days
+            )
         return user is not None
 
     if not cookie or not await asyncio.to_thread(signed_in):

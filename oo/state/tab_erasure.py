@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from reflex.state import BaseState
 from reflex.istate.manager.token import BaseStateToken
+from reflex.state import BaseState
 
 log = logging.getLogger("oo.tab_erasure")
 MAX_SCAN = 100_000  # files or keys looked at per erasure
@@ -60,7 +60,8 @@ def state_classes() -> list[type[BaseState]]:
     """Every state class of the app (root first)."""
     from reflex.state import State
 
-    found, stack = [], [State]
+    found: list[type[BaseState]] = []
+    stack: list[type[BaseState]] = [State]
     while stack:
         cls = stack.pop()
         found.append(cls)
@@ -140,7 +141,9 @@ async def erase_user_tabs(user_id: int, *, keep_token: str | None = None, manage
     """
     try:
         manager = manager or _app_manager()
-        erased = await _erase_disk(manager, user_id, keep_token) + await _erase_redis(manager, user_id, keep_token)
+        erased = await _erase_disk(manager, user_id, keep_token) + await _erase_redis(
+            manager, user_id, keep_token
+        )
     except Exception:
         log.exception("erasing the tab states of a user failed")
         return 0

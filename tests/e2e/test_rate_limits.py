@@ -85,7 +85,8 @@ def test_a_reaction_over_the_limit_is_deferred_not_lost(app):
     ]
     deltas = call_many(app.url, events, cookie=cookie, wait=4.0, gap=0.2)
     reactions = sorted(
-        r for (r,) in sqlite3.connect(app.data_dir / "oo.db").execute(
+        r
+        for (r,) in sqlite3.connect(app.data_dir / "oo.db").execute(
             "select reaction from tip_feedback where user_id = ?", (uid,)
         )
     )
@@ -116,12 +117,18 @@ def test_frontend_error_reports_are_sanitized_and_only_from_signed_in_sessions(a
 def test_another_tabs_token_hydrates_nothing_of_that_tab(app):
     cookie, uid = demo_user(app)
     token = "victim-tab-" + str(uid)
-    victim = json.dumps(call_many(app.url, [(name(TipState, "load"), {})], cookie=cookie, token=token, wait=1.0))
-    text = sqlite3.connect(app.data_dir / "oo.db").execute(
-        "select t.content from tip_view v join task t on t.id = v.task_id where v.user_id = ? "
-        "order by v.served_at desc limit 1",
-        (uid,),
-    ).fetchone()[0]
+    victim = json.dumps(
+        call_many(app.url, [(name(TipState, "load"), {})], cookie=cookie, token=token, wait=1.0)
+    )
+    text = (
+        sqlite3.connect(app.data_dir / "oo.db")
+        .execute(
+            "select t.content from tip_view v join task t on t.id = v.task_id where v.user_id = ? "
+            "order by v.served_at desc limit 1",
+            (uid,),
+        )
+        .fetchone()[0]
+    )
     assert text in victim  # the victim's tab holds its tip
     hydrate = f"{State.get_full_name()}.hydrate"
     for thief_cookie in (None, demo_user(app)[0]):  # no session, or someone else's

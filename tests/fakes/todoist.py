@@ -723,7 +723,11 @@ class _Endpoints:
                     continue
                 task = user.tasks.get(str((cmd.get("args") or {}).get("id", "")))
                 if cmd.get("type") not in ("item_close", "item_complete"):
-                    result: Any = {"error_tag": "INVALID_ARGUMENT_VALUE", "error_code": 20, "error": "Unknown"}
+                    result: Any = {
+                        "error_tag": "INVALID_ARGUMENT_VALUE",
+                        "error_code": 20,
+                        "error": "Unknown",
+                    }
                 elif task is None or task.is_deleted:
                     result = {"error_tag": "ITEM_NOT_FOUND", "error_code": 22, "error": "Item not found"}
                 else:
@@ -732,7 +736,9 @@ class _Endpoints:
                     result = "ok"
                 user.command_status[uid] = status[uid] = result
             token = self.fake.encode(user.id, user.seq)
-        return JSONResponse({"sync_status": status, "temp_id_mapping": {}, "sync_token": token, "full_sync": False})
+        return JSONResponse(
+            {"sync_status": status, "temp_id_mapping": {}, "sync_token": token, "full_sync": False}
+        )
 
     def _sync_body(self, user: FakeUser, types: list[str], since: int | None) -> dict[str, Any]:
         """Full sync (`since` None): active items. Incremental: every item changed after `since`."""

@@ -124,8 +124,16 @@ async def test_free_text_naming_the_person_is_pseudonymised_everywhere(app_env, 
         admin = accounts.create_demo_user(session=s).id
         sql = "SELECT * FROM ro_user WHERE email = 'Grace.Hopper@Example.test' OR name LIKE 'grace hopper%'"
         s.add(AdminAction(admin_id=admin, action="sql.run", target="sql", params=json.dumps({"sql": sql})))
-        s.add(AdminAction(admin_id=admin, action="sql.run", target="sql", params=json.dumps({"sql": "SELECT 1"})))
-        s.add(AdminAction(admin_id=admin, action="note", target="x", params=json.dumps({"who": "Grace Hopper\u00e9"})))
+        s.add(
+            AdminAction(
+                admin_id=admin, action="sql.run", target="sql", params=json.dumps({"sql": "SELECT 1"})
+            )
+        )
+        s.add(
+            AdminAction(
+                admin_id=admin, action="note", target="x", params=json.dumps({"who": "Grace Hopper\u00e9"})
+            )
+        )
         s.add(SavedQuery(name="find grace", sql=sql, created_by=admin))
         s.commit()
     report = await deletion.delete_account(user_id=uid)

@@ -46,7 +46,9 @@ def serve_and_react(uid: int, n: int, prefix: str) -> list[tuple[str, str]]:
         for i in range(n):
             rec = recommend(session=s, user_id=uid)
             key = f"{prefix}{i}"
-            feedback.record(session=s, user_id=uid, tip_id=rec.tip_id, reaction="helpful", idempotency_key=key)
+            feedback.record(
+                session=s, user_id=uid, tip_id=rec.tip_id, reaction="helpful", idempotency_key=key
+            )
             done.append((rec.tip_id, key))
     return done
 
@@ -64,7 +66,9 @@ def test_the_learner_raising_loses_nothing_and_catches_up(user, monkeypatch):
     reacted = serve_and_react(user, 10, "L")
     with Session(db.get_engine()) as s:  # the client retries every one (lost acks): nothing doubles
         for tip_id, key in reacted:
-            again = feedback.record(session=s, user_id=user, tip_id=tip_id, reaction="helpful", idempotency_key=key)
+            again = feedback.record(
+                session=s, user_id=user, tip_id=tip_id, reaction="helpful", idempotency_key=key
+            )
             assert again.duplicate
     rows = feedback_rows(user)
     assert len(rows) == 10 and all(r.applied_at is None for r in rows)  # 0 lost, 0 duplicates, pending
@@ -72,7 +76,9 @@ def test_the_learner_raising_loses_nothing_and_catches_up(user, monkeypatch):
     monkeypatch.undo()  # the learner is back; the outbox job catches up
     with Session(db.get_engine()) as s:
         assert learner.apply_pending(session=s, older_than=timedelta(0)) == 10
-        updates = {m.policy_key: m.updates for m in s.exec(select(ModelState).where(ModelState.user_id == user))}
+        updates = {
+            m.policy_key: m.updates for m in s.exec(select(ModelState).where(ModelState.user_id == user))
+        }
     assert all(r.applied_at is not None for r in feedback_rows(user))
     assert updates and max(updates.values()) == 10  # each reaction learned exactly once
 

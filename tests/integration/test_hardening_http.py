@@ -40,7 +40,7 @@ def scope(path: str, headers: dict[str, str]) -> dict:
         "path": path,
         "raw_path": path.encode(),
         "query_string": b"",
-        "headers": raw + [(b"host", b"testserver")],
+        "headers": [*raw, (b"host", b"testserver")],
         "client": ("127.0.0.1", 1234),
         "server": ("testserver", 80),
         "root_path": "",
@@ -80,7 +80,11 @@ async def test_a_streamed_body_without_length_is_cut_off_at_the_cap(app_env, mak
     make_tables()
     for app in (Starlette(routes=[Route("/any", greedy, methods=["POST"])]), create_api()):
         stream = Stream()  # chunked, no length: only the cap stops it early
-        path = "/any" if not hasattr(app, "user_middleware") or app.routes[0].path == "/any" else "/webhooks/todoist"
+        path = (
+            "/any"
+            if not hasattr(app, "user_middleware") or app.routes[0].path == "/any"
+            else "/webhooks/todoist"
+        )
         assert await call(BodyLimit(app), path, {"content-type": "application/json"}, stream) == 413
         assert stream.pulled <= (1 << 20) // 65536 + 1
 
@@ -136,7 +140,9 @@ def test_every_integer_of_every_request_model_is_bounded():
     from oo.http.api_v1 import admin_models, models
 
     def bounded(info) -> bool:
-        return any(getattr(m, "le", None) is not None or getattr(m, "lt", None) is not None for m in info.metadata)
+        return any(
+            getattr(m, "le", None) is not None or getattr(m, "lt", None) is not None for m in info.metadata
+        )
 
     loose = []
     for module in (models, admin_models):
@@ -162,12 +168,19 @@ def test_api_tokens_expire_and_rotate_with_a_grace_period(client):  # noqa: F811
     from tests.integration.test_api_v1 import rows
 
     cookie, _ = signed_in()
-    made = client.post("/api/v1/tokens", json={"name": "cli", "days": 30}, headers={**cookie, **ORIGIN}).json()
+    made = client.post(
+        "/api/v1/tokens", json={"name": "cli", "days": 30}, headers={**cookie, **ORIGIN}
+    ).json()
     expires = made["expires_at"]
     assert expires is not None
     bearer = {"authorization": f"Bearer {made['token']}"}
     assert client.post("/api/v1/recommend", json={}, headers=bearer).status_code == 200
-    assert client.post("/api/v1/tokens", json={"name": "x", "days": 10**6}, headers={**cookie, **ORIGIN}).status_code == 422
+    assert (
+        client.post(
+            "/api/v1/tokens", json={"name": "x", "days": 10**6}, headers={**cookie, **ORIGIN}
+        ).status_code
+        == 422
+    )
 
     rotated = client.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers={**cookie, **ORIGIN})
     assert rotated.status_code == 201 and rotated.json()["name"] == "cli"
@@ -186,4 +199,7 @@ def test_api_tokens_expire_and_rotate_with_a_grace_period(client):  # noqa: F811
     assert client.post("/api/v1/recommend", json={}, headers=new).status_code == 200
     listed = client.get("/api/v1/tokens", headers=cookie).json()["tokens"]
     assert [t["id"] for t in listed] == [rotated.json()["id"]]
-    assert client.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers={**cookie, **ORIGIN}).status_code == 404
+    assert (
+        client.post(f"/api/v1/tokens/{made['id']}/rotate", json={}, headers={**cookie, **ORIGIN}).status_code
+        == 404
+    )

@@ -87,7 +87,12 @@ async def _session(
         for handler, payload in events:
             await sio.emit(
                 "event",
-                {"token": token, "name": handler, "payload": payload, "router_data": {"pathname": "/tip", "query": {}}},
+                {
+                    "token": token,
+                    "name": handler,
+                    "payload": payload,
+                    "router_data": {"pathname": "/tip", "query": {}},
+                },
                 namespace=NAMESPACE,
             )
             if gap:

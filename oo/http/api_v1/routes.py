@@ -23,10 +23,10 @@ from oo.http.api_v1.models import (
     RecommendationOut,
     RecommendRequest,
     TokenCreate,
-    TokenRotate,
     TokenCreated,
     TokenList,
     TokenOut,
+    TokenRotate,
 )
 from oo.services.accounts import api_tokens
 from oo.services.accounts.sessions import CurrentUser

@@ -72,7 +72,11 @@ def create(*, session: Session, user_id: int, name: str, days: int = DEFAULT_DAY
     secret = PREFIX + secrets.token_urlsafe(32)
     now = utcnow()
     row = ApiToken(
-        user_id=user_id, token_hash=sha256_hex(secret), name=name, created_at=now, expires_at=now + timedelta(days=days)
+        user_id=user_id,
+        token_hash=sha256_hex(secret),
+        name=name,
+        created_at=now,
+        expires_at=now + timedelta(days=days),
     )
     session.add(row)
     session.commit()
@@ -91,7 +95,9 @@ def list_tokens(*, session: Session, user_id: int) -> list[TokenInfo]:
     return [_info(r) for r in rows if is_live(r, now)]
 
 
-def rotate(*, session: Session, user_id: int, token_id: int, days: int = DEFAULT_DAYS) -> tuple[str, TokenInfo] | None:
+def rotate(
+    *, session: Session, user_id: int, token_id: int, days: int = DEFAULT_DAYS
+) -> tuple[str, TokenInfo] | None:
     """A successor of one of the user's live tokens; the old one expires after `ROTATION_GRACE`.
 
     Returns:

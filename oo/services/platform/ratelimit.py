@@ -90,11 +90,16 @@ class RedisLimiter:
         """Count one attempt; 0 if allowed, else the seconds to wait."""
         window = int(time.time() // per)
         try:
-            count, ttl_ms = await self._client().eval(_INCR, 1, f"{PREFIX}{key}:{window}", int(per * 1000) + 1000)
+            count, ttl_ms = await self._client().eval(
+                _INCR, 1, f"{PREFIX}{key}:{window}", int(per * 1000) + 1000
+            )
         except Exception as exc:  # connection refused, timeout, restart in progress
             if time.monotonic() - self._warned_at > 60:
                 self._warned_at = time.monotonic()
-                log.warning("rate limits fall back to this worker's memory: Redis unreachable (%s)", type(exc).__name__)
+                log.warning(
+                    "rate limits fall back to this worker's memory: Redis unreachable (%s)",
+                    type(exc).__name__,
+                )
             return self.fallback.hit_now(key, limit=limit, per=per)
         if int(count) <= limit:
             return 0.0

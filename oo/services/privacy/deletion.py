@@ -15,8 +15,7 @@ import logging
 import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
-from sqlalchemy import or_
+from sqlalchemy import or_, text
 from sqlmodel import Session, col, delete, select, update
 
 from oo.db import session_scope
@@ -118,11 +117,11 @@ def scrub_free_text(*, session: Session, user_id: int, terms: list[str]) -> int:
     forms = {f for t in terms for f in (t, json.dumps(t)[1:-1])}
     pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
     changed = 0
-    for model, column in ((AdminAction, AdminAction.params), (SavedQuery, SavedQuery.sql)):
+    for table, attr in ((AdminAction, "params"), (SavedQuery, "sql")):
+        column = getattr(table, attr)
         like = or_(*(col(column).ilike(f"%{_like_escape(f)}%", escape="\\") for f in forms))
-        for row in session.exec(select(model).where(like)).all():
-            field_name = column.key
-            setattr(row, field_name, pattern.sub(pseudonym, getattr(row, field_name)))
+        for row in session.exec(select(table).where(like)).all():
+            setattr(row, attr, pattern.sub(pseudonym, getattr(row, attr)))
             session.add(row)
             changed += 1
     return changed

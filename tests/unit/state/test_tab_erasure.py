@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from reflex.istate.data import RouterData
 from reflex.istate.manager.disk import StateManagerDisk
 from reflex.istate.manager.token import BaseStateToken
-from reflex.istate.data import RouterData
 from reflex.state import State
 from reflex_base import constants
 
@@ -18,10 +18,14 @@ pytestmark = pytest.mark.anyio
 
 async def _tab(manager: StateManagerDisk, token: str, user_id: int, text: str) -> None:
     async with manager.modify_state(BaseStateToken(ident=token, cls=State)) as root:
-        root.router = RouterData.from_router_data({constants.RouteVar.CLIENT_TOKEN: token, "pathname": "/tip"})
+        root.router = RouterData.from_router_data(
+            {constants.RouteVar.CLIENT_TOKEN: token, "pathname": "/tip"}
+        )
         tip = await root.get_state(TipState)
         tip._remember(
-            CurrentUser(id=user_id, role="user", name=f"Name of {user_id}", email="", is_demo=True, timezone="UTC")
+            CurrentUser(
+                id=user_id, role="user", name=f"Name of {user_id}", email="", is_demo=True, timezone="UTC"
+            )
         )
         tip.text = text
 

@@ -213,5 +213,9 @@ def test_a_long_query_is_stopped_at_the_time_limit(db):
 
     start = clock.monotonic()
     with pytest.raises(SqlRefused, match="longer than 1 s"):
-        run(db, "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c", time_limit=1.0)
+        run(
+            db,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            time_limit=1.0,
+        )
     assert clock.monotonic() - start < 2.0
