@@ -391,6 +391,13 @@ class FakeTodoist:
                 self._after_faults.popleft()
             return entry[1]
 
+    def clear_faults(self) -> None:
+        """Forget queued failures and delays (a module-scoped server shared by several tests)."""
+        with self._lock:
+            self._faults.clear()
+            self._delays.clear()
+            self._after_faults.clear()
+
     def delay_next(self, n: int, seconds: float) -> None:
         """Hold the next `n` `/api/v1` requests for `seconds` before answering."""
         with self._lock:

@@ -9,6 +9,8 @@ from sqlmodel import SQLModel
 
 import oo.models  # noqa: F401
 from oo import db, singletons
+from tests.fakes.todoist import FakeTodoistServer
+from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET
 
 
 @pytest.fixture
@@ -34,3 +36,10 @@ def make_tables():
         SQLModel.metadata.create_all(db.get_engine())
 
     return make
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[FakeTodoistServer]:
+    """The faithful fake Todoist on loopback, one per test module (tests/fakes/todoist.py)."""
+    with FakeTodoistServer(CLIENT_ID, CLIENT_SECRET) as running:
+        yield running

@@ -8,12 +8,10 @@ stream is deleted afterwards. Point ``OO_TEST_NATS_URL`` elsewhere if needed.
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import suppress
 from datetime import timedelta
-from urllib.parse import urlparse
 
 import anyio
 import nats
@@ -22,27 +20,12 @@ from nats.js.errors import NotFoundError
 
 from oo.bus import TIP_FEEDBACK, BusUnavailable, Event, TipFeedback, create_bus
 from oo.bus.nats import NatsJetStreamBus
+from tests.support.loopback import scaleout_marks
 
 NATS_URL = os.environ.get("OO_TEST_NATS_URL", "nats://127.0.0.1:4222")
 
 
-def _reachable(url: str) -> bool:
-    parts = urlparse(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 4222), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = [
-    pytest.mark.scaleout,
-    pytest.mark.anyio,
-    # Every machine of this project (CI included) runs NATS on loopback: never skip silently in CI.
-    pytest.mark.skipif(
-        not _reachable(NATS_URL) and not os.environ.get("CI"), reason=f"no NATS server at {NATS_URL}"
-    ),
-]
+pytestmark = scaleout_marks(NATS_URL, 4222, "NATS server")
 
 
 def feedback(user_id: int = 1) -> Event:

@@ -8,36 +8,19 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import uuid
-from urllib.parse import urlparse
 
 import pytest
 
 from oo.jobs.leader import RedisLeader
 from oo.jobs.scheduler import JobSpec, Scheduler
 from oo.settings import Settings
+from tests.support.loopback import scaleout_marks
 
 REDIS_URL = os.environ.get("OO_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
-def _reachable(url: str) -> bool:
-    parts = urlparse(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 6379), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-pytestmark = [
-    pytest.mark.scaleout,
-    pytest.mark.anyio,
-    # Every machine of this project (CI included) runs Redis on loopback: never skip silently in CI.
-    pytest.mark.skipif(
-        not _reachable(REDIS_URL) and not os.environ.get("CI"), reason=f"no Redis at {REDIS_URL}"
-    ),
-]
+pytestmark = scaleout_marks(REDIS_URL, 6379, "Redis")
 
 
 @pytest.fixture

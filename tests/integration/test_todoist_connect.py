@@ -19,17 +19,10 @@ from oo.services.accounts import sessions as accounts
 from oo.services.platform.keyring import keyring
 from oo.services.sources import catalog as sources
 from oo.services.sources.todoist import connection as todoist
-from tests.fakes.todoist import FakeTodoistServer
 from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, new_user, rows
 
 CALLBACK = "http://testserver/auth/todoist/callback"
 ORIGIN = {"origin": "http://testserver"}
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeTodoistServer]:
-    with FakeTodoistServer(CLIENT_ID, CLIENT_SECRET) as running:
-        yield running
 
 
 @pytest.fixture

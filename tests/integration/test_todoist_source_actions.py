@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
@@ -20,16 +19,9 @@ from oo.services.platform.keyring import keyring
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist import sync as todoist_sync
-from tests.fakes.todoist import FakeTodoistServer
-from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, connect, rows
+from tests.integration.todoist_env import configure, connect, rows
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeTodoistServer]:
-    with FakeTodoistServer(CLIENT_ID, CLIENT_SECRET) as running:
-        yield running
 
 
 @pytest.fixture(autouse=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -16,17 +16,10 @@ from oo.http.app import create_api
 from oo.models import Task, TipView, WebhookDelivery, utcnow
 from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist import sync as todoist_sync
-from tests.fakes.todoist import FakeTodoistServer
-from tests.integration.todoist_env import CLIENT_ID, CLIENT_SECRET, configure, connect, events_of, rows
+from tests.integration.todoist_env import CLIENT_SECRET, configure, connect, events_of, rows
 
 pytestmark = pytest.mark.anyio
 URL = "http://testserver/webhooks/todoist"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[FakeTodoistServer]:
-    with FakeTodoistServer(CLIENT_ID, CLIENT_SECRET) as running:
-        yield running
 
 
 @pytest.fixture
