@@ -132,7 +132,10 @@ def test_another_tabs_token_hydrates_nothing_of_that_tab(app):
     assert text in victim  # the victim's tab holds its tip
     hydrate = f"{State.get_full_name()}.hydrate"
     for thief_cookie in (None, demo_user(app)[0]):  # no session, or someone else's
-        stolen = json.dumps(call_many(app.url, [(hydrate, {})], cookie=thief_cookie, token=token, wait=1.0))
+        stolen = json.dumps(
+            call_many(app.url, [(hydrate, {})], cookie=thief_cookie, token=token, wait=1.0),
+            ensure_ascii=False,
+        )
         assert stolen != "[]"  # the hydrate was answered
         assert text not in stolen
 
