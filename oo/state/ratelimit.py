@@ -5,7 +5,8 @@ the tab's state is loaded and before the handler runs, and counts it against sha
 (`oo.services.platform.ratelimit`, Redis-backed when configured):
 
 * **any event**: ``OO_RATE_EVENTS_PER_10S`` per connection (tab token), three times that per
-  user (the session cookie, or the client address without one). Over it, the event is not run
+  user (the session cookie, or the client address without one), counted per worker (a CPU
+  guard; the row-creating limits below are shared through Redis). Over it, the event is not run
   and the page shows a calm "slow down" line (`LimitState.slow`), cleared by the next event
   that goes through.
 * **a new tip** (``TipState.load``, which logs a ``tip_view`` row): `LOADS_PER_MINUTE` per
@@ -111,8 +112,9 @@ class EventRateLimit(Middleware):
             if wait:
                 return await self._defer(state, event, token, wait)
         else:
-            per = settings.rate_events_per_10s
-            wait = await ratelimit.hit(f"ws:conn:{token}", limit=per, per=10.0) or await ratelimit.hit(
+            # CPU guard, counted in this worker's memory (no Redis round trip on every event).
+            per, local = settings.rate_events_per_10s, ratelimit.local()
+            wait = local.hit_now(f"ws:conn:{token}", limit=per, per=10.0) or local.hit_now(
                 f"ws:user:{user}", limit=per * 3, per=10.0
             )
             if not wait and is_tip and handler == "load":

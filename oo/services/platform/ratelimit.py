@@ -119,6 +119,11 @@ def limiter() -> MemoryLimiter | RedisLimiter:
     return _limiter
 
 
+def local() -> MemoryLimiter:
+    """This worker's in-memory limiter (for cheap per-worker guards that need no round trip)."""
+    return _memory
+
+
 async def hit(key: str, *, limit: int, per: float) -> float:
     """Count one attempt against ``key``: 0 when allowed, else the seconds until it would be."""
     return await limiter().hit(key, limit=limit, per=per)
