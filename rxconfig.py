@@ -5,6 +5,7 @@ import os
 import reflex as rx
 from reflex.plugins.sitemap import SitemapPlugin
 
+from oo.loopback import accepted_origins
 from oo.settings import get_settings
 
 settings = get_settings()
@@ -12,9 +13,6 @@ settings = get_settings()
 # and the backend (OO_BACKEND_PORT, default 8000). scripts/run sets REFLEX_ENV_MODE accordingly.
 single_port = os.environ.get("REFLEX_ENV_MODE", "dev") == "prod"
 backend_port = settings.port if single_port else settings.backend_port
-origins = {settings.origin}
-if settings.is_dev:
-    origins |= {f"http://localhost:{settings.port}", f"http://127.0.0.1:{settings.port}"}
 
 config = rx.Config(
     app_name="oo",
@@ -22,7 +20,7 @@ config = rx.Config(
     redis_url=settings.redis_url or None,
     telemetry_enabled=False,
     show_built_with_reflex=False,
-    cors_allowed_origins=sorted(origins),
+    cors_allowed_origins=accepted_origins(settings),
     frontend_port=settings.port,
     backend_port=backend_port,
     api_url=f"http://localhost:{backend_port}" if "localhost" in settings.base_url else settings.base_url,

@@ -18,6 +18,7 @@ from oo.state.push import PushState
 from oo.state.ratelimit import EventRateLimit
 from oo.state.signin import SignInState
 from oo.state.tip import TipState
+from oo.state.yours import YoursState
 
 # Full collections every second at load set the latency tail (reflex-notes §12; bench/README.md):
 # a larger young-generation threshold cut p99 in half for the same work.
@@ -27,7 +28,10 @@ HEAD = [
     rx.el.link(rel="manifest", href="/manifest.webmanifest"),
     rx.el.meta(name="theme-color", content="#000000"),
     rx.el.meta(name="color-scheme", content="dark"),
+    rx.el.link(rel="icon", href="/favicon.ico", sizes="any"),
     rx.el.link(rel="icon", href="/icon-192.png", type="image/png"),
+    rx.el.link(rel="stylesheet", href="/oo.css"),
+    rx.el.script(src="/offline.js", defer=True),
     rx.el.link(rel="apple-touch-icon", href="/icon-192.png"),
     rx.el.meta(name="apple-mobile-web-app-capable", content="yes"),
     rx.el.meta(name="apple-mobile-web-app-status-bar-style", content="black"),
@@ -61,9 +65,10 @@ app.add_page(
     pages.connect_page,
     route=routes.CONNECT,
     title="Sources · oO",
-    on_load=[ConnectState.load, AccountState.load],
+    on_load=[ConnectState.load, AccountState.load, YoursState.load],
 )
 app.add_page(pages.tip_page, route=routes.TIP, title="oO", on_load=[TipState.load, PushState.load])
 app.add_page(pages.terms_page, route=routes.TERMS, title="Terms · oO")
 app.add_page(pages.privacy_page, route=routes.PRIVACY, title="Privacy · oO")
+app.add_page(pages.not_found_page, route="404", title="Not found · oO")
 admin.register(app)

@@ -38,6 +38,7 @@ class Settings(BaseSettings):
     secret_key: SecretStr = SecretStr("")
     encryption_keys: SecretStr = SecretStr("")
     demo: bool | None = None
+    demo_admin: bool = False
     session_days: int = Field(30, ge=1, le=365)
     session_idle_days: int = Field(7, ge=1, le=365)
 
@@ -98,6 +99,8 @@ class Settings(BaseSettings):
             problems.append("OO_SECRET_KEY must be set to a random value of at least 32 characters")
         if self.demo:
             problems.append("OO_DEMO must be off in production")
+        if self.demo_admin:
+            problems.append("OO_DEMO_ADMIN must be off in production")
         if not self.encryption_keys.get_secret_value().strip():
             problems.append("OO_ENCRYPTION_KEYS must be set (kid:base64key,...) to encrypt provider tokens")
         if not self.google_client_id and not self.apple_client_id:

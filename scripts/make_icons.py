@@ -50,7 +50,19 @@ def png(size: int, safe: float) -> bytes:
     )
 
 
+def ico(sizes: tuple[int, ...] = (16, 32, 48)) -> bytes:
+    """A favicon.ico: an ICONDIR whose entries hold PNG images (every current browser reads these)."""
+    images = [png(size, 0.9) for size in sizes]
+    offset = 6 + 16 * len(images)
+    head = struct.pack("<HHH", 0, 1, len(images))
+    for size, data in zip(sizes, images, strict=True):
+        head += struct.pack("<BBBBHHII", size % 256, size % 256, 0, 0, 1, 32, len(data), offset)
+        offset += len(data)
+    return head + b"".join(images)
+
+
 if __name__ == "__main__":
+    (ASSETS / "favicon.ico").write_bytes(ico())
     for name, size, safe in (
         ("icon-192.png", 192, 0.9),
         ("icon-512.png", 512, 0.9),

@@ -31,3 +31,11 @@ PRESS_STYLE = {
     "cursor": "pointer",
     "outline_offset": "6px",
 }
+
+
+class KeyBox(BaseHTML):
+    """A ``div`` with a key-down trigger carrying only the key's name (for Escape to close)."""
+
+    tag = "div"
+
+    on_key_down: rx.EventHandler[lambda e: [e.key]]

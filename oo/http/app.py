@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.applications import Starlette
 
-from oo.http import api_v1, signin_routes, todoist_routes
+from oo.http import account_routes, api_v1, signin_routes, todoist_routes
 
 
 def create_api() -> Starlette:
@@ -12,6 +12,7 @@ def create_api() -> Starlette:
     return Starlette(
         routes=[
             *signin_routes.ROUTES,
+            *account_routes.ROUTES,
             *todoist_routes.ROUTES,  # before the generic /auth/{provider}/... routes
             *api_v1.ROUTES,
             *signin_routes.PROVIDER_ROUTES,

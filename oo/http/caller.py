@@ -6,13 +6,12 @@ State-changing calls authenticated by the cookie must also come from our own ori
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from sqlmodel import Session, select
 from starlette.requests import Request
 
 from oo.cookies import read_cookie, session_cookie_name
 from oo.crypto import sha256_hex
+from oo.loopback import accepted_origins
 from oo.models import ApiToken, User, utcnow
 from oo.services.accounts import api_tokens
 from oo.services.accounts.sessions import TOUCH_EVERY, CurrentUser, resolve_session
@@ -70,5 +69,4 @@ def same_origin(request: Request, settings: Settings | None = None) -> bool:
     origin = request.headers.get("origin")
     if origin is None:
         return request.headers.get("sec-fetch-site") in (None, "same-origin", "same-site", "none")
-    parts = urlsplit(settings.backend_url)
-    return origin in {settings.origin, f"{parts.scheme}://{parts.netloc}"}
+    return origin in accepted_origins(settings)

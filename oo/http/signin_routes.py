@@ -15,12 +15,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import routes
+from oo import loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http import limits
 from oo.http.caller import same_origin
 from oo.integrations import oidc
+from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
 from oo.settings import Settings, get_settings
 from oo.state import tab_erasure
@@ -52,9 +53,13 @@ def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | 
     return None
 
 
-def page_url(settings: Settings, path: str, **query: str) -> str:
-    """An absolute URL of a page (pages live on OO_BASE_URL, which differs from the backend in dev)."""
-    return f"{settings.base_url}{path}" + (f"?{urlencode(query)}" if query else "")
+def page_url(settings: Settings, path: str, host: str | None = None, **query: str) -> str:
+    """An absolute URL of a page (pages live on OO_BASE_URL, which differs from the backend in dev).
+
+    ``host`` is the request's Host header: in development a caller on the other loopback name
+    (``127.0.0.1`` vs ``localhost``) is sent back to that name, where its cookies live.
+    """
+    return f"{loopback.page_base(settings, host)}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
 def _redirect(url: str) -> RedirectResponse:
@@ -162,7 +167,7 @@ async def auth_callback(request: Request) -> Response:
         )
         assert user.id is not None
         token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
-    resp = _redirect(page_url(settings, flow.next_path))
+    resp = _redirect(page_url(settings, flow.next_path, request.headers.get("host")))
     _set_session_cookie(resp, settings, token)
     resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
     return resp
@@ -189,10 +194,10 @@ async def auth_demo(request: Request) -> Response:
     if await limits.signin_limited(request, "demo"):  # every demo sign-in creates an account
         return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     with session_scope() as session:
-        user = accounts.create_demo_user(session=session)
+        user = accounts.create_demo_user(session=session, admin=settings.demo_admin)
         assert user.id is not None
         token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
-    resp = _redirect(page_url(settings, routes.CONNECT))
+    resp = _redirect(page_url(settings, routes.CONNECT, request.headers.get("host")))
     _set_session_cookie(resp, settings, token)
     return resp
 
@@ -207,9 +212,10 @@ async def auth_signout(request: Request) -> Response:
     with session_scope() as session:
         user = accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
         accounts.revoke_session(session=session, token=token)
+    session_cache.forget_token(token)  # every worker stops trusting it now
     if user is not None:  # the signed-out person's tab states (tip text, name) go with the session
         await tab_erasure.erase_user_tabs(user.id)
-    resp = _redirect(page_url(settings, routes.SIGNIN))
+    resp = _redirect(page_url(settings, routes.SIGNIN, request.headers.get("host")))
     resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     return resp
 

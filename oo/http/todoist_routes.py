@@ -9,13 +9,14 @@ verifies the HMAC over the raw body before reading it.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from oo import routes
+from oo import loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http import limits
@@ -42,10 +43,18 @@ def _redirect(url: str) -> RedirectResponse:
     return resp
 
 
-def _to_connect(settings: Settings, code: str) -> RedirectResponse:
-    resp = _redirect(f"{settings.base_url}{routes.CONNECT}?todoist={code}")
+def _to_connect(settings: Settings, code: str, host: str | None = None) -> RedirectResponse:
+    resp = _redirect(f"{loopback.page_base(settings, host)}{routes.CONNECT}?todoist={code}")
     resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
     return resp
+
+
+def _config(settings: Settings, host: str | None) -> todoist.TodoistConfig | None:
+    """The Todoist config with the callback on the loopback name the browser uses (development)."""
+    cfg = todoist.config(settings)
+    if cfg is None:
+        return None
+    return replace(cfg, redirect_uri=f"{loopback.backend_base(settings, host)}{todoist.CALLBACK_PATH}")
 
 
 def _session_user(request: Request, settings: Settings) -> accounts.CurrentUser | None:
@@ -59,14 +68,15 @@ async def todoist_start(request: Request) -> Response:
     settings = get_settings()
     if not same_origin(request, settings):
         return PlainTextResponse("Cross-site request refused.", status_code=403)
-    cfg = todoist.config(settings)
+    host = request.headers.get("host")
+    cfg = _config(settings, host)
     if cfg is None:
-        return _to_connect(settings, "not_configured")
+        return _to_connect(settings, "not_configured", host)
     if await limits.signin_limited(request, "todoist"):  # every start stores a login_flow row
-        return _to_connect(settings, "slow_down")
+        return _to_connect(settings, "slow_down", host)
     user = _session_user(request, settings)
     if user is None:
-        return _redirect(f"{settings.base_url}{routes.SIGNIN}")
+        return _redirect(f"{loopback.page_base(settings, host)}{routes.SIGNIN}")
     with session_scope() as session:
         url, binding = todoist.start_connect(session=session, user_id=user.id, cfg=cfg)
     resp = _redirect(url)
@@ -85,23 +95,23 @@ async def todoist_start(request: Request) -> Response:
 async def todoist_callback(request: Request) -> Response:
     """Todoist sends the browser back here with ``code`` and ``state`` (or ``error``)."""
     settings = get_settings()
-    params = request.query_params
-    cfg = todoist.config(settings)
+    params, host = request.query_params, request.headers.get("host")
+    cfg = _config(settings, host)
     if cfg is None:
-        return _to_connect(settings, "not_configured")
+        return _to_connect(settings, "not_configured", host)
     binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
     with session_scope() as session:
         flow = todoist_flow(session=session, state=params.get("state"), binding=binding)
     user = _session_user(request, settings)
     if flow is None or user is None or flow.user_id != user.id:
         log.warning("Todoist callback refused: unknown, replayed, expired or foreign state")
-        return _to_connect(settings, "bad_state")
+        return _to_connect(settings, "bad_state", host)
     if params.get("error") or not params.get("code"):
-        return _to_connect(settings, "denied" if params.get("error") == "access_denied" else "failed")
+        return _to_connect(settings, "denied" if params.get("error") == "access_denied" else "failed", host)
     result = await todoist.finish_connect(user_id=user.id, code=params["code"], cfg=cfg)
     if result is todoist.ConnectResult.CONNECTED:
         await todoist_sync.refresh(user_id=user.id, budget=todoist_sync.FIRST_SYNC_BUDGET)
-    return _to_connect(settings, result.value)
+    return _to_connect(settings, result.value, host)
 
 
 def todoist_flow(*, session: Session, state: str | None, binding: str | None) -> LoginFlow | None:

@@ -18,6 +18,8 @@ import reflex as rx
 from oo.bus import TASK_COMPLETED, TIP_FEEDBACK, Event
 from oo.db import session_scope, sqlite_checkpointer
 from oo.jobs import scheduler
+from oo.services.accounts import session_cache
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
 from oo.services.platform import event_bus
 from oo.services.sources import actions as source_actions
@@ -86,3 +88,5 @@ def register(app: rx.App) -> None:
     app.register_lifespan_task(learning_startup)  # 4. registry, pending reactions, warm-up
     app.register_lifespan_task(outside_clients)  # 5. shared HTTP clients, closed after the jobs stop
     app.register_lifespan_task(scheduler.lifespan)  # 6. the periodic jobs (on the leader worker)
+    app.register_lifespan_task(session_cache.listener)  # 7. other workers' session revocations (Redis)
+    app.register_lifespan_task(learner_hot.flusher)  # 8. models written behind (stops first: a last flush)

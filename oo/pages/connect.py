@@ -6,6 +6,7 @@ import reflex as rx
 
 from oo import routes
 from oo.components.layout import MUTED, NativeForm, black_page, legal_links, post_button, spinner, wordmark
+from oo.components.your_data import your_data_section
 from oo.models import TODOIST
 from oo.state.account import AccountState
 from oo.state.connect import ConnectState
@@ -85,11 +86,13 @@ def quiet_hours_form() -> rx.Component:
     """Quiet hours for pushed tips, in the user's time zone."""
     return rx.form(
         rx.hstack(
+            rx.el.label("Quiet hours", html_for="quiet-hours", style={"font_size": "0.875rem"}),
             rx.input(
                 name="quiet_hours",
+                id="quiet-hours",
                 default_value=AccountState.quiet_hours,
                 placeholder="22-8",
-                aria_label="Quiet hours (from-to, 24 h)",
+                aria_describedby="quiet-hours-hint",
                 max_length=16,
                 width="8rem",
                 data_testid="quiet-hours",
@@ -97,6 +100,7 @@ def quiet_hours_form() -> rx.Component:
             rx.button("Save", type="submit", variant="outline", color_scheme="gray"),
             align="center",
         ),
+        rx.text("From-to in 24 h, e.g. 22-8; empty for none.", id="quiet-hours-hint", color=MUTED, size="1"),
         on_submit=AccountState.save_quiet_hours,
         reset_on_submit=False,
     )
@@ -180,6 +184,7 @@ def connect_page() -> rx.Component:
                     width="100%",
                 ),
                 post_button("Sign out", ConnectState.signout_url, variant="ghost", color_scheme="gray"),
+                your_data_section(),
                 account_section(),
                 width="100%",
                 spacing="3",

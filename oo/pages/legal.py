@@ -15,8 +15,9 @@ Version {PRIVACY_VERSION}. oO shows you one well-timed suggestion from the tasks
 This notice says exactly what that takes.
 
 ## What we read
-- **From your sign-in provider (Google or Apple):** your account identifier, e-mail address and
-  name — nothing else, and never your password (oO has none).
+- **From your sign-in provider, if you sign in with Google or Apple:** your account identifier,
+  e-mail address and name — nothing else, and never your password (oO has none). A **demo**
+  account (where the server offers one) signs in with no provider: it has no e-mail and no name.
 - **From Todoist, once you connect it:** your open tasks (title, description, priority, labels,
   due date, deadline, creation time, project id) and your time zone. We ask for the
   `data:read_write` scope only because **Done** closes the task in Todoist for you.
@@ -24,7 +25,7 @@ This notice says exactly what that takes.
   helpful), and — only if you press **Notify me** — a push subscription address.
 
 ## What we store
-- Your profile (identifier, e-mail, name, role, time zone), the sessions you are signed in with
+- Your profile (identifier, e-mail and name if a provider gave them, role, time zone), the sessions you are signed in with
   (we keep only a one-way hash of the session id), and which versions of these documents you
   accepted.
 - A copy of your open tasks, refreshed from the source; completed and deleted tasks leave the copy.
@@ -36,7 +37,15 @@ This notice says exactly what that takes.
 ## What we compute
 A small model **per person** learns which kind of task you act on at which time (features such as
 overdue, task age, priority, hour of day and day of week). It is not shared with other people and
-not used for advertising. We do not sell or share your data with anyone.
+not used for advertising. We do not sell or share your data with anyone. On the Connect page,
+**What oO has learned about you** says in plain words what weighs most for you now, and
+**Reset what oO learned** deletes your model so it starts again from scratch.
+
+## Seeing and taking your data
+**Connect → Download my data** gives you a JSON file with everything oO holds about you (GDPR
+Art. 15 and 20): your profile, consents, sources (without their access tokens), the cached
+tasks, every tip with its explanation and your reactions, your push subscriptions (without their
+keys) and your model's weights in readable form.
 
 ## How long
 - Tasks: while the source stays connected. Sessions: up to 30 days, or 7 days without use.
@@ -44,10 +53,13 @@ not used for advertising. We do not sell or share your data with anyone.
 - Backups, where an operator keeps them, roll off within 30 days.
 
 ## How to delete it
-**Connect → Delete my account → Delete forever.** That revokes our access at Todoist (and Google),
-deletes your tasks, tips, reactions, scores, features, events, model, push subscriptions, sessions
+**Connect → Delete my account → Delete forever.** That revokes our access at Todoist, deletes your
+tasks, tips, reactions, scores, features, events, model, push subscriptions, sessions
 and consents at once, and keeps only an anonymous tombstone (an id and a deletion date) so the
-deletion itself is on record. **Disconnect** on the same page removes a single source and its tasks.
+deletion itself is on record. oO keeps no Google or Apple token (their sign-in answer is used once),
+so there is no access of oO's left to revoke there; you can also remove oO from your Google or
+Apple account's list of connected apps. **Disconnect** on the same page removes a single source
+and its tasks.
 
 Questions: write to the operator of this oO instance.
 """
@@ -55,21 +67,25 @@ Questions: write to the operator of this oO instance.
 TERMS = f"""
 # Terms of use
 
-Version {TERMS_VERSION}. By signing in you accept these terms and the [privacy notice]({routes.PRIVACY}).
+Version {TERMS_VERSION}. By signing in — with Google, with Apple, or with a demo account — you accept
+these terms and the [privacy notice]({routes.PRIVACY}).
 
 1. **The service.** oO reads the tasks you connect and suggests one at a time. Suggestions are
    suggestions: you stay in charge of what you do and when.
-2. **Your account.** You sign in with Google or Apple; keep that account safe. You can delete your
-   oO account at any time from the Connect page; deletion is immediate and cannot be undone.
+2. **Your account.** You sign in with Google or Apple (keep that account safe), or try oO with a
+   demo account that has no e-mail or name. You can delete your oO account at any time from the
+   Connect page; deletion is immediate and cannot be undone.
 3. **Your data stays yours.** We only process it to show you tips, as the privacy notice describes.
-   When you press **Done**, oO closes that task at its source on your behalf.
+   When you press **Done**, oO closes that task at its source on your behalf a few seconds later;
+   **Undo**, shown until then, takes the reaction back and leaves the task open.
 4. **Fair use.** Don't attack, overload or reverse-engineer the service, or use someone else's
    account.
 5. **Availability.** We work hard to keep oO fast and available, but provide it as is, without a
    guarantee that it never fails. If a source such as Todoist is unavailable, oO shows what it last
    knew.
-6. **Changes.** When these terms change, the version above changes and you will be asked to accept
-   the new version at your next sign-in.
+6. **Changes.** When these terms change, the version above changes. Consent is implicit: using oO
+   after a change means you accept the new version, and oO records which version was in force
+   when you next signed in. If you do not agree, delete your account.
 """
 
 

@@ -14,24 +14,42 @@ from reflex_components_core.core.banner import has_connection_errors
 from oo import routes
 from oo.components.layout import MUTED, black_page, spinner
 from oo.components.notify import SUBSCRIBE_JS, UNSUBSCRIBE_JS
-from oo.components.press import PRESS_STYLE, PressBox
+from oo.components.press import PRESS_STYLE, KeyBox, PressBox
 from oo.state.push import PushState
 from oo.state.tip import TipState
 
 QUIET = {"size": "3", "variant": "outline", "color_scheme": "gray"}
+QUEUE = {"data-queue": "1"}  # assets/offline.js shows "queued" when one of these is pressed offline
 
 
 def _key(reaction: str) -> rx.Var:
-    """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``."""
+    """The idempotency key of one reaction to the tip on screen: ``<view_key>-<reaction>``.
+
+    Each reaction also sends ``view_key`` itself: the served tip's reference, which names the tip
+    the reaction answers.
+    """
     return TipState.view_key + f"-{reaction}"
 
 
 def reactions() -> rx.Component:
     """Done / Snooze / Dismiss (after a tap)."""
     return rx.hstack(
-        rx.button("Done", on_click=TipState.done(_key("done")), size="3", high_contrast=True),
-        rx.button("Snooze", on_click=TipState.snooze(_key("snooze")), **QUIET),
-        rx.button("Dismiss", on_click=TipState.dismiss(_key("dismiss")), **QUIET),
+        rx.button(
+            "Done",
+            on_click=TipState.done(_key("done"), TipState.view_key),
+            size="3",
+            high_contrast=True,
+            custom_attrs=QUEUE,
+        ),
+        rx.button(
+            "Snooze", on_click=TipState.snooze(_key("snooze"), TipState.view_key), **QUIET, custom_attrs=QUEUE
+        ),
+        rx.button(
+            "Dismiss",
+            on_click=TipState.dismiss(_key("dismiss"), TipState.view_key),
+            **QUIET,
+            custom_attrs=QUEUE,
+        ),
         spacing="3",
         justify="center",
         role="group",
@@ -43,8 +61,18 @@ def reactions() -> rx.Component:
 def opinions() -> rx.Component:
     """Helpful / Not helpful (after a long-press or More)."""
     return rx.hstack(
-        rx.button("Helpful", on_click=TipState.helpful(_key("helpful")), **QUIET),
-        rx.button("Not helpful", on_click=TipState.not_helpful(_key("not_helpful")), **QUIET),
+        rx.button(
+            "Helpful",
+            on_click=TipState.helpful(_key("helpful"), TipState.view_key),
+            **QUIET,
+            custom_attrs=QUEUE,
+        ),
+        rx.button(
+            "Not helpful",
+            on_click=TipState.not_helpful(_key("not_helpful"), TipState.view_key),
+            **QUIET,
+            custom_attrs=QUEUE,
+        ),
         spacing="3",
         justify="center",
         role="group",
@@ -82,30 +110,37 @@ def tip_body() -> rx.Component:
     """The tip with its controls, or the empty / no-source state."""
     return rx.cond(
         TipState.text != "",
-        rx.vstack(
-            the_tip(),
-            rx.cond(TipState.revealed, reactions()),
-            rx.cond(TipState.more, opinions()),
-            rx.cond(
-                (TipState.revealed | TipState.more) & (TipState.why != ""),
-                rx.text(TipState.why, color=MUTED, size="2", text_align="center", data_testid="tip-why"),
+        KeyBox.create(
+            rx.vstack(
+                the_tip(),
+                rx.cond(TipState.revealed, reactions()),
+                rx.cond(TipState.more, opinions()),
+                rx.cond(
+                    (TipState.revealed | TipState.more) & (TipState.why != ""),
+                    rx.text(TipState.why, color=MUTED, size="2", text_align="center", data_testid="tip-why"),
+                ),
+                rx.cond(
+                    ~TipState.revealed & ~TipState.more,
+                    rx.text("Tap to react · hold for more", color=MUTED, size="2", aria_hidden="true"),
+                ),
+                rx.button(
+                    rx.cond(TipState.more, "Less", "More"),
+                    on_click=TipState.toggle_more,
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="2",
+                    aria_expanded=TipState.more,
+                    aria_label=rx.cond(
+                        TipState.more, "Less: hide the opinion buttons", "More: was this tip helpful?"
+                    ),
+                    data_testid="tip-more",
+                ),
+                spacing="5",
+                align="center",
+                width="100%",
             ),
-            rx.cond(
-                ~TipState.revealed & ~TipState.more,
-                rx.text("Tap to react · hold for more", color=MUTED, size="2", aria_hidden="true"),
-            ),
-            rx.button(
-                "More",
-                on_click=TipState.toggle_more,
-                variant="ghost",
-                color_scheme="gray",
-                size="2",
-                aria_expanded=TipState.more,
-                aria_label="More: was this tip helpful?",
-            ),
-            spacing="5",
-            align="center",
-            width="100%",
+            on_key_down=TipState.escape,  # Escape anywhere in the tip closes the reaction buttons
+            style={"width": "100%"},
         ),
         rx.cond(
             TipState.has_source,
@@ -142,18 +177,50 @@ def reconnect() -> rx.Component:
     )
 
 
+def acknowledgement() -> rx.Component:
+    """A short, calm line after each reaction, with Undo for a few seconds (then it fades away)."""
+    return rx.cond(
+        TipState.ack != "",
+        rx.hstack(
+            rx.text(TipState.ack, color=MUTED, size="2", role="status", data_testid="tip-ack"),
+            rx.cond(
+                TipState.can_undo,
+                rx.button(
+                    "Undo",
+                    on_click=TipState.take_back,
+                    variant="ghost",
+                    color_scheme="gray",
+                    size="2",
+                    data_testid="tip-undo",
+                ),
+            ),
+            align="center",
+            spacing="3",
+            key=TipState.ack_id.to_string(),  # a new acknowledgement restarts the fade-out
+            class_name="oo-ack",
+        ),
+    )
+
+
 def status_line() -> rx.Component:
     """Offline, or an error with a retry."""
     return rx.fragment(
-        rx.cond(
-            has_connection_errors,
-            rx.text(
-                "Offline — your reactions are kept and sent when you're back.",
-                color=MUTED,
-                size="2",
-                role="status",
-                data_testid="tip-offline",
-            ),
+        # Shown when the socket is down, or at once when the browser says it is offline (offline.js).
+        rx.text(
+            "Offline — your reactions are kept and sent when you're back.",
+            color=MUTED,
+            size="2",
+            role="status",
+            data_testid="tip-offline",
+            display=rx.cond(has_connection_errors, "block", "var(--oo-offline-display, none)"),
+        ),
+        rx.text(
+            "Queued — your reaction is sent when you're back.",
+            color="#fff",
+            size="2",
+            role="status",
+            data_testid="tip-queued",
+            display="var(--oo-queued-display, none)",
         ),
         rx.cond(
             TipState.notice != "",
@@ -204,20 +271,31 @@ def notify() -> rx.Component:
 
 
 def tip_page() -> rx.Component:
-    """One tip on a black page, and a discreet way to /connect."""
+    """One tip on a black page, and a discreet way to /connect.
+
+    Nothing but a spinner shows until the session is checked: a signed-out visitor goes to
+    /signin without a glimpse of the page's controls.
+    """
     return black_page(
-        rx.cond(TipState.loaded & TipState.signed_in & TipState.needs_reconnect, reconnect()),
-        rx.cond(TipState.loaded & TipState.signed_in, tip_body(), spinner()),
-        status_line(),
-        rx.cond(TipState.signed_in, notify()),
-        rx.link(
-            "sources",
-            href=routes.CONNECT,
-            color="#a3a3a3",
-            size="2",
-            position="fixed",
-            bottom="1rem",
-            right="1rem",
-            aria_label="Your sources",
+        rx.cond(
+            TipState.signed_in,
+            rx.fragment(
+                rx.cond(TipState.loaded & TipState.needs_reconnect, reconnect()),
+                rx.cond(TipState.loaded, tip_body(), spinner()),
+                acknowledgement(),
+                status_line(),
+                notify(),
+                rx.link(
+                    "sources",
+                    href=routes.CONNECT,
+                    color="#a3a3a3",
+                    size="2",
+                    position="fixed",
+                    bottom="1rem",
+                    right="1rem",
+                    aria_label="Your sources",
+                ),
+            ),
+            spinner(),
         ),
     )

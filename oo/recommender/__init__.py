@@ -18,7 +18,7 @@ from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskBatch,
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
 from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
-from .store import StoreError, dumps, loads
+from .store import StoreError, dumps, dumps_binary, loads
 
 __all__ = [
     "ENCODERS",
@@ -40,6 +40,7 @@ __all__ = [
     "TaskView",
     "build_policy",
     "dumps",
+    "dumps_binary",
     "get_encoder",
     "get_spec",
     "loads",

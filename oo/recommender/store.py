@@ -11,22 +11,34 @@ scores bit-for-bit like the original). Persisting the bytes is a service's job.
 
 Anything else (unknown format version, bad JSON, NaN, wrong shapes, unknown policy) raises
 `StoreError`, a `ValueError`, with a message that says what is wrong.
+
+`dumps_binary` writes the compact form the server persists (format version 2): the magic
+``OOP2``, a 4-byte big-endian header length, the same JSON document with every numeric array of
+the state replaced by ``{"$array": [shape]}``, then those arrays as little-endian float64 in
+order. Still plain data (no pickle), about a third of the JSON size and ~20x faster to write;
+`loads` reads both forms and checks every length and shape before touching the bytes.
 """
 
 from __future__ import annotations
 
 import json
+import struct
 from typing import Any, NoReturn
+
+import numpy as np
 
 from oo.recommender.base import Policy
 from oo.recommender.registry import make_policy
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_BYTES", "StoreError", "dumps", "loads"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "MAX_BYTES", "StoreError", "dumps", "dumps_binary", "loads"]
 
 FORMAT = "oo.recommender.policy"
 FORMAT_VERSION = 1
 #: A LinUCB model on ~25 features is ~30 kB; refuse anything absurdly larger before parsing.
 MAX_BYTES = 4_000_000
+MAGIC = b"OOP2"
+BINARY_VERSION = 2
+_LEN = struct.Struct(">I")
 
 
 class StoreError(ValueError):
@@ -68,22 +80,106 @@ def _field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
     return value
 
 
-def loads(data: bytes) -> Policy:
-    """Rebuild a policy from `dumps` output.
+def _numeric(value: Any) -> np.ndarray | None:
+    if not isinstance(value, list) or not value:
+        return None
+    try:
+        arr = np.asarray(value, dtype="<f8")
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.dtype == np.dtype("<f8") and arr.ndim in (1, 2) else None
 
-    Raises:
-        StoreError: If the data is not a supported, well-formed stored policy.
+
+def dumps_binary(policy: Policy) -> bytes:
+    """Serialize a policy compactly: a JSON header and its numeric state arrays as raw float64.
+
+    Examples:
+        >>> from oo.recommender.registry import build_policy
+        >>> policy = build_policy("linucb", 1, seed=0)
+        >>> policy.learn({"priority": 4.0, "is_overdue": 1.0}, reward=1.0)
+        >>> data = dumps_binary(policy)
+        >>> data[:4], len(data) < 1100
+        (b'OOP2', True)
+        >>> loads(data).score([{"priority": 4.0}]) == policy.score([{"priority": 4.0}])
+        True
     """
-    if len(data) > MAX_BYTES:
-        raise StoreError(f"stored policy is {len(data)} bytes, more than {MAX_BYTES}")
+    state, arrays = {}, []
+    for key, value in sorted(policy.get_state().items()):  # arrays follow in key order
+        arr = _numeric(value)
+        if arr is None:
+            state[key] = value
+        else:
+            state[key] = {"$array": list(arr.shape)}
+            arrays.append(np.ascontiguousarray(arr, dtype="<f8").tobytes())
+    doc = {
+        "format": FORMAT,
+        "format_version": BINARY_VERSION,
+        "policy": {"name": policy.name, "version": policy.version, "params": policy.params},
+        "state": state,
+    }
+    header = json.dumps(doc, allow_nan=False, separators=(",", ":"), sort_keys=True).encode()
+    return b"".join([MAGIC, _LEN.pack(len(header)), header, *arrays])
+
+
+def _split_binary(data: bytes) -> dict[str, Any]:
+    """The JSON document of a binary policy with its arrays restored (every length checked)."""
+    if len(data) < 8:
+        raise StoreError("stored policy is truncated")
+    (size,) = _LEN.unpack_from(data, 4)
+    if size > len(data) - 8:
+        raise StoreError("stored policy header is longer than the data")
+    doc = _json(data[8 : 8 + size])
+    state = doc.get("state")
+    if not isinstance(state, dict):
+        raise StoreError("stored policy: 'state' is missing or has the wrong type")
+    offset = 8 + size
+    for key in sorted(state):
+        spec = state[key]
+        if not (isinstance(spec, dict) and set(spec) == {"$array"}):
+            continue
+        shape = spec["$array"]
+        if not (
+            isinstance(shape, list)
+            and 1 <= len(shape) <= 2
+            and all(type(n) is int and 0 < n <= 4096 for n in shape)
+        ):
+            raise StoreError(f"stored policy: bad shape for {key!r}")
+        count = int(np.prod(shape))
+        end = offset + 8 * count
+        if end > len(data):
+            raise StoreError(f"stored policy: {key!r} runs past the end of the data")
+        arr = np.frombuffer(data, dtype="<f8", count=count, offset=offset).reshape(shape)
+        if not np.isfinite(arr).all():
+            _reject_constant("in " + key)
+        state[key] = arr.copy()
+        offset = end
+    if offset != len(data):
+        raise StoreError("stored policy has trailing bytes")
+    return doc
+
+
+def _json(data: bytes) -> dict[str, Any]:
     try:
         doc = json.loads(data, parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise StoreError(f"stored policy is not valid JSON: {exc}") from exc
     if not isinstance(doc, dict) or doc.get("format") != FORMAT:
         raise StoreError(f"not a stored policy: expected format {FORMAT!r}")
+    return doc
+
+
+def loads(data: bytes) -> Policy:
+    """Rebuild a policy from `dumps` or `dumps_binary` output.
+
+    Raises:
+        StoreError: If the data is not a supported, well-formed stored policy.
+    """
+    if len(data) > MAX_BYTES:
+        raise StoreError(f"stored policy is {len(data)} bytes, more than {MAX_BYTES}")
+    binary = bytes(data[:4]) == MAGIC
+    doc = _split_binary(bytes(data)) if binary else _json(data)
     version = doc.get("format_version")
-    if version != FORMAT_VERSION or isinstance(version, bool):
+    if version != (BINARY_VERSION if binary else FORMAT_VERSION) or isinstance(version, bool):
         raise StoreError(f"unsupported format_version {version!r} (this build reads {FORMAT_VERSION})")
     meta = _field(doc, "policy", dict)
     state = _field(doc, "state", dict)

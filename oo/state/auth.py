@@ -1,9 +1,10 @@
 """AuthState: the one place that resolves the current user from the server-side session.
 
 The HttpOnly session cookie is read from the websocket handshake headers (the browser's JS never
-sees it) and validated against the sessions table on every call. Identity lives only in
-underscore vars, which the client can neither read nor set. Every handler of every state goes
-through ``_current_user`` / ``_require_user``.
+sees it) and validated against the sessions table on every call (remembered for a few seconds in
+memory, `oo.services.session_cache`; sign-out, deletion and role changes revoke that at once, in
+every worker). Identity lives only in underscore vars, which the client can neither read nor set.
+Every handler of every state goes through ``_current_user`` / ``_require_user``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import reflex as rx
 
 from oo import routes
 from oo.cookies import read_cookie, session_cookie_name
-from oo.db import session_scope
+from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
 from oo.settings import get_settings
 
@@ -46,18 +47,18 @@ class AuthState(rx.State):
     _tab_token: str = ""  # this tab's client token, so erasure finds every stored piece of the tab
     _session_key: str = ""  # which session cookie this tab's state belongs to (oo.state.ratelimit)
 
-    def _current_user(self) -> accounts.CurrentUser | None:
+    def _current_user(self, fresh: bool = False) -> accounts.CurrentUser | None:
         settings = get_settings()
         token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
-        with session_scope() as session:
-            user = accounts.resolve_session(
-                session=session, token=token, idle_days=settings.session_idle_days
-            )
-        return user
+        return session_cache.resolve(token, fresh=fresh)
 
-    def _require_user(self) -> accounts.CurrentUser:
-        """The caller's user, re-validated from the session; raises NotSignedIn otherwise."""
-        user = self._current_user()
+    def _require_user(self, fresh: bool = False) -> accounts.CurrentUser:
+        """The caller's user, re-validated from the session; raises NotSignedIn otherwise.
+
+        The session lookup is remembered for `session_cache.TTL` seconds; revocations (sign-out,
+        deletion, role change) reach every worker at once. ``fresh`` asks the database.
+        """
+        user = self._current_user(fresh)
         if user is None:
             self._forget()
             raise NotSignedIn
@@ -66,14 +67,25 @@ class AuthState(rx.State):
 
     def _require_admin(self) -> accounts.CurrentUser:
         """The caller, who must hold the admin role now (re-read from the database on every call)."""
-        user = self._require_user()
+        user = self._require_user(fresh=True)
         if not user.is_admin:
             log.warning("admin handler refused for user %s", user.id)
             raise NotAuthorized
         return user
 
     def _remember(self, user: accounts.CurrentUser) -> None:
-        self._user_id, self.signed_in, self.user_name, self.is_admin = user.id, True, user.name, user.is_admin
+        if (self._user_id, self.signed_in, self.user_name, self.is_admin) != (
+            user.id,
+            True,
+            user.name,
+            user.is_admin,
+        ):
+            self._user_id, self.signed_in, self.user_name, self.is_admin = (
+                user.id,
+                True,
+                user.name,
+                user.is_admin,
+            )
         if self._tab_token != self.router.session.client_token:
             self._tab_token = self.router.session.client_token
         key = session_key(self.router.headers.cookie)
@@ -81,7 +93,8 @@ class AuthState(rx.State):
             self._session_key = key
 
     def _forget(self) -> None:
-        self._user_id, self.signed_in, self.user_name, self.is_admin = 0, False, "", False
+        if self.signed_in or self._user_id:  # unchanged vars are not re-sent to the browser
+            self._user_id, self.signed_in, self.user_name, self.is_admin = 0, False, "", False
 
     @rx.event
     def check(self) -> rx.event.EventSpec | None:

@@ -6,7 +6,7 @@ import logging
 
 import reflex as rx
 
-from oo import routes
+from oo import loopback, routes
 from oo.db import session_scope
 from oo.models import DEMO
 from oo.services.sources import catalog as sources
@@ -52,8 +52,9 @@ class ConnectState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        self.signout_url = f"{get_settings().backend_url}/auth/signout"
-        self.todoist_start_url = f"{get_settings().backend_url}/auth/todoist/start"
+        host = self.router.headers.host  # the loopback name this page was opened on (development)
+        self.signout_url = loopback.backend_link(get_settings(), host, "/auth/signout")
+        self.todoist_start_url = loopback.backend_link(get_settings(), host, "/auth/todoist/start")
         code = self.router.url.query_parameters.get("todoist", "")
         self.message = TODOIST_MESSAGES.get(code, "")
         self._refresh(user.id)

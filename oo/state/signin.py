@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from oo import routes
+from oo import loopback, routes
 from oo.state.auth import AuthState, NotSignedIn
 
 MESSAGES = {
@@ -48,7 +48,10 @@ class SignInState(AuthState):
         base = settings.backend_url
         self.google_url = f"{base}/auth/google/start" if settings.google_client_id else ""
         self.apple_url = f"{base}/auth/apple/start" if settings.apple_client_id else ""
-        self.demo_url = f"{base}/auth/demo" if settings.demo_enabled else ""
+        # The demo posts back to the name the page was opened on (localhost or 127.0.0.1), where its
+        # session cookie must land; OAuth starts on the registered base URL (its callback is there).
+        demo = loopback.backend_link(settings, self.router.headers.host, "/auth/demo")
+        self.demo_url = demo if settings.demo_enabled else ""
         params = self.router.url.query_parameters
         code = params.get("error", "")
         self.error = MESSAGES.get(code, "Sign-in failed. Please try again." if code else "")

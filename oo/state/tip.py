@@ -1,36 +1,41 @@
 """TipState: the one tip on /tip and the reactions to it (U3).
 
-The tip's id lives in a backend-only var: a reaction always applies to the tip this tab was
-served, never to an id the client names. Each served tip gets a random public ``view_key``;
-the page sends ``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent
-event is recorded once and does not skip the next tip.
+Each served tip reaches the page with its server-issued reference (``view_key``,
+`oo.services.tip_refs`); a reaction sends that reference back and the server applies it to the
+tip the reference names, after checking it was issued to the caller. The tab's saved state is
+never the authority on which tip was on screen, so a lost or stale state save (a Redis lock
+expiry, two workers) cannot move a reaction to another tip. The page sends
+``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent event is recorded
+once and does not skip the next tip. Each handler is thin: resolve the user, make one service
+call (`tips.show` or `tips.react`), set the vars.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import secrets
-from collections.abc import Collection
 
 import reflex as rx
 
 from oo import routes
-from oo.db import session_scope
 from oo.services.accounts.sessions import CurrentUser
-from oo.services.sources.todoist import sync as todoist_sync
-from oo.services.tips import feedback
+from oo.services.tips import feedback, undo
 from oo.services.tips import serving as tips
+from oo.settings import get_settings
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.tip")
 LONG_PRESS_MS = 500
 SAVE_FAILED = "That didn't go through. Try again."
-
-
-def _sources(user_id: int) -> tips.SourceState:
-    with session_scope() as session:
-        return tips.source_state(session=session, user_id=user_id)
+FOCUS_TIP = "document.querySelector('[data-testid=tip]')?.focus()"
+UNDO_SECONDS = undo.UNDO_SECONDS  # the page hides Undo after this (the server allows a little more)
+# A short, calm acknowledgement of each reaction.
+ACK = {
+    "done": "Done.",
+    "snooze": "Snoozed for {hours} hours.",
+    "dismiss": "Dismissed for today.",
+    "helpful": "Noted: helpful.",
+    "not_helpful": "Noted: not helpful.",
+}
 
 
 class TipState(AuthState):
@@ -45,23 +50,32 @@ class TipState(AuthState):
     has_source: bool = True
     needs_reconnect: bool = False
     more: bool = False
+    ack: str = ""  # "Done." after a reaction, "Undone." after an Undo
+    ack_id: int = 0  # changes with every acknowledgement (restarts its fade-out)
+    can_undo: bool = False
+    _undo: dict[str, str] = {}  # backend-only: the reaction to take back and the tip to restore
     _press_at: float = -1.0  # pointer-down timeStamp (ms, browser clock) of the press in progress
-    _tip_id: str = ""  # backend-only: the served tip; the client never names it
-    _task_id: int = 0
+    _tip_id: str = ""  # backend-only: the tip last served to this tab (never used to record a reaction)
 
-    async def _show_next(self, user: CurrentUser, exclude: Collection[int] = ()) -> None:
-        try:
-            rec = await tips.next_tip(user_id=user.id, timezone=user.timezone, exclude_task_ids=exclude)
-            sources = await asyncio.to_thread(_sources, user.id)
-        except Exception:  # the database is down: keep what is on screen, say so quietly
-            log.exception("loading a tip for user %s failed", user.id)
-            self.notice, self.loaded = "Can't reach your tips right now.", True
-            return
-        self._tip_id, self._task_id = rec.tip_id or "", rec.task_id or 0
+    def _set(self, shown: tips.Shown) -> None:
+        rec = shown.tip
+        self._tip_id = rec.tip_id or ""  # for display-only uses; reactions name their tip by view_key
         self.text, self.why = rec.text, "" if rec.empty else rec.explanation.summary
-        self.view_key = secrets.token_urlsafe(9) if rec.tip_id else ""
-        self.has_source, self.needs_reconnect = sources.has_source, sources.needs_reconnect
+        self.view_key = shown.ref
+        self.has_source, self.needs_reconnect = shown.sources.has_source, shown.sources.needs_reconnect
         self.revealed, self.more, self.loaded, self.notice = False, False, True, ""
+
+    def _unreachable(self, user: CurrentUser) -> None:
+        log.exception("loading a tip for user %s failed", user.id)  # the database is down
+        self.notice, self.loaded = "Can't reach your tips right now.", True
+
+    async def _show_next(self, user: CurrentUser) -> None:
+        try:
+            shown = await tips.show(user_id=user.id, timezone=user.timezone)
+        except Exception:  # keep what is on screen, say so quietly
+            self._unreachable(user)
+        else:
+            self._set(shown)
 
     @rx.event
     async def load(self) -> rx.event.EventSpec | None:
@@ -70,8 +84,8 @@ class TipState(AuthState):
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
-        await todoist_sync.refresh_if_stale(user_id=user.id)  # Todoist tasks older than 30 s; never raises
-        await self._show_next(user)
+        self._acknowledge("")
+        await self._show_next(user)  # Todoist tasks older than 30 s are refreshed first
         return None
 
     @rx.event
@@ -106,63 +120,108 @@ class TipState(AuthState):
         self._press_at = -1.0
 
     @rx.event
+    def escape(self, key: str) -> rx.event.EventSpec | None:
+        """Escape (anywhere in the tip, buttons included) closes the reaction buttons."""
+        if key != "Escape" or not (self.revealed or self.more):
+            return None
+        self.revealed = self.more = False
+        return rx.call_script(FOCUS_TIP)  # the focused button is gone: focus goes back to the tip
+
+    @rx.event
     def key_press(self, key: str) -> None:
         """Keyboard: Enter or Space on the focused tip acts like a tap."""
         if key in ("Enter", " "):
             self.toggle()
 
-    async def _react(self, reaction: str, key: object) -> rx.event.EventSpec | None:
+    async def _react(self, reaction: str, key: object, ref: object) -> rx.event.EventSpec | None:
         try:
             user = self._require_user()
         except NotSignedIn:
             return rx.redirect(routes.SIGNIN, replace=True)
         try:
-            key = feedback.check_key(key)
-        except feedback.FeedbackError:
-            log.warning("reaction refused for user %s: malformed idempotency key", user.id)
-            self.notice = SAVE_FAILED
-            return None
-        if not self._tip_id:
-            return None
-        try:
-            result = await tips.react(
-                user_id=user.id, tip_id=self._tip_id, reaction=reaction, idempotency_key=key
+            reacted = await tips.react(
+                user_id=user.id,
+                tip_ref=ref if isinstance(ref, str) else "",
+                reaction=reaction,
+                key=key if isinstance(key, str) else "",
+                timezone=user.timezone,
+                undoable=True,
             )
         except feedback.IdempotencyConflict:
             return None  # a repeat of an earlier tap on an earlier tip: already recorded
         except feedback.TipNotFound:
-            log.warning("user %s reacted to a tip that is gone", user.id)
+            log.warning("user %s reacted to a tip that is gone or not theirs", user.id)
+            await self._show_next(user)
+            return None
+        except feedback.FeedbackError as exc:
+            log.warning("reaction refused for user %s: %s", user.id, exc)
+            self.notice = SAVE_FAILED
+            return None
         except Exception:
             log.exception("saving a reaction of user %s failed", user.id)
             self.notice = SAVE_FAILED
             return None
-        else:
-            if result.duplicate:
-                return None  # the same tap twice: the next tip is already showing
-        await self._show_next(user, exclude=(self._task_id,))
+        if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
+            previous = {"ref": str(ref), "key": str(key), "text": self.text, "why": self.why}
+            self._set(reacted.next)
+            text = ACK.get(reaction, "Noted.").format(hours=get_settings().snooze_hours)
+            self._acknowledge(text, undo=previous)
+        return None
+
+    def _acknowledge(self, text: str, undo: dict[str, str] | None = None) -> None:
+        self.ack, self.ack_id = text, self.ack_id + 1
+        self._undo, self.can_undo = undo or {}, bool(undo)
+
+    @rx.event
+    async def take_back(self) -> rx.event.EventSpec | None:
+        """Undo: withdraw the last reaction (while its window is open) and show its tip again."""
+        try:
+            user = self._require_user()
+        except NotSignedIn:
+            return rx.redirect(routes.SIGNIN, replace=True)
+        last, self.can_undo = self._undo, False
+        if not last:
+            return None
+        try:
+            await tips.take_back(user_id=user.id, tip_ref=last["ref"], key=last["key"])
+        except undo.TooLateToUndo:
+            self._acknowledge("Too late to undo — it counts.")
+            return None
+        except feedback.FeedbackError as exc:
+            log.warning("undo refused for user %s: %s", user.id, exc)
+            self._acknowledge("")
+            return None
+        except Exception:
+            log.exception("undo for user %s failed", user.id)
+            self.notice = SAVE_FAILED
+            return None
+        self.text, self.why, self.view_key = last["text"], last["why"], last["ref"]
+        self._tip_id = last["ref"][:32]
+        self.revealed = self.more = False
+        self._acknowledge("Undone.")
         return None
 
     @rx.event
-    async def done(self, key: str = "") -> rx.event.EventSpec | None:
-        """Done: the task is finished."""
-        return await self._react("done", key)
+    async def done(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
+        """Done: the task is finished. ``ref`` is the served tip's reference (``view_key``)."""
+        return await self._react("done", key, ref)
 
     @rx.event
-    async def snooze(self, key: str = "") -> rx.event.EventSpec | None:
-        """Snooze: not now, later."""
-        return await self._react("snooze", key)
+    async def snooze(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
+        """Snooze: not now, later. ``ref`` is the served tip's reference (``view_key``)."""
+        return await self._react("snooze", key, ref)
 
     @rx.event
-    async def dismiss(self, key: str = "") -> rx.event.EventSpec | None:
-        """Dismiss: not this one (hidden for a day)."""
-        return await self._react("dismiss", key)
+    async def dismiss(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
+        """Dismiss: not this one (hidden for a day). ``ref`` is the served tip's reference (``view_key``)."""
+        return await self._react("dismiss", key, ref)
 
     @rx.event
-    async def helpful(self, key: str = "") -> rx.event.EventSpec | None:
-        """Helpful: a good tip."""
-        return await self._react("helpful", key)
+    async def helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
+        """Helpful: a good tip. ``ref`` is the served tip's reference (``view_key``)."""
+        return await self._react("helpful", key, ref)
 
     @rx.event
-    async def not_helpful(self, key: str = "") -> rx.event.EventSpec | None:
-        """Not helpful: a poor tip."""
-        return await self._react("not_helpful", key)
+    async def not_helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
+        """Not helpful: a poor tip. ``ref`` is the served tip's reference (``view_key``)."""
+        return await self._react("not_helpful", key, ref)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 
 import httpx
 import pytest
@@ -31,6 +32,14 @@ def feedback(app, user_id: int) -> list[tuple[str, str, bool]]:
         (user_id,),
     )
     return [(tip, reaction, bool(applied)) for tip, reaction, applied in rows]
+
+
+def eventually(check, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.25)
 
 
 def open_tip(page: Page, app) -> int:
@@ -66,13 +75,16 @@ def test_reactions_on_tip_update_the_model(page, app):
     assert len(served) == 1 and (served[0][1:3] == ("linucb", 3) or served[0][3])
 
     react(page, "Done")
-    assert feedback(app, user_id) == [(served[0][0], "done", True)]
+    # Recorded at once; learned when its undo window has passed (oo/services/undo.py).
+    assert feedback(app, user_id) == [(served[0][0], "done", False)] and models(app, user_id) == {}
+    eventually(lambda: feedback(app, user_id) == [(served[0][0], "done", True)])
     after_done = models(app, user_id)
     assert {k: u for k, (u, _) in after_done.items()} == {"linucb@1": 1, "linucb@2": 1, "linucb@3": 1}
 
     react(page, "Dismiss")
+    eventually(lambda: models(app, user_id)["linucb@3"][0] == 2)
     after_dismiss = models(app, user_id)
-    assert after_dismiss["linucb@3"][0] == 2 and after_dismiss["linucb@3"][1] != after_done["linucb@3"][1]
+    assert after_dismiss["linucb@3"][1] != after_done["linucb@3"][1]
     assert [r for _, r, _ in feedback(app, user_id)] == ["done", "dismiss"]
 
     # A double tap is one reaction: recorded and learned once, and only one tip is skipped.
@@ -82,6 +94,8 @@ def test_reactions_on_tip_update_the_model(page, app):
     react(page, "Snooze", double=True)
     page.wait_for_timeout(1000)
     assert [r for _, r, _ in feedback(app, user_id)] == ["done", "dismiss", "snooze"]
+    eventually(lambda: all(applied for _, _, applied in feedback(app, user_id)))
+    page.wait_for_timeout(1000)  # a second update (it must not come) would land by now
     assert models(app, user_id)["linucb@3"][0] == 3
     views_after = db(app).execute("select count(*) from tip_view where user_id = ?", (user_id,)).fetchone()[0]
     assert views_after == views_before + 1

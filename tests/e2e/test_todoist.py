@@ -97,7 +97,7 @@ def test_connect_tip_done_closes_it_and_disconnect_revokes(page, todoist_app, to
     tip.click()
     page.get_by_role("button", name="Done").click()
     expect(page.get_by_test_id("tip-empty")).to_be_visible()
-    eventually(lambda: todoist.fake.closed_ids(account) == [task["id"]])
+    eventually(lambda: todoist.fake.closed_ids(account) == [task["id"]], timeout=30)  # after the undo window
     assert todoist.fake.task(account, task["id"])["checked"] is True
 
     files = list(todoist_app.data_dir.glob("oo.db*"))

@@ -75,3 +75,37 @@ def test_forged_or_revoked_cookie_gets_nothing(app):
     for bad in (cookie, "oo_session=forged-value", "oo_session=" + "A" * 43):
         call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=bad)
     assert count(app, "select count(*) from integration where user_id = ?", uid) == 0
+
+
+def view_keys(deltas: list[dict]) -> list[str]:
+    """The tip references (``view_key``) a tab was sent, oldest first."""
+    return [
+        v
+        for d in deltas
+        for sub in (d.get("delta") or {}).values()
+        if isinstance(sub, dict)
+        for k, v in sub.items()
+        if k.startswith("view_key") and v
+    ]
+
+
+def test_a_reaction_lands_on_the_tip_its_reference_names_and_only_for_its_user(app):
+    cookie, uid = demo_cookie(app)
+    call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=cookie)
+    first = view_keys(call_handler(app.url, handler(TipState, "load"), cookie=cookie))[-1]
+    newer = view_keys(call_handler(app.url, handler(TipState, "load"), cookie=cookie))[-1]
+    assert first[:32] != newer[:32]
+    # A tab whose saved state knows nothing (or a newer tip) still records on the tip it names.
+    deltas = call_handler(
+        app.url, handler(TipState, "done"), {"key": f"{first}-done", "ref": first}, cookie=cookie
+    )
+    assert (
+        count(app, "select count(*) from tip_feedback where tip_id = ? and user_id = ?", first[:32], uid) == 1
+    )
+    assert count(app, "select count(*) from tip_feedback where tip_id = ?", newer[:32]) == 0
+    assert view_keys(deltas), "the answer carries the next tip"
+    attacker, _ = demo_cookie(app)
+    for ref in (newer, newer[:32] + "A" * 16, "", newer[:32]):
+        call_handler(app.url, handler(TipState, "helpful"), {"key": "k-helpful", "ref": ref}, cookie=attacker)
+        call_handler(app.url, handler(TipState, "helpful"), {"key": "k2-helpful", "ref": ref[:32] + "B" * 16})
+    assert count(app, "select count(*) from tip_feedback where tip_id = ?", newer[:32]) == 0

@@ -194,3 +194,20 @@ async def test_a_retry_after_an_ambiguous_failure_never_skips_an_occurrence(serv
     assert report.done + report.retried == 1
     assert server.fake.task(token, task["id"])["due"]["date"] == "2030-05-02"  # one occurrence, not two
     assert action(action_id).status == "done"
+
+
+async def test_an_undo_after_the_close_went_out_reopens_the_task_at_todoist(server):
+    user_id, token = connect(server, tasks=3)
+    await todoist_sync.sync_user(user_id=user_id)
+    target = next(
+        t
+        for t in server.fake.active_ids(token)
+        if not (server.fake.task(token, t)["due"] or {}).get("is_recurring")
+    )
+    done_in_oo(user_id, target)
+    assert (await run_source_actions.run())["done"] == 1 and server.fake.task(token, target)["checked"]
+    with Session(db.get_engine()) as session:  # what an Undo queues when the close had gone out
+        session.add(SourceAction(user_id=user_id, source="todoist", external_id=target, action="reopen"))
+        session.commit()
+    assert (await run_source_actions.run())["done"] == 1
+    assert server.fake.task(token, target)["checked"] is False

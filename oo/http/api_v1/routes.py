@@ -58,8 +58,14 @@ async def post_feedback(request: Request) -> Response:
     await limit(user, "feedback", per_minute=FEEDBACK_PER_MINUTE)
     req = await body(request, FeedbackRequest)
     try:
-        result = await tips.react(
-            user_id=user.id, tip_id=req.tip_id, reaction=req.reaction, idempotency_key=req.idempotency_key
+        reacted = await tips.react(
+            user_id=user.id,
+            tip_id=req.tip_id,
+            reaction=req.reaction,
+            key=req.idempotency_key,
+            channel="api",
+            show_next=False,
+            write_behind=False,  # the answer says whether it was learned: persist first
         )
     except feedback.TipNotFound:
         raise ApiError(404, "tip_not_found", "no such tip") from None
@@ -67,6 +73,7 @@ async def post_feedback(request: Request) -> Response:
         raise ApiError(409, exc.code, str(exc)) from None
     except feedback.FeedbackError as exc:
         raise ApiError(422, exc.code, str(exc)) from None
+    result = reacted.feedback
     out = FeedbackOut(
         feedback_id=result.feedback_id,
         tip_id=result.tip_id,

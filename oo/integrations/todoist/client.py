@@ -148,6 +148,14 @@ class TodoistClient:
             status=404 if tag == "ITEM_NOT_FOUND" else 400,
         )
 
+    async def reopen_task(self, task_id: str) -> None:
+        """Reopen a completed task (Undo after Done).
+
+        Args:
+            task_id: The opaque task id.
+        """
+        await self._request("POST", f"/tasks/{quote(task_id, safe='')}/reopen", idempotent=False)
+
     async def sync(
         self, sync_token: str | None, resource_types: Iterable[str] = ("items", "user")
     ) -> SyncResult:

@@ -194,9 +194,9 @@ def sign_in_oidc(
     return user
 
 
-def create_demo_user(*, session: Session) -> User:
-    """A fresh demo account (demo mode only)."""
-    user = User(name="Demo", email=None, is_demo=True, timezone="UTC")
+def create_demo_user(*, session: Session, admin: bool = False) -> User:
+    """A fresh demo account (demo mode only); ``admin`` (``OO_DEMO_ADMIN``, development only) makes it an admin."""
+    user = User(name="Demo", email=None, is_demo=True, timezone="UTC", role="admin" if admin else "user")
     session.add(user)
     session.commit()
     session.refresh(user)

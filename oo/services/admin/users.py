@@ -24,6 +24,7 @@ from oo.models import (
     UserSession,
     utcnow,
 )
+from oo.services.accounts import session_cache
 from oo.services.admin import audit as admin_audit
 from oo.services.admin.inputs import (
     AdminInputError,
@@ -200,6 +201,7 @@ def set_role(*, session: Session, admin_id: int, user_id: Any, role: Any) -> Use
         params={"from": previous, "to": role},
     )
     session.commit()
+    session_cache.forget_user(user.id)  # the new role applies to every open tab at once
     return user
 
 

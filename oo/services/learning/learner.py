@@ -31,7 +31,7 @@ from sqlmodel import Session, col, delete, select
 
 from oo import singletons
 from oo.models import ModelState, TipFeedback, TipView, utcnow
-from oo.recommender import Policy, StoreError, build_policy, dumps, loads
+from oo.recommender import Policy, StoreError, build_policy, dumps_binary, loads
 from oo.services.learning import stats as learner_stats
 from oo.services.learning.policies import PolicyRef, serving_set
 from oo.services.learning.stats import PolicyStats
@@ -48,6 +48,15 @@ class _Entry:
     policy: Policy
     updates: int
     updated_at: datetime | None  # None: never stored (a cold model)
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A reaction learned in memory (`oo.services.learner_hot`) but not yet persisted."""
+
+    feedback_id: int
+    x: dict[str, float]
+    reward: float
 
 
 class _Conflict(Exception):
@@ -95,6 +104,24 @@ class ModelCache:
 
 
 cache = ModelCache()
+# Write-behind state (`oo.services.learner_hot`): reactions learned into the cached models but not
+# yet written. Invariant: a cached model == its stored version + its pending reactions, in order.
+hot_lock = threading.RLock()
+pending: dict[tuple[int, str], list[Pending]] = {}
+
+
+def with_pending(key: tuple[int, str], policy: Policy) -> Policy:
+    """``policy`` (as stored) plus the key's pending reactions; a copy when there are any."""
+    items = pending.get(key)
+    if not items:
+        return policy
+    policy = copy.deepcopy(policy)
+    for item in items:
+        try:
+            policy.learn(item.x, item.reward)
+        except ValueError as exc:
+            log.error("%s cannot replay feedback %s: %s", key[1], item.feedback_id, exc)
+    return policy
 
 
 _VERSIONS = select(ModelState.policy_key, ModelState.updates, ModelState.updated_at).where(
@@ -158,8 +185,10 @@ def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> 
         for ref in stale:
             row = rows.get(ref.key)
             policy = _decode(row, ref) if row else _fresh(ref, user_id)
-            entry = _Entry(policy, row.updates, row.updated_at) if row else _Entry(policy, 0, None)
-            cache.put((user_id, ref.key), entry)
+            with hot_lock:  # the pending list must not change between the replay and the put
+                policy = with_pending((user_id, ref.key), policy)
+                entry = _Entry(policy, row.updates, row.updated_at) if row else _Entry(policy, 0, None)
+                cache.put((user_id, ref.key), entry)
             models[ref.key] = policy
     return models
 
@@ -177,7 +206,11 @@ def _working_copy(user_id: int, ref: PolicyRef, row: ModelState | None) -> Polic
     """A private copy to learn on: scoring threads may still hold the cached object."""
     entry = cache.get((user_id, ref.key))
     stored = (row.updates, row.updated_at) if row else (0, None)
-    if entry is not None and (entry.updates, entry.updated_at) == stored:
+    if (
+        entry is not None
+        and (entry.updates, entry.updated_at) == stored
+        and not pending.get((user_id, ref.key))
+    ):
         return copy.deepcopy(entry.policy)
     return _decode(row, ref) if row else _fresh(ref, user_id)
 
@@ -231,11 +264,14 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
         except ValueError as exc:
             log.error("%s cannot learn from tip %s: %s", ref.key, fb.tip_id, exc)
             continue
-        updates = _write(session, fb.user_id, ref, row, dumps(policy), now)
+        updates = _write(session, fb.user_id, ref, row, dumps_binary(policy), now)
         learned[(fb.user_id, ref.key)] = _Entry(policy, updates, now)
     session.commit()
-    for key, entry in learned.items():
-        cache.put(key, entry)
+    with hot_lock:
+        for key, entry in learned.items():
+            items = [p for p in pending.get(key, []) if p.feedback_id != feedback_id]
+            pending[key] = items
+            cache.put(key, _Entry(with_pending(key, entry.policy), entry.updates, entry.updated_at))
     return True
 
 
@@ -288,10 +324,27 @@ def reset(*, session: Session, user_id: int, policy_key: str | None = None) -> i
     query = delete(ModelState).where(col(ModelState.user_id) == user_id)
     if policy_key is not None:
         query = query.where(col(ModelState.policy_key) == policy_key)
+    with hot_lock:
+        keys = [k for k in pending if k[0] == user_id and policy_key in (None, k[1])]
+        ids = sorted({p.feedback_id for k in keys for p in pending[k]})
     result = session.exec(query)
+    if ids:  # reactions learned in memory only: reset discards them with the model they were in
+        session.exec(
+            update(TipFeedback)
+            .where(col(TipFeedback.id).in_(ids), col(TipFeedback.applied_at).is_(None))
+            .values(applied_at=utcnow())
+        )
     session.commit()
-    cache.drop_user(user_id, policy_key)
+    forget_user(user_id, policy_key)
     return int(result.rowcount or 0)
+
+
+def forget_user(user_id: int, policy_key: str | None = None) -> None:
+    """Drop the user's cached models and pending reactions in this process (reset, deletion)."""
+    with hot_lock:
+        for key in [k for k in pending if k[0] == user_id and policy_key in (None, k[1])]:
+            del pending[key]
+        cache.drop_user(user_id, policy_key)
 
 
 def model_summaries(*, session: Session, user_id: int) -> list[dict[str, Any]]:
@@ -309,3 +362,4 @@ def stats(*, session: Session, user_id: int | None = None) -> list[PolicyStats]:
 
 
 singletons.on_reset("learner.cache", cache.clear)
+singletons.on_reset("learner.pending", pending.clear)

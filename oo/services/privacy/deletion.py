@@ -39,6 +39,7 @@ from oo.models import (
     WebhookDelivery,
     utcnow,
 )
+from oo.services.accounts import session_cache
 from oo.services.learning import learner
 from oo.services.sources import catalog as sources
 
@@ -134,7 +135,7 @@ def _like_escape(term: str) -> str:
 def purge(*, session: Session, user_id: int) -> dict[str, int]:
     """Delete every row of the user and turn the user row into a tombstone, in one transaction."""
     counts: dict[str, int] = {}
-    learner.cache.drop_user(user_id, None)
+    learner.forget_user(user_id)
     for model in USER_TABLES:
         result = session.exec(delete(model).where(col(model.user_id) == user_id))  # type: ignore[attr-defined]
         counts[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
@@ -148,4 +149,5 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
         user.deleted_at = user.deleted_at or utcnow()
         session.add(user)
     session.commit()
+    session_cache.forget_user(user_id)  # its sessions are gone: no worker may trust a cached one
     return counts

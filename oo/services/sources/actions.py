@@ -40,6 +40,7 @@ BACKOFF_CAP = timedelta(hours=1)
 # A claimed action is hidden from other workers this long; longer than a close with its retries.
 LEASE = timedelta(minutes=3)
 BATCH = 100
+ACTIONS = ("close", "reopen")  # reopen: an Undo came after the close had gone out
 CONCURRENCY = 8
 
 _kicks: dict[int, asyncio.Task[RunReport]] = {}
@@ -58,7 +59,7 @@ class RunReport:
 def due_action_ids(
     *, session: Session, now: datetime, user_id: int | None = None, limit: int = BATCH
 ) -> list[int]:
-    """Pending Todoist close actions that are due, of users whose Todoist is connected."""
+    """Pending Todoist actions (close, and reopen after an Undo) that are due, of users whose Todoist is connected."""
     query = (
         select(SourceAction.id)
         .join(
@@ -68,7 +69,7 @@ def due_action_ids(
         )
         .where(
             SourceAction.source == TODOIST,
-            SourceAction.action == "close",
+            col(SourceAction.action).in_(ACTIONS),
             SourceAction.status == "pending",
             col(SourceAction.next_attempt_at) <= now,
             Integration.status == "connected",
@@ -181,7 +182,7 @@ def _due_ids(user_id: int | None, limit: int) -> list[int]:
 
 
 async def _carry_out(action_id: int) -> str | None:
-    """Close one task at Todoist; returns the report field to count, or None if not claimed."""
+    """Close (or, after an Undo, reopen) one task at Todoist; returns the report field to count, or None if not claimed."""
     with session_scope() as session:
         action = claim(session=session, action_id=action_id, now=utcnow())
         creds = todoist.load_credentials(session=session, user_id=action.user_id) if action else None
@@ -216,7 +217,10 @@ async def _close(action: SourceAction, token: str) -> tuple[str, str | None]:
     # One attempt per claim for the HTTP-level retries too: the outbox itself retries with backoff.
     client = todoist.api_client(token, max_attempts=2)
     try:
-        await client.close_task_once(action.external_id, command_uuid(action))
+        if action.action == "reopen":
+            await client.reopen_task(action.external_id)
+        else:
+            await client.close_task_once(action.external_id, command_uuid(action))
     except TodoistAuthError:
         log.warning("Todoist refused the token of user %s while closing a task", action.user_id)
         await asyncio.to_thread(_needs_reconnect, action.user_id, token)

@@ -14,13 +14,14 @@ from datetime import datetime
 from typing import Any
 
 # Words for the features a person would recognise; interactions and clock terms stay unnamed.
+# Priorities are named as Todoist shows them: p1 is the highest (the API's priority 4).
 PHRASES = {
     "overdue": "overdue",
     "is_overdue": "overdue",
     "due_soon": "due soon",
-    "prio_4": "urgent",
-    "prio_3": "high priority",
-    "prio_2": "medium priority",
+    "prio_4": "priority 1",
+    "prio_3": "priority 2",
+    "prio_2": "priority 3",
     "priority": "priority",
     "age_log": "waiting a while",
     "task_age_days": "waiting a while",
@@ -92,7 +93,7 @@ def summarize(contributions: Mapping[str, float], x: Mapping[str, float]) -> str
 
     Examples:
         >>> summarize({"overdue": 0.4, "prio_4": 0.3, "bias": 0.2}, {"overdue": 1.0, "prio_4": 1.0, "bias": 1.0})
-        'Chosen because it is overdue and urgent.'
+        'Chosen because it is overdue and priority 1.'
         >>> summarize({"overdue": -0.1}, {"overdue": 1.0})
         'Exploring: still learning what suits you.'
     """

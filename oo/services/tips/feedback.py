@@ -29,6 +29,7 @@ from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
+from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
 
 log = logging.getLogger("oo.feedback")
@@ -130,7 +131,13 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
 
 
 def _apply_to_task(
-    session: Session, user_id: int, tip: TipView, reaction: str, now: datetime, snooze_hours: int
+    session: Session,
+    user_id: int,
+    tip: TipView,
+    reaction: str,
+    now: datetime,
+    snooze_hours: int,
+    hold: timedelta | None = None,
 ) -> None:
     task = session.get(Task, tip.task_id) if tip.task_id is not None else None
     if task is None or task.user_id != user_id or task.completed_at is not None:
@@ -146,6 +153,7 @@ def _apply_to_task(
                     source=task.source,
                     external_id=task.external_id,
                     action="close",
+                    next_attempt_at=now + hold if hold else now,  # held while the reaction can be undone
                 )
             )
     elif reaction == "snooze":
@@ -168,6 +176,8 @@ def record(
     origin: str = "user",
     snooze_hours: int = 3,
     now: datetime | None = None,
+    hold: timedelta | None = None,
+    write_behind: bool = False,
 ) -> FeedbackResult:
     """Record one reaction to one of the user's tips, apply it to the task, and learn from it.
 
@@ -180,6 +190,11 @@ def record(
         origin: ``user`` (changes the task), ``webhook`` (delayed reward) or ``admin``.
         snooze_hours: How long a snooze hides the task.
         now: The moment of the reaction (aware); defaults to now.
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learner_hot`, /tip); ``learned`` stays False until then. Otherwise
+            the models are written before this returns.
+        hold: The reaction's undo window (`oo.services.tips.undo`): the learner is not taught and the
+            task is not closed at its source until it has passed (the row stays pending).
 
     Returns:
         The result; ``duplicate`` is true when the key had been recorded before.
@@ -208,7 +223,7 @@ def record(
     )
     first = claim.rowcount == 1
     if origin == "user":
-        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours)
+        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours, hold)
     row = TipFeedback(
         tip_id=tip_id,
         user_id=user_id,
@@ -228,7 +243,21 @@ def record(
         if raced is None:
             raise
         return raced
-    if first:
+    if first and hold:
+        pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
+    elif first and write_behind:
+        try:
+            learner_hot.learn_now(
+                session=session,
+                user_id=user_id,
+                feedback_id=row.id,  # type: ignore[arg-type]
+                reward=row.reward,
+                xs=learner.served_features(tip),
+            )
+        except Exception:
+            session.rollback()
+            log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
+    elif first:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:

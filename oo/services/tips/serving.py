@@ -1,8 +1,17 @@
-"""The tip as the app serves it: `recommend` and `feedback.record` off the event loop, plus the signals.
+"""The tip as the app serves it: one service call per user action, off the event loop.
 
-/tip (TipState), push and the JSON API call these two coroutines. Each runs the synchronous
-service in a worker thread with its own database session (so a pick never blocks the server's
-event loop), then publishes ``signals.tip.served`` or ``signals.tip.feedback``.
+/tip (TipState), push and the JSON API call these coroutines; each runs its synchronous core in
+a worker thread with one database session (so a pick never blocks the server's event loop), then
+publishes ``signals.tip.served`` / ``signals.tip.feedback``:
+
+* `show` — pick, log and return the user's next tip with its reference and the source state
+  (opening /tip, Retry);
+* `react` — record a reaction once (one idempotency check), teach the learner, and return the
+  next tip and the source state (a Done / Snooze / Dismiss / Helpful / Not helpful);
+* `next_tip` — pick only (push, ``POST /api/v1/recommend``).
+
+A reaction names the tip it answers by the reference served with it (`oo.services.tips.refs`),
+never by what the tab's saved state remembers.
 """
 
 from __future__ import annotations
@@ -10,17 +19,22 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import timedelta, tzinfo
 
+import sqlalchemy as sa
 from sqlmodel import Session, select
 
 from oo.db import session_scope
-from oo.models import Integration
+from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform import event_bus as events
-from oo.services.tips import feedback
+from oo.services.sources import actions as source_actions
+from oo.services.sources.todoist import sync as todoist_sync
+from oo.services.tips import feedback, undo
+from oo.services.tips import refs as tip_refs
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.feedback import FeedbackResult
-from oo.services.tips.recommend import recommend, served_event
+from oo.services.tips.recommend import CHANNELS, recommend, served_event
 from oo.settings import get_settings
 
 NEEDS_RECONNECT = "needs_reconnect"
@@ -34,10 +48,252 @@ class SourceState:
     needs_reconnect: bool
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A tip to show (or none), with the reference a reaction to it must carry."""
+
+    tip: Recommendation
+    ref: str  # `tip_refs.issue` of the tip; "" when there is none
+    sources: SourceState
+
+
+@dataclass(frozen=True)
+class Reacted:
+    """One reaction's outcome: the recorded row (``feedback.feedback_id`` names it) and what comes next."""
+
+    feedback: FeedbackResult
+    next: Shown | None  # None: a repeat of a recorded key (the next tip is already on screen), or not asked
+
+
 def source_state(*, session: Session, user_id: int) -> SourceState:
     """Whether the user has any source, and whether one of them needs a reconnect."""
-    statuses = session.exec(select(Integration.status).where(Integration.user_id == user_id)).all()
-    return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses)
+    return _sources(session, user_id)[0]
+
+
+_INTEGRATIONS = select(Integration.provider, Integration.status, Integration.last_sync_at).where(
+    Integration.user_id == sa.bindparam("user_id")
+)
+
+
+def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
+    """The source state, and whether a connected Todoist's cached tasks are stale (one query)."""
+    # Core with a statement built once: this runs on every tip.
+    rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
+    now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
+    stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
+    statuses = [s for _, s, _ in rows]
+    return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
+
+
+def _tz(timezone: str | None) -> tzinfo | None:
+    return zone(timezone) if timezone is not None else None
+
+
+def show_in(
+    session: Session,
+    *,
+    user_id: int,
+    channel: str = "web",
+    timezone: str | None = None,
+    exclude_task_ids: Collection[int] = (),
+) -> Shown:
+    """The synchronous core of `show`, on the caller's session."""
+    rec = recommend(
+        session=session,
+        user_id=user_id,
+        channel=channel,
+        exclude_task_ids=exclude_task_ids,
+        tz=_tz(timezone),
+    )
+    ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
+    return Shown(rec, ref, source_state(session=session, user_id=user_id))
+
+
+def _show_unless_stale(
+    session: Session, user_id: int, channel: str, timezone: str | None, exclude: Collection[int]
+) -> Shown | None:
+    """`show_in`, or None when a connected Todoist's tasks are stale and want a refresh first."""
+    sources, stale = _sources(session, user_id)
+    if stale:
+        return None
+    rec = recommend(
+        session=session, user_id=user_id, channel=channel, exclude_task_ids=exclude, tz=_tz(timezone)
+    )
+    ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
+    return Shown(rec, ref, sources)
+
+
+def react_in(
+    session: Session,
+    *,
+    user_id: int,
+    reaction: str,
+    key: str,
+    tip_ref: str | None = None,
+    tip_id: str | None = None,
+    channel: str = "web",
+    origin: str = "user",
+    timezone: str | None = None,
+    show_next: bool = True,
+    undoable: bool = False,
+    write_behind: bool = True,
+) -> Reacted:
+    """The synchronous core of `react`, on the caller's session."""
+    if channel not in CHANNELS:
+        raise feedback.FeedbackError(f"channel must be one of {CHANNELS}")
+    if (tip_ref is None) == (tip_id is None):
+        raise feedback.FeedbackError("name the tip by its reference (or, in the API, its id)")
+    if tip_ref is not None:
+        tip_id = tip_refs.verify(user_id=user_id, ref=tip_ref)
+    assert tip_id is not None
+    result = feedback.record(
+        session=session,
+        user_id=user_id,
+        tip_id=tip_id,
+        reaction=reaction,
+        idempotency_key=key,
+        origin=origin,
+        snooze_hours=get_settings().snooze_hours,
+        hold=undo.HOLD if undoable else None,
+        write_behind=write_behind,
+    )
+    if result.duplicate or not show_next:
+        return Reacted(result, None)
+    exclude = (result.task_id,) if result.task_id is not None else ()
+    return Reacted(
+        result,
+        show_in(session, user_id=user_id, channel=channel, timezone=timezone, exclude_task_ids=exclude),
+    )
+
+
+async def _announce(user_id: int, channel: str, shown: Shown | None, result: FeedbackResult | None) -> None:
+    if result is not None and not result.duplicate:
+        await events.publish(feedback.feedback_event(result, user_id=user_id))
+    if shown is not None and not shown.tip.empty:
+        await events.publish(served_event(shown.tip, user_id=user_id, channel=channel))
+
+
+async def show(
+    *,
+    user_id: int,
+    channel: str = "web",
+    timezone: str | None = None,
+    exclude_task_ids: Collection[int] = (),
+    refresh: bool = True,
+) -> Shown:
+    """Pick, log and announce the user's next tip; with its reference and the source state.
+
+    Todoist tasks cached longer than `todoist_sync.STALE_SECONDS` are refreshed first (within a
+    budget; never raises); the freshness check shares the pick's database session.
+    """
+
+    def run(check: bool) -> Shown | None:
+        with session_scope() as session:
+            if check:
+                return _show_unless_stale(session, user_id, channel, timezone, exclude_task_ids)
+            return show_in(
+                session,
+                user_id=user_id,
+                channel=channel,
+                timezone=timezone,
+                exclude_task_ids=exclude_task_ids,
+            )
+
+    shown = await asyncio.to_thread(run, refresh)
+    if shown is None:
+        await todoist_sync.refresh_if_stale(user_id=user_id)
+        shown = await asyncio.to_thread(run, False)
+    assert shown is not None
+    await _announce(user_id, channel, shown, None)
+    return shown
+
+
+async def react(
+    *,
+    user_id: int,
+    reaction: str,
+    key: str,
+    tip_ref: str | None = None,
+    tip_id: str | None = None,
+    channel: str = "web",
+    origin: str = "user",
+    timezone: str | None = None,
+    show_next: bool = True,
+    undoable: bool = False,
+    write_behind: bool = True,
+) -> Reacted:
+    """One reaction, one call: record it once, teach the learner, and pick the next tip.
+
+    Args:
+        user_id: The authenticated user.
+        reaction: One of `feedback.REACTIONS`.
+        key: The client's idempotency key (1-64 of ``[A-Za-z0-9_-]``); the same key counts once.
+        tip_ref: The reference served with the tip (/tip, push). Checked to be this user's.
+        tip_id: Instead of ``tip_ref``, the bare tip id (the JSON API, where the tip row's owner
+            is the check).
+        channel: Where the reaction came from (``web``, ``push``, ``api``); the next tip is
+            picked for that channel.
+        origin: ``user`` (changes the task) or ``admin``.
+        timezone: The user's time zone for the next pick (read from the user when None).
+        show_next: Pick the next tip (False for callers that show none, e.g. the API).
+        write_behind: Teach the in-memory models now and persist them with the next flush
+            (`oo.services.learning.hot`); False writes them before returning (the API, whose
+            answer says ``learned``).
+        undoable: Hold the reaction for its undo window (/tip): learned and carried out at the
+            source only when `undo.HOLD` has passed, unless `undo` takes it back first.
+
+    Returns:
+        The recorded reaction and, unless it repeats a recorded key or none was asked, the next tip.
+
+    Raises:
+        feedback.FeedbackError: For invalid input or a reference that is not the caller's
+            (`feedback.TipNotFound`), or a reused key (`feedback.IdempotencyConflict`).
+    """
+
+    def run() -> Reacted:
+        with session_scope() as session:
+            return react_in(
+                session,
+                user_id=user_id,
+                reaction=reaction,
+                key=key,
+                tip_ref=tip_ref,
+                tip_id=tip_id,
+                channel=channel,
+                origin=origin,
+                timezone=timezone,
+                show_next=show_next,
+                undoable=undoable,
+                write_behind=write_behind,
+            )
+
+    reacted = await asyncio.to_thread(run)
+    await _announce(user_id, channel, reacted.next, reacted.feedback)
+    if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
+        undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)
+    return reacted
+
+
+async def take_back(*, user_id: int, tip_ref: str, key: str) -> undo.Withdrawn:
+    """Undo, one call: withdraw a held reaction to the tip ``tip_ref`` names (the caller's own).
+
+    The task gets its open state back and a held close at the source is cancelled (or, if it
+    already went out, the task is reopened there now).
+
+    Raises:
+        feedback.FeedbackError: For a reference that is not the caller's, or a malformed key;
+            `undo.NothingToUndo` / `undo.TooLateToUndo` when there is nothing (left) to take back.
+    """
+
+    def run() -> undo.Withdrawn:
+        tip_id = tip_refs.verify(user_id=user_id, ref=tip_ref)
+        with session_scope() as session:
+            return undo.withdraw(session=session, user_id=user_id, tip_id=tip_id, key=key)
+
+    withdrawn = await asyncio.to_thread(run)
+    if withdrawn.reopen:
+        source_actions.kick(user_id=user_id)
+    return withdrawn
 
 
 async def next_tip(
@@ -47,7 +303,7 @@ async def next_tip(
     timezone: str | None = None,
     exclude_task_ids: Collection[int] = (),
 ) -> Recommendation:
-    """Pick, log and announce the user's next tip."""
+    """Pick, log and announce the user's next tip (without the source state)."""
 
     def pick() -> Recommendation:
         with session_scope() as session:
@@ -56,42 +312,10 @@ async def next_tip(
                 user_id=user_id,
                 channel=channel,
                 exclude_task_ids=exclude_task_ids,
-                tz=zone(timezone) if timezone is not None else None,
+                tz=_tz(timezone),
             )
 
     rec = await asyncio.to_thread(pick)
     if not rec.empty:
         await events.publish(served_event(rec, user_id=user_id, channel=channel))
     return rec
-
-
-async def react(
-    *,
-    user_id: int,
-    tip_id: str,
-    reaction: str,
-    idempotency_key: str,
-    origin: str = "user",
-) -> FeedbackResult:
-    """Record a reaction (once per key), learn from it, and announce it.
-
-    Raises:
-        feedback.FeedbackError: For invalid input, a foreign tip or a reused key.
-    """
-
-    def save() -> FeedbackResult:
-        with session_scope() as session:
-            return feedback.record(
-                session=session,
-                user_id=user_id,
-                tip_id=tip_id,
-                reaction=reaction,
-                idempotency_key=idempotency_key,
-                origin=origin,
-                snooze_hours=get_settings().snooze_hours,
-            )
-
-    result = await asyncio.to_thread(save)
-    if not result.duplicate:
-        await events.publish(feedback.feedback_event(result, user_id=user_id))
-    return result

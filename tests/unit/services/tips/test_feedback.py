@@ -187,7 +187,8 @@ def test_model_state_survives_a_restart_bit_for_bit(session, user_id):
     assert after["linucb@3"] is not before["linucb@3"]
     assert {k: after[k].score([x]) for k in scores} == scores
     data = session.exec(select(ModelState.data).where(ModelState.policy_key == "linucb@3")).one()
-    assert data.startswith(b"{") and b'"format":"oo.recommender.policy"' in data  # JSON, never pickle
+    # The compact binary form: a JSON header and raw float64 arrays, never pickle.
+    assert data.startswith(b"OOP2") and b'"format":"oo.recommender.policy"' in data
 
 
 def test_a_model_taught_by_another_worker_is_reloaded(session, user_id):

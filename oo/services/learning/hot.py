@@ -1,0 +1,215 @@
+"""Learner models hot in memory, persisted write-behind (the reaction path of /tip).
+
+A reaction on /tip is taught to the user's cached models at once (`learn_now`: a copy of each
+model learns and replaces the cached one, so a concurrent pick never sees half an update), and
+remembered as *pending* (`oo.services.learning.learner.pending`). `flush`, run every `FLUSH_SECONDS` by
+the `flusher` lifespan task and at shutdown, writes each user's changed models in the compact
+binary format (`oo.recommender.dumps_binary`) and marks exactly their reactions applied, in one
+transaction per user, with the same optimistic version check as the synchronous path.
+
+Nothing is lost: the ``tip_feedback`` row was committed with ``applied_at`` NULL before the model
+learned, so after a crash the start-up outbox replay (`oo.services.learning.learner.apply_pending`)
+teaches the stored models what the memory knew. Nothing is learned twice: a flush claims its
+reactions (``applied_at IS NULL``) and writes the models only if every claim and every model
+version still holds; otherwise (another worker flushed the same user, the outbox applied a
+reaction) it rolls back, forgets what is already applied, reloads from the database and replays
+the rest at the next flush. Other workers see the new model at their next pick (the version
+check in `oo.services.learning.learner.get_models`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import copy
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import numpy as np
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from oo import singletons
+from oo.db import session_scope
+from oo.models import ModelState, TipFeedback, utcnow
+from oo.recommender import LinUCBPolicy, Policy, dumps_binary
+from oo.services.learning import learner
+from oo.services.learning.learner import Pending, _Entry, _write, cache, hot_lock, pending
+from oo.services.learning.policies import serving_set
+
+log = logging.getLogger("oo.learner_hot")
+
+FLUSH_SECONDS = 0.25
+_dirty: set[int] = set()
+singletons.on_reset("learning.hot", _dirty.clear)
+
+
+def _clone(policy: Policy) -> Policy:
+    """A copy to learn on: LinUCB's arrays copied (a deep copy costs ten times more), else deepcopy."""
+    if type(policy) is not LinUCBPolicy:
+        return copy.deepcopy(policy)
+    twin = copy.copy(policy)
+    for name, value in vars(policy).items():
+        if isinstance(value, np.ndarray):
+            setattr(twin, name, value.copy(order="K"))  # keeps Fortran order for the in-place updates
+        elif isinstance(value, list | dict | set):
+            setattr(twin, name, copy.deepcopy(value))
+    return twin
+
+
+def learn_now(
+    *, session: Session, user_id: int, feedback_id: int, reward: float, xs: dict[str, dict[str, float]]
+) -> int:
+    """Teach the user's cached models one recorded reaction now; persisted by the next `flush`.
+
+    Returns:
+        How many models learned it.
+    """
+    refs = [r for r in serving_set(session=session).all if r.learns and r.encoder in xs]
+    learner.get_models(session=session, user_id=user_id, refs=refs)  # current: stored + pending
+    learned = 0
+    with hot_lock:
+        for ref in refs:
+            key = (user_id, ref.key)
+            entry = cache.get(key)
+            if entry is None:  # evicted meanwhile: the replay at the next load teaches it
+                pending.setdefault(key, []).append(Pending(feedback_id, xs[ref.encoder], reward))
+                continue
+            policy = _clone(entry.policy)
+            try:
+                policy.learn(xs[ref.encoder], reward)
+            except ValueError as exc:
+                log.error("%s cannot learn from feedback %s: %s", ref.key, feedback_id, exc)
+                continue
+            pending.setdefault(key, []).append(Pending(feedback_id, xs[ref.encoder], reward))
+            cache.put(key, _Entry(policy, entry.updates, entry.updated_at))
+            learned += 1
+        _dirty.add(user_id)
+    return learned
+
+
+def _forget_applied(session: Session, user_id: int, ids: list[int]) -> None:
+    """After a failed flush: drop pending reactions applied (or deleted) elsewhere; reload later."""
+    open_ids = set(
+        session.exec(
+            select(TipFeedback.id).where(col(TipFeedback.id).in_(ids), col(TipFeedback.applied_at).is_(None))
+        ).all()
+    )
+    with hot_lock:
+        for key in [k for k in pending if k[0] == user_id]:
+            pending[key] = [p for p in pending[key] if p.feedback_id in open_ids]
+            if not pending[key]:
+                del pending[key]
+        cache.drop_user(user_id)  # the next load is the stored model + what is still pending
+        if any(k[0] == user_id for k in pending):
+            _dirty.add(user_id)
+
+
+def _flush_user(user_id: int) -> int:
+    with session_scope() as session:
+        with hot_lock:
+            keys = {k[1] for k, items in pending.items() if k[0] == user_id and items}
+        refs = [r for r in serving_set(session=session).all if r.key in keys]
+        learner.get_models(session=session, user_id=user_id, refs=refs)
+        with hot_lock:
+            snap = [(k, cache.get(k), list(pending.get(k, []))) for k in ((user_id, r.key) for r in refs)]
+            orphans = [k for k in pending if k[0] == user_id and k[1] not in {r.key for r in refs}]
+        snap = [(k, e, items) for k, e, items in snap if e is not None and items]
+        ids = sorted({p.feedback_id for _, _, items in snap for p in items})
+        if not ids:
+            return 0
+        now = utcnow()
+        claim = session.execute(
+            update(TipFeedback)
+            .where(col(TipFeedback.id).in_(ids), col(TipFeedback.applied_at).is_(None))
+            .values(applied_at=now)
+        )
+        if claim.rowcount != len(ids):
+            session.rollback()
+            _forget_applied(session, user_id, ids)
+            return 0
+        rows = {
+            r.policy_key: r
+            for r in session.exec(
+                select(ModelState).where(ModelState.user_id == user_id),
+                execution_options={"populate_existing": True},
+            ).all()
+        }
+        versions = {}
+        try:
+            for key, entry, _ in snap:
+                row = rows.get(key[1])
+                stored = (row.updates, row.updated_at) if row else (0, None)
+                if stored != (entry.updates, entry.updated_at):
+                    raise learner._Conflict
+                ref = next(r for r in refs if r.key == key[1])
+                versions[key] = _write(session, user_id, ref, row, dumps_binary(entry.policy), now)
+            session.commit()
+        except learner._Conflict:
+            session.rollback()
+            _forget_applied(session, user_id, ids)
+            return 0
+    with hot_lock:
+        for key, entry, items in snap:
+            flushed = {p.feedback_id for p in items}
+            pending[key] = [p for p in pending.get(key, []) if p.feedback_id not in flushed]
+            current = cache.get(key)
+            if (
+                current is not None
+                and current.updates == entry.updates
+                and current.updated_at == entry.updated_at
+            ):
+                cache.put(key, _Entry(current.policy, versions[key], now))  # stored + what came since
+            else:
+                cache.drop_user(user_id, key[1])
+            if not pending[key]:
+                del pending[key]
+            else:
+                _dirty.add(user_id)
+        for key in orphans:  # a policy left the serving set: the outbox teaches its stored model
+            pending.pop(key, None)
+    return len(ids)
+
+
+def flush() -> int:
+    """Persist every changed model (one transaction per user); returns how many reactions."""
+    with hot_lock:
+        users = sorted(_dirty)
+        _dirty.clear()
+    done = 0
+    for user_id in users:
+        try:
+            done += _flush_user(user_id)
+        except Exception:
+            log.exception("writing the models of user %s failed; retrying at the next flush", user_id)
+            with hot_lock:
+                _dirty.add(user_id)
+    return done
+
+
+def pending_count() -> int:
+    """Reactions learned in memory and not yet persisted (health, tests)."""
+    with hot_lock:
+        return sum(len(v) for v in pending.values())
+
+
+@asynccontextmanager
+async def flusher(interval: float = FLUSH_SECONDS) -> AsyncIterator[None]:
+    """Lifespan task: flush every ``interval`` seconds from a worker thread, and once at shutdown."""
+    stop = asyncio.Event()
+
+    async def loop() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), interval)
+            if _dirty:
+                await asyncio.to_thread(flush)
+
+    task = asyncio.create_task(loop(), name="learner-flush")
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        await asyncio.to_thread(flush)

@@ -1,0 +1,197 @@
+"""Undo (U9): a reaction given on /tip can be taken back for a few seconds.
+
+Design — *held, not reverted*: a reaction on /tip is recorded at once (a reaction is never lost)
+but held for its undo window (`HOLD`): ``feedback.record(hold=...)`` leaves the learner untaught
+(the row stays pending, ``applied_at`` NULL) and queues a Done's close at the task's source with
+``next_attempt_at`` at the end of the window. So there is nothing to revert:
+
+* `withdraw` (Undo) deletes the pending row, clears the tip's reaction, gives the task back its
+  open state (not done, not snoozed) and cancels the held close — all in one transaction. The
+  learner never saw the reaction.
+* `settle` runs when the window has passed: it teaches the learner (the in-memory models, written
+  behind like every /tip reaction) and runs
+  the due source actions. The outbox job (``apply_pending``) and the source-action job are the
+  backstop for a restart or a lost timer.
+
+Withdrawing and learning both claim the row with ``applied_at IS NULL``, so exactly one of them
+wins: an Undo that comes too late is refused and changes nothing. A close that already went out
+(a retried or claimed action at the edge of the window) is answered with a ``reopen`` at the
+source. The JSON API and push reactions are not held (nothing offers them an Undo).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import delete, update
+from sqlalchemy.engine import CursorResult
+from sqlmodel import Session, col, select
+
+from oo.db import session_scope
+from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
+from oo.services.learning import hot as learner_hot
+from oo.services.learning import learner
+from oo.services.sources import actions as source_actions
+from oo.services.tips.feedback import FeedbackError, check_key
+
+log = logging.getLogger("oo.undo")
+
+UNDO_SECONDS = 8  # how long /tip offers Undo after a reaction
+GRACE_SECONDS = 4  # the server still takes an Undo this much later (latency, a slow tap)
+HOLD = timedelta(seconds=UNDO_SECONDS + GRACE_SECONDS)
+
+_timers: set[asyncio.Task[None]] = set()
+
+
+class NothingToUndo(FeedbackError):
+    """No reaction of the caller's with that key on that tip."""
+
+    code = "nothing_to_undo"
+
+
+class TooLateToUndo(FeedbackError):
+    """The undo window has passed (the reaction was learned, or its close went out)."""
+
+    code = "too_late_to_undo"
+
+
+@dataclass(frozen=True)
+class Withdrawn:
+    """A withdrawn reaction: what it was, and whether its source must reopen the task."""
+
+    tip_id: str
+    reaction: str
+    task_id: int | None
+    reopen: bool
+
+
+def _restore_task(session: Session, user_id: int, tip: TipView, reaction: str, now: datetime) -> bool:
+    """Give the task its open state back; True when a close already went out (reopen queued)."""
+    task = session.get(Task, tip.task_id) if tip.task_id is not None else None
+    if task is not None and task.user_id == user_id:
+        if reaction == "done":
+            task.completed_at = None
+        elif reaction in ("snooze", "dismiss"):
+            task.snoozed_until = None
+        task.updated_at = now
+        session.add(task)
+    if reaction != "done" or not tip.external_id:
+        return False
+    close = session.exec(
+        select(SourceAction)
+        .where(
+            SourceAction.user_id == user_id,
+            SourceAction.source == tip.source,
+            SourceAction.external_id == tip.external_id,
+            SourceAction.action == "close",
+        )
+        .order_by(col(SourceAction.id).desc())
+    ).first()
+    if close is None:
+        return False  # a demo task: nothing happens at a source
+    cancelled = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(SourceAction)
+            .where(col(SourceAction.id) == close.id, col(SourceAction.status) == "pending")
+            .where(col(SourceAction.attempts) == 0)  # never claimed: it has not gone out
+            .values(status="cancelled", last_error="Undone by the user.")
+        ),
+    )
+    if cancelled.rowcount == 1:
+        return False
+    session.add(
+        SourceAction(
+            user_id=user_id,
+            task_id=tip.task_id,
+            source=tip.source,
+            external_id=tip.external_id,
+            action="reopen",
+        )
+    )
+    return True
+
+
+def withdraw(
+    *, session: Session, user_id: int, tip_id: str, key: str, now: datetime | None = None
+) -> Withdrawn:
+    """Take back the caller's reaction ``key`` on ``tip_id`` while its window is open.
+
+    Raises:
+        FeedbackError: For a malformed key.
+        NothingToUndo: When no such reaction of the caller's exists (or it came from elsewhere).
+        TooLateToUndo: When the window has passed or the learner has already learned it.
+    """
+    key = check_key(key)
+    row = session.exec(
+        select(TipFeedback).where(TipFeedback.user_id == user_id, TipFeedback.idempotency_key == key)
+    ).first()
+    if row is None or row.tip_id != tip_id or row.origin != "user":
+        raise NothingToUndo("nothing to undo")
+    now = now or utcnow()
+    if now - row.created_at > HOLD:
+        raise TooLateToUndo("too late to undo")
+    gone = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(TipFeedback).where(col(TipFeedback.id) == row.id, col(TipFeedback.applied_at).is_(None))
+        ),
+    )
+    if gone.rowcount != 1:
+        session.rollback()
+        raise TooLateToUndo("too late to undo")
+    tip = session.get(TipView, tip_id)
+    reopen = False
+    if tip is not None:
+        remaining = session.exec(select(TipFeedback.id).where(TipFeedback.tip_id == tip_id)).first()
+        if remaining is None and tip.reaction == row.reaction:
+            tip.reaction, tip.reacted_at = None, None
+            session.add(tip)
+        reopen = _restore_task(session, user_id, tip, row.reaction, now)
+    session.commit()
+    log.info("user %s withdrew %s on tip %s", user_id, row.reaction, tip_id)
+    return Withdrawn(
+        tip_id=tip_id, reaction=row.reaction, task_id=tip.task_id if tip else None, reopen=reopen
+    )
+
+
+def settle_now(*, session: Session, feedback_id: int) -> bool:
+    """Teach the learner a held reaction whose window has passed (no-op if withdrawn or learned).
+
+    It goes the way of every /tip reaction: into the user's in-memory models now, persisted by the
+    next write-behind flush (`oo.services.learning.hot`).
+    """
+    fb = session.get(TipFeedback, feedback_id, populate_existing=True)
+    if fb is None or fb.applied_at is not None or fb.id is None:
+        return False
+    tip = session.get(TipView, fb.tip_id)
+    xs = learner.served_features(tip) if tip else {}
+    return (
+        learner_hot.learn_now(session=session, user_id=fb.user_id, feedback_id=fb.id, reward=fb.reward, xs=xs)
+        > 0
+    )
+
+
+def schedule_settle(*, user_id: int, feedback_id: int) -> None:
+    """After `HOLD`, learn the reaction and run the user's due source actions (a Done's close)."""
+
+    async def later() -> None:
+        await asyncio.sleep(HOLD.total_seconds() + 0.5)
+
+        def learn() -> None:
+            with session_scope() as session:
+                settle_now(session=session, feedback_id=feedback_id)
+
+        try:
+            await asyncio.to_thread(learn)
+        except Exception:  # the outbox job retries
+            log.exception("learning held feedback %s failed", feedback_id)
+        source_actions.kick(user_id=user_id)
+
+    task = asyncio.get_running_loop().create_task(later(), name=f"settle-{feedback_id}")
+    _timers.add(task)
+    task.add_done_callback(_timers.discard)

@@ -1,0 +1,66 @@
+"""The compact binary model format: exact round trip, and every malformed byte string refused."""
+
+from __future__ import annotations
+
+import json
+import random
+import struct
+
+import numpy as np
+import pytest
+
+from oo.recommender import StoreError, build_policy, dumps, dumps_binary, loads
+
+
+def learned(version: int = 3):
+    policy = build_policy("linucb", version, seed=1)
+    rng = random.Random(0)
+    for _ in range(20):
+        policy.learn({f: rng.random() for f in policy.features}, reward=rng.choice([1.0, -0.5]))
+    return policy
+
+
+def test_binary_round_trips_bit_for_bit_and_is_smaller():
+    policy = learned()
+    data = dumps_binary(policy)
+    clone = loads(data)
+    xs = [{f: random.random() for f in policy.features} for _ in range(8)]
+    assert clone.score(xs) == policy.score(xs) and clone.key == policy.key
+    assert dumps_binary(clone) == data
+    assert len(data) < len(dumps(policy)) / 2
+    assert loads(dumps(policy)).score(xs) == policy.score(xs)  # the JSON form still loads
+
+
+def _header(data: bytes) -> tuple[int, dict]:
+    (size,) = struct.unpack_from(">I", data, 4)
+    return size, json.loads(data[8 : 8 + size])
+
+
+def _with_header(data: bytes, doc: dict) -> bytes:
+    size, _ = _header(data)
+    header = json.dumps(doc, sort_keys=True, separators=(",", ":")).encode()
+    return data[:4] + struct.pack(">I", len(header)) + header + data[8 + size :]
+
+
+def test_malformed_binary_is_refused():
+    data = dumps_binary(learned())
+    size, doc = _header(data)
+    nan = bytearray(data)
+    nan[8 + size : 8 + size + 8] = np.array([np.nan], dtype="<f8").tobytes()
+    wrong_shape = json.loads(json.dumps(doc))
+    wrong_shape["state"]["eta"] = {"$array": [5]}
+    huge = json.loads(json.dumps(doc))
+    huge["state"]["eta"] = {"$array": [10**6]}
+    cases = [
+        data[:6],  # truncated before the header length
+        data[:4] + struct.pack(">I", len(data)) + data[8:],  # header longer than the data
+        data[:-8],  # an array runs past the end
+        data + b"\0" * 8,  # trailing bytes
+        bytes(nan),  # a non-finite number
+        _with_header(data, wrong_shape),  # shapes no longer add up
+        _with_header(data, huge),  # absurd shape
+        data[:8] + b"[" + data[9:],  # a broken header
+    ]
+    for bad in cases:
+        with pytest.raises(StoreError):
+            loads(bad)

@@ -1,0 +1,153 @@
+"""Learner models hot in memory, written behind: learned at once, persisted once, never lost."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import Session, SQLModel, select
+
+from oo import db, settings
+from oo.models import ModelState, TipFeedback
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import hot as learner_hot
+from oo.services.learning import learner, policies
+from oo.services.learning.policies import serving_set
+from oo.services.sources import catalog as sources
+from oo.services.tips import recommend as recommend_module
+from oo.services.tips import serving as tips
+
+
+def _forget_memory() -> None:  # what a crash loses
+    learner.cache.clear()
+    learner.pending.clear()
+    learner_hot._dirty.clear()
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    _forget_memory()
+    policies.invalidate()
+    SQLModel.metadata.create_all(db.get_engine())
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
+    _forget_memory()
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def uid(session) -> int:
+    user = accounts.create_demo_user(session=session)
+    sources.connect_demo(session=session, user_id=user.id)
+    return user.id
+
+
+def stored(session, uid) -> dict[str, tuple[int, bytes]]:
+    session.expire_all()
+    rows = session.exec(select(ModelState).where(ModelState.user_id == uid)).all()
+    return {r.policy_key: (r.updates, r.data) for r in rows}
+
+
+def applied(session) -> list[bool]:
+    session.expire_all()
+    return [r.applied_at is not None for r in session.exec(select(TipFeedback).order_by(TipFeedback.id))]
+
+
+def react(session, uid, key: str, reaction: str = "helpful") -> tips.Reacted:
+    shown = tips.show_in(session, user_id=uid)
+    return tips.react_in(session, user_id=uid, reaction=reaction, key=key, tip_ref=shown.ref)
+
+
+def scores(session, uid) -> dict[str, list[float]]:
+    refs = [r for r in serving_set(session=session).all if r.learns]
+    models = learner.get_models(session=session, user_id=uid, refs=refs)
+    return {k: m.score([dict.fromkeys(m.features, 0.5)]) for k, m in models.items()}
+
+
+def test_a_reaction_is_learned_at_once_and_written_behind_once(session, uid):
+    cold = scores(session, uid)
+    react(session, uid, "k1")
+    warm = scores(session, uid)
+    assert warm["linucb@3"] != cold["linucb@3"], "the next pick already uses what was learned"
+    assert stored(session, uid) == {} and applied(session) == [False], "nothing written yet"
+    assert learner_hot.flush() == 1
+    assert {k: u for k, (u, _) in stored(session, uid).items()} == {
+        "linucb@1": 1,
+        "linucb@2": 1,
+        "linucb@3": 1,
+    }
+    assert applied(session) == [True] and learner_hot.pending_count() == 0
+    assert scores(session, uid) == warm
+    _forget_memory()  # a restart reads exactly what memory had
+    assert scores(session, uid) == warm
+
+
+def test_a_crash_before_the_flush_loses_nothing_and_learns_once(session, uid):
+    react(session, uid, "k1", "done")
+    react(session, uid, "k2", "dismiss")
+    memory = scores(session, uid)
+    _forget_memory()  # the process died before writing
+    assert applied(session) == [False, False]
+    assert learner.apply_pending(session=session, older_than=__import__("datetime").timedelta(0)) == 2
+    assert applied(session) == [True, True]
+    assert scores(session, uid) == memory
+    assert learner_hot.flush() == 0
+
+
+def test_another_worker_writing_first_is_replayed_not_overwritten(session, uid):
+    react(session, uid, "k1")
+    assert learner_hot.flush() == 1
+    react(session, uid, "k2")
+    # Another worker flushed its own reaction of this user meanwhile: the stored version moved on.
+    session.execute(text("update model_state set updates = updates + 1"))
+    session.commit()
+    before = stored(session, uid)
+    assert learner_hot.flush() == 1  # reloaded the newer stored model and replayed k2 onto it
+    after = stored(session, uid)
+    assert {u for u, _ in after.values()} == {3} and applied(session) == [True, True]
+    assert all(after[k][1] != before[k][1] for k in after)
+    assert learner_hot.pending_count() == 0
+
+
+def test_a_reaction_the_outbox_applied_meanwhile_is_not_learned_twice(session, uid):
+    reacted = react(session, uid, "k1")
+    memory = scores(session, uid)
+    assert learner.apply(session=session, feedback_id=reacted.feedback.feedback_id)  # the outbox job
+    assert learner_hot.flush() == 0 and learner_hot.pending_count() == 0
+    assert {u for u, _ in stored(session, uid).values()} == {1}
+    assert scores(session, uid) == memory
+
+
+def test_reset_discards_what_memory_learned(session, uid):
+    react(session, uid, "k1")
+    learner.reset(session=session, user_id=uid)
+    assert learner_hot.pending_count() == 0 and applied(session) == [True]
+    assert learner_hot.flush() == 0 and stored(session, uid) == {}
+
+
+def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, uid, monkeypatch):
+    react(session, uid, "k1")
+    real = learner.get_models
+
+    def racing(**kw):  # the other worker writes right after this flush read the versions
+        models = real(**kw)
+        with Session(db.get_engine()) as other:
+            other.execute(
+                text(
+                    "insert into model_state (user_id, policy_key, data, updates, updated_at) "
+                    "select user_id, 'linucb@3', x'', 5, '2026-01-01' from tip_feedback limit 1"
+                )
+            )
+            other.commit()
+        return models
+
+    monkeypatch.setattr(learner, "get_models", racing)
+    assert learner_hot.flush() == 0 and applied(session) == [False]  # rolled back, nothing claimed
+    monkeypatch.setattr(learner, "get_models", real)
+    assert learner_hot.pending_count() == 3
+    assert learner_hot.flush() == 1 and applied(session) == [True]
+    assert stored(session, uid)["linucb@3"][0] == 6

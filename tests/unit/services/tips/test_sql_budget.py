@@ -1,0 +1,83 @@
+"""Each /tip request's SQL, counted: a budget that fails when a change adds statements.
+
+The budgets are today's counts (warm caches, as in a running server: serving set and models
+loaded, session remembered). Raise one only with a reason in the commit message.
+"""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import event
+from sqlmodel import Session, SQLModel
+
+from oo import db, settings
+from oo.services.accounts import session_cache
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import hot as learner_hot
+from oo.services.learning import policies
+from oo.services.sources import catalog as sources
+from oo.services.tips import recommend as recommend_module
+from oo.services.tips import serving as tips
+
+# show: integrations, open tasks, model versions, the tip_view and tip_score inserts, the task text
+SHOW_BUDGET = 6
+# react: key lookup, tip, first-reaction claim, task, feedback insert, model versions, then a show
+REACT_BUDGET = 6 + SHOW_BUDGET
+FLUSH_BUDGET_PER_USER = 6  # model versions, the applied claim, model rows, three model writes
+
+
+@pytest.fixture
+def session(tmp_path, monkeypatch):
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
+    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    policies.invalidate()
+    SQLModel.metadata.create_all(db.get_engine())
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
+    db.get_engine.cache_clear()
+
+
+class Counter:
+    def __init__(self, engine) -> None:
+        self.engine, self.statements = engine, []
+
+    def __enter__(self) -> Counter:
+        event.listen(self.engine, "before_cursor_execute", self._count)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        event.remove(self.engine, "before_cursor_execute", self._count)
+
+    def _count(self, _conn, _cursor, statement, *_a) -> None:
+        self.statements.append(statement.split()[0].upper())
+
+    @property
+    def n(self) -> int:
+        return sum(s not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE") for s in self.statements)
+
+
+def test_a_tip_load_and_a_reaction_stay_within_their_sql_budget(session):
+    user = accounts.create_demo_user(session=session)
+    sources.connect_demo(session=session, user_id=user.id)
+    token = accounts.create_session(session=session, user_id=user.id, days=30)
+    shown = tips.show_in(session, user_id=user.id, timezone="UTC")  # warm: registry, models
+    tips.react_in(session, user_id=user.id, reaction="helpful", key="warm", tip_ref=shown.ref, timezone="UTC")
+    learner_hot.flush()
+    session_cache.resolve(token)
+    engine = db.get_engine()
+    with Counter(engine) as auth:
+        assert session_cache.resolve(token) is not None
+    with Counter(engine) as show:
+        shown = tips.show_in(session, user_id=user.id, timezone="UTC")
+    with Counter(engine) as react:
+        tips.react_in(
+            session, user_id=user.id, reaction="helpful", key="k1", tip_ref=shown.ref, timezone="UTC"
+        )
+    with Counter(engine) as flush:
+        assert learner_hot.flush() == 1
+    assert auth.n == 0, auth.statements
+    assert show.n <= SHOW_BUDGET, show.statements
+    assert react.n <= REACT_BUDGET, react.statements
+    assert flush.n <= FLUSH_BUDGET_PER_USER, flush.statements

@@ -1,0 +1,170 @@
+"""Undo: a held reaction is not learned nor carried out until its window passes; Undo withdraws it."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+import pytest
+from sqlmodel import Session, SQLModel, select
+
+from oo import db, settings
+from oo.models import ModelState, SourceAction, Task, TipFeedback, TipView
+from oo.services.accounts import sessions as accounts
+from oo.services.learning import hot as learner_hot
+from oo.services.learning import learner, policies
+from oo.services.sources import catalog as sources
+from oo.services.tips import recommend as recommend_module
+from oo.services.tips import serving as tips
+from oo.services.tips import undo
+
+
+def _forget_memory() -> None:
+    learner.cache.clear()
+    learner.pending.clear()
+    learner_hot._dirty.clear()
+
+
+@pytest.fixture(autouse=True)
+def _env(tmp_path, monkeypatch):
+    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))  # the development secret and the database
+    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    _forget_memory()
+    policies.invalidate()
+    yield
+    _forget_memory()
+    settings.get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+@pytest.fixture
+def session():
+    """A session on the app's own engine (the write-behind flush opens its own sessions there)."""
+    SQLModel.metadata.create_all(db.get_engine())
+    with Session(db.get_engine(), expire_on_commit=False) as s:
+        yield s
+
+
+@pytest.fixture
+def uid(session) -> int:
+    user = accounts.create_demo_user(session=session)
+    sources.connect_demo(session=session, user_id=user.id)
+    return user.id
+
+
+def held(session, uid: int, reaction: str = "done", key: str = "k-1", source: str | None = None):
+    shown = tips.show_in(session, user_id=uid)
+    if source:  # make the served task a Todoist one, so a Done queues a close at the source
+        task = session.get(Task, shown.tip.task_id)
+        task.source = source
+        session.add(task)
+        tip = session.get(TipView, shown.tip.tip_id)
+        tip.source, tip.external_id = source, task.external_id
+        session.add(tip)
+        session.commit()
+    tips.react_in(session, user_id=uid, reaction=reaction, key=key, tip_ref=shown.ref, undoable=True)
+    return shown
+
+
+def models(session, uid: int) -> int:
+    return len(session.exec(select(ModelState).where(ModelState.user_id == uid)).all())
+
+
+def test_a_held_reaction_is_recorded_but_not_learned_nor_sent(session, uid):
+    shown = held(session, uid, source="todoist")
+    row = session.exec(select(TipFeedback)).one()
+    assert row.applied_at is None and models(session, uid) == 0
+    close = session.exec(select(SourceAction)).one()
+    assert close.next_attempt_at - row.created_at >= undo.HOLD  # not due before the window closes
+    assert session.get(Task, shown.tip.task_id).completed_at is not None
+
+
+def test_undo_withdraws_everything_and_the_learner_never_sees_it(session, uid):
+    shown = held(session, uid, source="todoist")
+    out = undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
+    assert out.reaction == "done" and not out.reopen
+    assert session.exec(select(TipFeedback)).all() == []
+    assert session.get(TipView, shown.tip.tip_id).reaction is None
+    assert session.get(Task, shown.tip.task_id).completed_at is None
+    assert session.exec(select(SourceAction)).one().status == "cancelled"
+    assert learner.apply_pending(session=session, older_than=timedelta(0)) == 0 and models(session, uid) == 0
+
+
+@pytest.mark.parametrize("reaction", ["snooze", "dismiss"])
+def test_undo_of_a_snooze_or_dismiss_shows_the_task_again(session, uid, reaction):
+    shown = held(session, uid, reaction=reaction)
+    assert session.get(Task, shown.tip.task_id).snoozed_until is not None
+    undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
+    assert session.get(Task, shown.tip.task_id).snoozed_until is None
+
+
+def test_after_the_window_the_reaction_is_learned_and_undo_is_refused(session, uid):
+    shown = held(session, uid)
+    row = session.exec(select(TipFeedback)).one()
+    assert undo.settle_now(session=session, feedback_id=row.id)
+    learner_hot.flush()
+    assert models(session, uid) == 3
+    with pytest.raises(undo.TooLateToUndo):
+        undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
+    assert len(session.exec(select(TipFeedback)).all()) == 1
+
+
+def test_undo_after_the_window_is_refused_even_if_not_yet_learned(session, uid):
+    shown = held(session, uid)
+    row = session.exec(select(TipFeedback)).one()
+    later = row.created_at + undo.HOLD + timedelta(seconds=1)
+    with pytest.raises(undo.TooLateToUndo):
+        undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1", now=later)
+
+
+def test_nobody_can_undo_someone_elses_reaction(session, uid):
+    shown = held(session, uid)
+    other = accounts.create_demo_user(session=session)
+    with pytest.raises(undo.NothingToUndo):
+        undo.withdraw(session=session, user_id=other.id, tip_id=shown.tip.tip_id, key="k-1")
+    with pytest.raises(undo.NothingToUndo):
+        undo.withdraw(session=session, user_id=uid, tip_id="f" * 32, key="k-1")
+    assert len(session.exec(select(TipFeedback)).all()) == 1
+
+
+def test_a_close_that_already_went_out_is_reopened(session, uid):
+    shown = held(session, uid, source="todoist")
+    close = session.exec(select(SourceAction)).one()
+    close.attempts, close.status = 1, "done"  # the close reached Todoist (edge of the window)
+    session.add(close)
+    session.commit()
+    out = undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
+    assert out.reopen
+    actions = session.exec(select(SourceAction).order_by(SourceAction.id)).all()
+    assert [(a.action, a.status) for a in actions] == [("close", "done"), ("reopen", "pending")]
+
+
+def test_reactions_from_elsewhere_are_not_held(session, uid):
+    shown = tips.show_in(session, user_id=uid)
+    tips.react_in(session, user_id=uid, reaction="done", key="api-1", tip_ref=shown.ref)
+    assert learner_hot.flush() == 1  # taught at once, written behind
+    session.expire_all()
+    assert session.exec(select(TipFeedback)).one().applied_at is not None and models(session, uid) == 3
+
+
+def test_the_whole_window_through_the_service_calls(session, uid, monkeypatch):
+    """react (held) → settle teaches the in-memory model → flush; react → take_back → nothing learned."""
+    monkeypatch.setattr(undo, "HOLD", timedelta(seconds=0.2))
+    monkeypatch.setattr(undo.source_actions, "kick", lambda **kw: None)
+
+    async def journey() -> None:
+        shown = await tips.show(user_id=uid)
+        await tips.react(user_id=uid, reaction="done", key="k-a", tip_ref=shown.ref, undoable=True)
+        nxt = await tips.show(user_id=uid)
+        await tips.react(user_id=uid, reaction="dismiss", key="k-b", tip_ref=nxt.ref, undoable=True)
+        await tips.take_back(user_id=uid, tip_ref=nxt.ref, key="k-b")
+        await asyncio.sleep(1.0)  # past both windows: the settle timers have run
+
+    asyncio.run(journey())
+    learner_hot.flush()
+    session.expire_all()
+    rows = session.exec(select(TipFeedback)).all()
+    assert [(r.reaction, r.applied_at is not None) for r in rows] == [("done", True)]
+    assert {m.updates for m in session.exec(select(ModelState).where(ModelState.user_id == uid))} == {1}
