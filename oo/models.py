@@ -39,9 +39,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+def table(model: type[SQLModel]) -> sa.Table:
+    """The Core table behind a table model (SQLModel leaves ``__table__`` untyped)."""
+    found = sa.inspect(model).local_table
+    if not isinstance(found, sa.Table):
+        raise TypeError(f"{model.__name__} is not a table model")
+    return found
+
+
 def _ts(*, nullable: bool = False, index: bool = False, default: bool = False):
-    kwargs = {"default_factory": utcnow} if default else {"default": None}
-    return Field(sa_column=sa.Column(UTCDateTime(), nullable=nullable, index=index), **kwargs)
+    column: sa.Column[datetime] = sa.Column(UTCDateTime(), nullable=nullable, index=index)
+    if default:
+        return Field(sa_column=column, default_factory=utcnow)
+    return Field(sa_column=column, default=None)
 
 
 class User(SQLModel, table=True):
@@ -177,6 +187,8 @@ class TipView(SQLModel, table=True):
     served_at: datetime = _ts(default=True)
     reaction: str | None = Field(default=None, max_length=16)
     reacted_at: datetime | None = _ts(nullable=True)
+    # Probability the serving policy had of choosing this task (off-policy evaluation); None before it was logged.
+    propensity: float | None = None
 
     __table_args__ = (
         sa.Index("ix_tip_view_user_served", "user_id", "served_at"),
@@ -235,6 +247,8 @@ class TipScore(SQLModel, table=True):
     features: str = _json_text()
     latency_ms: float = 0.0
     created_at: datetime = _ts(default=True)
+    # This policy's probability of choosing the task that was served (its own pick is task_id).
+    served_probability: float | None = None
 
     __table_args__ = (
         sa.Index("ix_tip_score_user_created", "user_id", "created_at"),

@@ -8,6 +8,8 @@ select text on touch screens.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import reflex as rx
 from reflex_components_core.el.elements.base import BaseHTML
 
@@ -17,10 +19,11 @@ class PressBox(BaseHTML):
 
     tag = "div"
 
-    on_pointer_down: rx.EventHandler[lambda e: [e.timeStamp]]
-    on_pointer_up: rx.EventHandler[lambda e: [e.timeStamp]]
-    on_pointer_cancel: rx.EventHandler[lambda e: [e.timeStamp]]
-    on_key_down: rx.EventHandler[lambda e: [e.key]]
+    # `rx.EventHandler[spec]` is `Annotated[rx.EventHandler, spec]` at run time; spelled out for mypy.
+    on_pointer_down: Annotated[rx.EventHandler, lambda e: [e.timeStamp]]
+    on_pointer_up: Annotated[rx.EventHandler, lambda e: [e.timeStamp]]
+    on_pointer_cancel: Annotated[rx.EventHandler, lambda e: [e.timeStamp]]
+    on_key_down: Annotated[rx.EventHandler, lambda e: [e.key]]
 
 
 PRESS_STYLE = {
@@ -38,4 +41,4 @@ class KeyBox(BaseHTML):
 
     tag = "div"
 
-    on_key_down: rx.EventHandler[lambda e: [e.key]]
+    on_key_down: Annotated[rx.EventHandler, lambda e: [e.key]]

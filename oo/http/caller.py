@@ -6,7 +6,7 @@ State-changing calls authenticated by the cookie must also come from our own ori
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 from starlette.requests import Request
 
 from oo.cookies import read_cookie, session_cookie_name
@@ -32,7 +32,7 @@ def user_from_api_token(*, session: Session, token: str) -> CurrentUser | None:
         return None
     row = session.exec(
         select(ApiToken, User)
-        .join(User, User.id == ApiToken.user_id)
+        .join(User, col(User.id) == ApiToken.user_id)
         .where(ApiToken.token_hash == sha256_hex(token))
     ).first()
     if row is None:

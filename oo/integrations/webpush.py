@@ -310,7 +310,7 @@ def encrypt_payload(
     """
     if len(plaintext) > MAX_PLAINTEXT:
         raise ValueError(f"payload is {len(plaintext)} bytes; the limit is {MAX_PLAINTEXT}")
-    return http_ece.encrypt(  # type: ignore[no-any-return]
+    return http_ece.encrypt(
         plaintext,
         salt=salt,
         private_key=sender_key or ec.generate_private_key(ec.SECP256R1()),
@@ -412,9 +412,9 @@ class WebPushSender:
                 timeout=aiohttp.ClientTimeout(total=self._timeout),
                 connector=aiohttp.TCPConnector(limit=self._max_concurrency),
             )
-        async with self._http.post(url, data=body, headers=headers, allow_redirects=False) as response:
-            text = (await response.read()).decode(errors="replace")
-            return response.status, response.headers.get("Retry-After"), text
+        async with self._http.post(url, data=body, headers=headers, allow_redirects=False) as reply:
+            text = (await reply.read()).decode(errors="replace")
+            return reply.status, reply.headers.get("Retry-After"), text
 
     def authorization(self, endpoint: str, *, now: float | None = None) -> str:
         """Return ``vapid t=<jwt>, k=<key>`` for the endpoint's origin (RFC 8292 §3).

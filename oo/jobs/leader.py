@@ -12,7 +12,8 @@ import logging
 import os
 import time
 import uuid
-from typing import Protocol
+from collections.abc import Awaitable
+from typing import Protocol, cast
 
 log = logging.getLogger("oo.jobs.leader")
 
@@ -99,7 +100,9 @@ class RedisLeader:
         started = time.monotonic()
         ttl_ms = int(self.ttl * 1000)
         try:
-            held = bool(await self._redis.eval(_RENEW, 1, self.key, self.worker_id, ttl_ms))
+            held = bool(
+                await cast("Awaitable[object]", self._redis.eval(_RENEW, 1, self.key, self.worker_id, ttl_ms))
+            )
             if not held:
                 held = bool(await self._redis.set(self.key, self.worker_id, nx=True, px=ttl_ms))
                 if held:
@@ -117,7 +120,7 @@ class RedisLeader:
         """Delete the key if it is ours, so another worker takes over without waiting for the TTL."""
         self._valid_until = 0.0
         try:
-            await self._redis.eval(_RELEASE, 1, self.key, self.worker_id)
+            await cast("Awaitable[object]", self._redis.eval(_RELEASE, 1, self.key, self.worker_id))
         except Exception as exc:
             log.warning("could not release the scheduler leader lock: %s", exc)
         finally:

@@ -28,7 +28,7 @@ def _key(reaction: str) -> rx.Var:
     Each reaction also sends ``view_key`` itself: the served tip's reference, which names the tip
     the reaction answers.
     """
-    return TipState.view_key + f"-{reaction}"
+    return rx.Var.create(TipState.view_key) + f"-{reaction}"
 
 
 def reactions() -> rx.Component:

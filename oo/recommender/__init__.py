@@ -8,13 +8,19 @@ Pure library code (River, numpy, the standard library): services encode tasks, c
     index, score = policy.pick(X)
     x = X.row(index)                                  # log it; learn from it on the reaction
     policy.learn(x, REWARDS["done"])
+    index, score, propensity = policy.choose(X)       # the pick and its exact probability
+    probs = policy.probabilities(X)                   # the whole pick distribution
+
+`oo.recommender.ope` (off-policy estimators) and `oo.recommender.populations` (the simulated
+population family) are not re-exported either.
 
 `oo.recommender.simulation` (a simulated population for offline evaluation) is not
 re-exported: the app does not need it.
 """
 
-from .base import REWARDS, Candidates, FeatureMatrix, Pick, Policy
+from .base import REWARDS, Candidates, Choice, FeatureMatrix, Pick, Policy
 from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskBatch, TaskView, get_encoder
+from .features_evening import IMPROVED_EVENING
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
 from .registry import POLICY_SPECS, PolicySpec, build_policy, get_spec
@@ -23,10 +29,12 @@ from .store import StoreError, dumps, dumps_binary, loads
 __all__ = [
     "ENCODERS",
     "IMPROVED",
+    "IMPROVED_EVENING",
     "POLICY_SPECS",
     "REWARDS",
     "TEXTBOOK",
     "Candidates",
+    "Choice",
     "Context",
     "Encoder",
     "FeatureMatrix",

@@ -29,7 +29,17 @@ from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import numpy as np
 
-__all__ = ["REWARDS", "Candidates", "FeatureMatrix", "Pick", "Policy", "as_matrix", "check_reward"]
+__all__ = [
+    "REWARDS",
+    "Candidates",
+    "Choice",
+    "FeatureMatrix",
+    "Pick",
+    "Policy",
+    "as_matrix",
+    "check_reward",
+    "greedy_probabilities",
+]
 
 #: Reward of each reaction (PRODUCT.md R3).
 REWARDS: Mapping[str, float] = {
@@ -44,8 +54,32 @@ REWARDS: Mapping[str, float] = {
 class Pick(NamedTuple):
     """The chosen candidate: its position in the batch and its score."""
 
-    index: int
+    index: int  # type: ignore[assignment]  # shadows tuple.index on purpose: `pick.index` is the position
     score: float
+
+
+class Choice(NamedTuple):
+    """A pick with its propensity: the exact probability the policy had of choosing it."""
+
+    index: int  # type: ignore[assignment]  # shadows tuple.index, as Pick's does
+    score: float
+    probability: float
+
+
+def greedy_probabilities(scores: np.ndarray) -> np.ndarray:
+    """The pick distribution of argmax with uniform random tie-breaking (a deterministic policy).
+
+    Examples:
+        >>> greedy_probabilities(np.array([1.0, 3.0, 3.0])).tolist()
+        [0.0, 0.5, 0.5]
+    """
+    if scores.size == 0:
+        raise ValueError("cannot pick from zero candidates")
+    best = scores == scores.max()
+    n_best = int(best.sum())
+    if n_best == 0:
+        raise ValueError("scores contain NaN")
+    return best / float(n_best)
 
 
 class FeatureMatrix:
@@ -231,7 +265,7 @@ class Policy(abc.ABC):
         Returns:
             One score per candidate, in order.
         """
-        return self.score_array(candidates, context).tolist()  # type: ignore[no-any-return]
+        return self.score_array(candidates, context).tolist()
 
     def pick(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Pick:
         """Pick the best-scoring candidate; ties are broken at random (seeded).
@@ -247,6 +281,39 @@ class Policy(abc.ABC):
             raise ValueError("scores contain NaN")
         i = int(best[0]) if best.size == 1 else int(self._rng.choice(best))
         return Pick(i, float(scores[i]))
+
+    def probabilities(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> np.ndarray:
+        """The exact probability of `pick` choosing each candidate (sums to 1).
+
+        Deterministic policies put everything on the best score (split evenly between ties);
+        stochastic ones override this and `pick` together.
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
+        return greedy_probabilities(self.score_array(candidates, context))
+
+    def choose(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Choice:
+        """Pick as `pick` does and return the chosen candidate's propensity too.
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
+        return self.choose_with_distribution(candidates, context)[0]
+
+    def choose_with_distribution(
+        self, candidates: Candidates, context: Mapping[str, float] | None = None
+    ) -> tuple[Choice, np.ndarray]:
+        """`choose` plus the whole pick distribution, from one scoring pass (what a shadow logs).
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
+        scores = self.score_array(candidates, context)
+        probs = greedy_probabilities(scores)
+        best = np.flatnonzero(probs)
+        i = int(best[0]) if best.size == 1 else int(self._rng.choice(best))
+        return Choice(i, float(scores[i]), float(probs[i])), probs
 
     def get_state(self) -> dict[str, Any]:
         """Return the learned state as JSON-able data (used by `oo.recommender.store`)."""

@@ -10,6 +10,7 @@ readable pure function for one task, and `encode_batch`, the numpy version that 
 - `improved@1`: an intercept, log age, cyclical hour, weekend, priority one-hot, due flags,
   and interactions of the task features with time of day and weekend. Everything is O(1) in
   scale, so a single prior precision suits every weight.
+- `improved@2` (`oo.recommender.features_evening`): `improved@1` plus an evening flag.
 """
 
 from __future__ import annotations
@@ -350,6 +351,8 @@ class Encoder:
 
 TEXTBOOK = Encoder("textbook", 1, TEXTBOOK_NAMES, textbook, _textbook_batch)
 IMPROVED = Encoder("improved", 1, _IMPROVED_NAMES, improved, _improved_batch)
+#: Every encoder by key; `oo.recommender.features_evening` registers `improved@2` on import
+#: (the package imports it, so it is always there).
 ENCODERS: dict[str, Encoder] = {e.key: e for e in (TEXTBOOK, IMPROVED)}
 
 

@@ -28,6 +28,18 @@ Differences from River, on purpose:
   decays too, so directions the user stopped visiting regain uncertainty. The prior is
   `alpha_0·I` in both paths (River 0.26.1 starts its smoothed precision at I/alpha_0,
   which agrees only for alpha_0 = 1, and gives a feature first seen late an undecayed prior).
+- `prior_precisions` sets the prior precision per feature (the rest keep `prior_precision`),
+  so main effects can move fast while interaction weights stay near the prior;
+- `discount` gamma is a discounted posterior that keeps its prior as a floor:
+
+      P <- gamma·P + (1 - gamma)·P_0 + beta·x xᵀ      eta <- gamma·eta + (1 - gamma)·P_0·m_0 + beta·r·x
+
+  Old evidence fades with weight gamma^age (an effective memory of 1 / (1 - gamma) reactions),
+  while the prior never decays below P_0, so unvisited directions keep a bounded uncertainty.
+  The full-rank prior term rules out Sherman-Morrison, so `learn` only accumulates P and eta
+  (O(d²)) and the next score re-inverts P once (d = 23: ~10 µs);
+- `temperature` / `epsilon` make `pick` stochastic: a softmax over the optimistic scores mixed
+  with uniform, with exact propensities (`oo.recommender.exploration`).
 """
 
 from __future__ import annotations
@@ -39,7 +51,8 @@ from typing import Any
 import numpy as np
 from river.utils.math import sherman_morrison
 
-from oo.recommender.base import Candidates, Policy, as_matrix, check_reward
+from oo.recommender.base import Candidates, Choice, Pick, Policy, as_matrix, check_reward
+from oo.recommender.exploration import check_exploration, sample, softmax_mix
 
 __all__ = ["LinUCBPolicy"]
 
@@ -68,6 +81,10 @@ class LinUCBPolicy(Policy):
         noise_precision: River's `beta`: the inverse variance of the reward noise.
         smoothing: River's `smoothing` in (0, 1), to forget the past; `None` to keep it all.
         prior_mean: Prior mean m_0 of some weights (others 0): the cold-start preference.
+        prior_precisions: Prior precision of some weights (others `prior_precision`).
+        discount: Discount gamma in (0, 1) of a posterior with its prior as floor; None keeps all.
+        temperature: Softmax temperature of a stochastic pick; None picks the best score.
+        epsilon: Uniform share mixed into the stochastic pick (each candidate >= epsilon / n).
         version: Registry version.
         encoder: Key of the encoder that produces `x`.
         seed: Seed for tie-breaking.
@@ -98,6 +115,10 @@ class LinUCBPolicy(Policy):
         noise_precision: float = 1.0,
         smoothing: float | None = None,
         prior_mean: Mapping[str, float] | None = None,
+        prior_precisions: Mapping[str, float] | None = None,
+        discount: float | None = None,
+        temperature: float | None = None,
+        epsilon: float | None = None,
         version: int = 1,
         encoder: str | None = None,
         seed: int | None = None,
@@ -115,14 +136,27 @@ class LinUCBPolicy(Policy):
         if smoothing is not None and not 0.0 < float(smoothing) < 1.0:
             raise ValueError(f"smoothing must be in (0, 1) or None, got {smoothing!r}")
         self.smoothing = None if smoothing is None else float(smoothing)
+        if discount is not None and not 0.0 < float(discount) < 1.0:
+            raise ValueError(f"discount must be in (0, 1) or None, got {discount!r}")
+        if discount is not None and smoothing is not None:
+            raise ValueError("use either smoothing or discount, not both")
+        self.discount = None if discount is None else float(discount)
+        self.temperature, self.epsilon = check_exploration(temperature, epsilon)
         self.prior_mean = dict(prior_mean or {})
+        self.prior_precisions = {
+            f: _positive(v, f"prior_precisions[{f!r}]") for f, v in (prior_precisions or {}).items()
+        }
         m0 = self._vector(self.prior_mean)
-        d = len(self.features)
-        self._precision = np.eye(d) * self.prior_precision
+        p0 = np.full(len(self.features), self.prior_precision)
+        for f, v in self.prior_precisions.items():
+            p0[self._require(f)] = v
+        self._p0, self._p0_m0 = p0, p0 * m0
+        self._precision = np.diag(p0)
         # Fortran order: River's `sherman_morrison` updates it in place with BLAS `dger`.
-        self._cov = np.asfortranarray(np.eye(d) / self.prior_precision)
-        self._eta = self.prior_precision * m0
+        self._cov = np.asfortranarray(np.diag(1.0 / p0))
+        self._eta = p0 * m0
         self._mean = m0
+        self._stale = False  # discount: P and eta changed since S and m were computed
         self.n_updates = 0
 
     @property
@@ -136,7 +170,23 @@ class LinUCBPolicy(Policy):
             "noise_precision": self.noise_precision,
             "smoothing": self.smoothing,
             "prior_mean": dict(self.prior_mean),
+            **{k: v for k, v in self._extra_params().items() if v not in (None, {}, 0.0)},
         }
+
+    def _extra_params(self) -> dict[str, Any]:
+        """Params added after version 3; omitted when unset so older params stay byte-identical."""
+        return {
+            "prior_precisions": dict(self.prior_precisions),
+            "discount": self.discount,
+            "temperature": self.temperature,
+            "epsilon": self.epsilon,
+        }
+
+    def _require(self, f: str) -> int:
+        i = self._index.get(f)
+        if i is None:
+            raise ValueError(f"unknown feature {f!r}; this policy knows {list(self.features)}")
+        return i
 
     def _vector(self, x: Mapping[str, float]) -> np.ndarray:
         v = np.zeros(len(self.features))
@@ -158,6 +208,7 @@ class LinUCBPolicy(Policy):
         X = as_matrix(candidates, context, self.features).values
         if not np.isfinite(X).all():
             raise ValueError("candidate features must be finite (no NaN or inf)")
+        self._refresh()
         cov = np.ascontiguousarray(self._cov)  # C order: faster products with row-major X
         var, mean = np.empty(len(X)), np.empty(len(X))
         for start in range(0, len(X), _CHUNK):
@@ -170,8 +221,46 @@ class LinUCBPolicy(Policy):
         var += mean
         return var
 
+    def probabilities(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> np.ndarray:
+        """The exact pick distribution: softmax-mix when stochastic, else the greedy one."""
+        if self.temperature is None:
+            return super().probabilities(candidates, context)
+        return softmax_mix(
+            self.score_array(candidates, context), temperature=self.temperature, epsilon=self.epsilon
+        )
+
+    def choose_with_distribution(
+        self, candidates: Candidates, context: Mapping[str, float] | None = None
+    ) -> tuple[Choice, np.ndarray]:
+        """Pick (stochastically when a temperature is set); the propensity and the distribution too.
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
+        if self.temperature is None:
+            return super().choose_with_distribution(candidates, context)
+        scores = self.score_array(candidates, context)
+        probs = softmax_mix(scores, temperature=self.temperature, epsilon=self.epsilon)
+        i = sample(probs, self._rng)
+        return Choice(i, float(scores[i]), float(probs[i])), probs
+
+    def pick(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> Pick:
+        """Pick the best score, or sample the softmax-mix when a temperature is set."""
+        if self.temperature is None:
+            return super().pick(candidates, context)
+        index, score, _ = self.choose(candidates, context)
+        return Pick(index, score)
+
+    def _refresh(self) -> None:
+        """Recompute S and m after discounted updates (a no-op otherwise)."""
+        if self._stale:
+            self._cov = np.asfortranarray(np.linalg.inv(self._precision))
+            self._mean = self._cov @ self._eta
+            self._stale = False
+
     def mean_and_std(self, x: Mapping[str, float]) -> tuple[float, float]:
         """Posterior mean of the reward of `x` and the std of that mean (no noise term)."""
+        self._refresh()
         v = self._vector(x)
         return float(v @ self._mean), math.sqrt(max(0.0, float(v @ self._cov @ v)))
 
@@ -183,7 +272,7 @@ class LinUCBPolicy(Policy):
             >>> model.explain({"bias": 1.0, "overdue": 1.0})["contributions"]
             {'overdue': 0.5, 'bias': 0.0}
         """
-        mean, std = self.mean_and_std(x)
+        mean, std = self.mean_and_std(x)  # refreshes S and m
         v = self._vector(x)
         contrib = {f: float(self._mean[self._index[f]] * v[self._index[f]]) for f in x}
         ordered = dict(sorted(contrib.items(), key=lambda kv: -abs(kv[1])))
@@ -204,6 +293,16 @@ class LinUCBPolicy(Policy):
         y = check_reward(reward)
         v = self._vector(x)
         beta = self.noise_precision
+        if self.discount is not None:
+            g = self.discount
+            self._precision *= g
+            self._precision += np.outer(beta * v, v)
+            self._precision.flat[:: len(v) + 1] += (1.0 - g) * self._p0
+            self._eta *= g
+            self._eta += (beta * y) * v + (1.0 - g) * self._p0_m0
+            self._stale = True
+            self.n_updates += 1
+            return
         if self.smoothing is None:
             self._precision += np.outer(beta * v, v)
             sherman_morrison(A=self._cov, u=beta * v, v=v)  # River's in-place rank-1 update
@@ -225,6 +324,7 @@ class LinUCBPolicy(Policy):
 
     def get_state(self) -> dict[str, Any]:
         """Learned state as JSON-able lists."""
+        self._refresh()
         return {
             **super().get_state(),
             "n_updates": self.n_updates,
@@ -256,4 +356,5 @@ class LinUCBPolicy(Policy):
         self._precision, self._eta = arrays["precision"], arrays["eta"]
         self._cov = np.asfortranarray(arrays["covariance"])
         self._mean = self._cov @ self._eta
+        self._stale = False
         self.n_updates = n

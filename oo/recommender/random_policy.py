@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from oo.recommender.base import Candidates, Policy, check_reward
+from oo.recommender.base import Candidates, Choice, Policy, check_reward
 
 __all__ = ["RandomPolicy"]
 
@@ -44,6 +44,24 @@ class RandomPolicy(Policy):
     def score_array(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> np.ndarray:
         """One uniform draw in [0, 1) per candidate."""
         return self._rng.random(len(candidates))
+
+    def probabilities(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> np.ndarray:
+        """Exactly uniform: 1 / n for each candidate.
+
+        Raises:
+            ValueError: If there are no candidates.
+        """
+        n = len(candidates)
+        if n == 0:
+            raise ValueError("cannot pick from zero candidates")
+        return np.full(n, 1.0 / n)
+
+    def choose_with_distribution(
+        self, candidates: Candidates, context: Mapping[str, float] | None = None
+    ) -> tuple[Choice, np.ndarray]:
+        """Pick as `pick` does; the propensity is 1 / n, the distribution uniform."""
+        index, score = self.pick(candidates, context)
+        return Choice(index, score, 1.0 / len(candidates)), self.probabilities(candidates, context)
 
     def learn(self, x: Mapping[str, float], reward: float) -> None:
         """Learn nothing (the reward is still validated, for a uniform contract)."""

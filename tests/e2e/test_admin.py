@@ -126,6 +126,14 @@ def confirm(page: Page, app, *, expect_text: str, action: str) -> None:
     assert scalar(app, "SELECT action FROM admin_action ORDER BY id DESC LIMIT 1") == action
 
 
+def set_override_reason(page: Page, reason: str) -> None:
+    """Type an override reason for the next promotion on the Policies page."""
+    form = page.get_by_test_id("override-form")
+    form.locator("input[name=reason]").fill(reason)
+    form.get_by_role("button", name="Set reason").click()
+    expect(page.get_by_test_id("admin-notice")).to_contain_text("Override reason set")
+
+
 def test_every_admin_page_renders_with_data_and_charts(admin_page, app):
     for path, (_, chart_ids, table_ids) in PAGES.items():
         open_admin(admin_page, app, path)
@@ -156,10 +164,18 @@ def test_cancel_changes_nothing_and_confirm_writes_one_audit_row(admin_page, app
     expect(admin_page.get_by_role("alertdialog")).to_be_hidden()
     assert audit_count(app) == before
     active = scalar(app, "SELECT name || '@' || version FROM policy WHERE status = 'active'")
+    # Without off-policy evidence the gate refuses, and nothing is written.
+    row.get_by_role("button", name="Promote").click()
+    admin_page.get_by_role("alertdialog").get_by_role("button", name="Confirm").click()
+    expect(admin_page.get_by_test_id("admin-error")).to_contain_text("override reason")
+    assert audit_count(app) == before
+    set_override_reason(admin_page, "e2e canary")
     row.get_by_role("button", name="Promote").click()
     confirm(admin_page, app, expect_text=f"Promote {promoted}", action="policy.promote")
     assert scalar(app, "SELECT name || '@' || version FROM policy WHERE status = 'active'") == promoted
+    assert "e2e canary" in scalar(app, "SELECT params FROM admin_action ORDER BY id DESC LIMIT 1")
     # Put the original policy back for the other tests of this app.
+    set_override_reason(admin_page, "restore")
     admin_page.get_by_test_id("table-policies").locator("tbody tr", has_text=active).get_by_role(
         "button", name="Promote"
     ).click()

@@ -12,7 +12,9 @@ from oo.http.api_v1 import routes as api_routes
 from oo.http.api_v1.models import FeedbackOut, RecommendationOut
 from oo.http.app import create_api
 from oo.models import AdminAction, ApiToken, ModelState, TipFeedback, TipView, User
+from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
+from oo.services.learning.policies import DEFAULT_ACTIVE
 from oo.services.sources import catalog as sources
 
 ORIGIN = {"origin": "http://testserver"}
@@ -196,6 +198,7 @@ def test_learner_ops_are_admin_only(client):
         ("post", "/api/v1/admin/learner/reset", {"user_id": uid}),
         ("get", f"/api/v1/admin/learner/stats?user_id={uid}", None),
         ("get", f"/api/v1/admin/learner/features?user_id={uid}", None),
+        ("get", "/api/v1/admin/learner/offpolicy", None),
     ):
         resp = client.request(method, path, json=body, headers={**cookie, **ORIGIN})
         assert resp.status_code == 403 and resp.json()["error"]["code"] == "forbidden"
@@ -209,7 +212,7 @@ def test_learner_ops_score_reward_stats_features_reset(client):
     scored = client.post(
         "/api/v1/admin/learner/score", json={"user_id": uid, "limit": 3}, headers=headers
     ).json()
-    assert scored["policy"] == "linucb@3" and len(scored["items"]) == 3
+    assert scored["policy"] == DEFAULT_ACTIVE and len(scored["items"]) == 3
     reward = client.post(
         "/api/v1/admin/learner/reward",
         headers=headers,
@@ -218,8 +221,8 @@ def test_learner_ops_score_reward_stats_features_reset(client):
     assert reward.status_code == 201 and reward.json()["learned"] is True
     stats = client.get(f"/api/v1/admin/learner/stats?user_id={uid}", headers=admin).json()
     by_key = {p["key"]: p for p in stats["policies"]}
-    assert by_key["linucb@3"]["served"] == 1 and by_key["linucb@3"]["reward"]["mean"] == 0.5
-    assert {m["policy"] for m in stats["models"]} == {"linucb@1", "linucb@2", "linucb@3"}
+    assert by_key[DEFAULT_ACTIVE]["served"] == 1 and by_key[DEFAULT_ACTIVE]["reward"]["mean"] == 0.5
+    assert {m["policy"] for m in stats["models"]} == {s.key for s in POLICY_SPECS if s.name != "random"}
     features = client.get(
         f"/api/v1/admin/learner/features?user_id={uid}&policy=linucb@3", headers=admin
     ).json()
@@ -231,7 +234,7 @@ def test_learner_ops_score_reward_stats_features_reset(client):
         == 404
     )
     reset = client.post("/api/v1/admin/learner/reset", json={"user_id": uid}, headers=headers)
-    assert reset.json() == {"user_id": uid, "deleted": 3}
+    assert reset.json() == {"user_id": uid, "deleted": sum(s.name != "random" for s in POLICY_SPECS)}
     assert not rows(ModelState, ModelState.user_id == uid)
     audit = {a.action for a in rows(AdminAction, AdminAction.admin_id == admin_id)}
     assert audit == {"learner.reward", "bandit.reset"}
@@ -273,3 +276,65 @@ def test_the_openapi_document_describes_every_route(client):
         "not_helpful",
         "dismiss",
     ]
+
+
+def test_recommend_returns_and_logs_the_propensity_and_each_shadow_logs_its_probability(client):
+    from oo.models import TipScore
+
+    cookie, _ = signed_in()
+    tip = RecommendationOut.model_validate(
+        client.post("/api/v1/recommend", json={}, headers={**cookie, **ORIGIN}).json()
+    )
+    view = rows(TipView, TipView.id == tip.tip_id)[0]
+    assert tip.propensity is not None and 0.0 < tip.propensity <= 1.0
+    assert view.propensity == pytest.approx(tip.propensity)
+    scores = rows(TipScore, TipScore.tip_id == tip.tip_id)
+    active = next(r for r in scores if r.role == "active")
+    assert active.served_probability == pytest.approx(tip.propensity)
+    shadows = [r for r in scores if r.role == "shadow"]
+    assert shadows and all(r.served_probability is not None for r in shadows)
+    n = scores[0].candidates
+    for r in shadows:
+        if r.policy == "random":
+            assert r.served_probability == pytest.approx(1.0 / n)
+        elif r.task_id == view.task_id:  # a deterministic shadow that agrees: its whole mass (or a tie share)
+            assert r.served_probability > 0.0
+        else:
+            assert r.served_probability < 1.0
+    assert (
+        "propensity"
+        in client.get("/api/v1/openapi.json").json()["components"]["schemas"]["RecommendationOut"][
+            "properties"
+        ]
+    )
+
+
+def test_offpolicy_route_serves_estimates_per_shadow_to_admins(client):
+    from oo.http.api_v1.admin_models import OffPolicyOut
+    from oo.services.tips import feedback as feedback_service
+
+    admin, _ = signed_in(admin=True, demo_tasks=False)
+    for _ in range(4):  # a few users with a few rewarded tips each
+        cookie, uid = signed_in()
+        for i in range(9):
+            tip = client.post("/api/v1/recommend", json={}, headers={**cookie, **ORIGIN}).json()
+            with Session(db.get_engine()) as s:
+                feedback_service.record(
+                    session=s,
+                    user_id=uid,
+                    tip_id=tip["tip_id"],
+                    reaction=("done", "dismiss", "helpful")[i % 3],
+                    idempotency_key=f"o{i}",
+                )
+    resp = client.get("/api/v1/admin/learner/offpolicy?window=7d", headers=admin)
+    assert resp.status_code == 200
+    out = OffPolicyOut.model_validate(resp.json())
+    assert out.tips == 36 and out.users == 4 and out.served_by == [DEFAULT_ACTIVE]
+    assert out.active is not None and out.active.low <= out.active.value <= out.active.high
+    by = {s.policy: s for s in out.shadows}
+    assert set(by) == {s.key for s in POLICY_SPECS} - {DEFAULT_ACTIVE}
+    rnd = by["random@1"]
+    assert rnd.tips == 36 and rnd.ips is not None and rnd.dr is not None and rnd.dr.low <= rnd.dr.high
+    assert client.get("/api/v1/admin/learner/offpolicy?window=2d", headers=admin).status_code == 422
+    paths = client.get("/api/v1/openapi.json").json()["paths"]
+    assert "/api/v1/admin/learner/offpolicy" in paths

@@ -11,6 +11,7 @@ from oo import db
 from oo.bus import Event, InMemoryBus, TaskCompleted
 from oo.jobs import apply_feedback, purge_logs
 from oo.models import ModelState, TipFeedback, TipScore, TipView
+from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import learner
 from oo.services.platform import event_bus as events
@@ -18,6 +19,8 @@ from oo.services.sources import catalog as sources
 from oo.services.tips import delayed_reward as learning
 from oo.services.tips import feedback
 from oo.services.tips.recommend import recommend
+
+LEARNERS = sum(1 for s in POLICY_SPECS if s.name != "random")  # random keeps no state
 
 
 @pytest.fixture
@@ -77,7 +80,7 @@ async def test_the_outbox_job_applies_what_a_crash_left_pending(user_tip, monkey
         s.add(row)
         s.commit()
     assert await apply_feedback.run() == {"applied": 1}
-    assert _rows(TipFeedback)[0].applied_at is not None and len(_rows(ModelState)) == 3
+    assert _rows(TipFeedback)[0].applied_at is not None and len(_rows(ModelState)) == LEARNERS
     assert await apply_feedback.run() == {"applied": 0}
 
 
@@ -87,5 +90,5 @@ async def test_the_retention_job_purges_old_scores(user_tip):
     with Session(db.get_engine()) as s:
         recommend(session=s, user_id=user_id, now=datetime.now(UTC) - timedelta(days=40))
     result = await purge_logs.run()
-    assert result["tip_score"] == 4 and result["tip_view_explanations"] == 1
-    assert len(_rows(TipScore)) == 4 and len(_rows(TipView)) == 2
+    assert result["tip_score"] == len(POLICY_SPECS) and result["tip_view_explanations"] == 1
+    assert len(_rows(TipScore)) == len(POLICY_SPECS) and len(_rows(TipView)) == 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 
 import pytest
 import redis
@@ -12,9 +13,10 @@ from oo import db, settings
 from oo.crypto import sha256_hex
 from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
+from tests.support.loopback import scaleout_marks
 
-pytestmark = pytest.mark.scaleout
 REDIS_URL = "redis://127.0.0.1:6379/8"
+pytestmark = scaleout_marks(REDIS_URL, 6379, "Redis")
 
 
 @pytest.fixture
@@ -51,5 +53,7 @@ def test_a_sign_out_in_another_worker_ends_trust_here_at_once(engine):
                     break
             return session_cache.resolve(token), session_cache.resolve(other), None
 
-    revoked, kept, _ = asyncio.run(scenario())
+    # Its own loop in a worker thread: correct beside Playwright's loop in the same process too.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        revoked, kept, _ = pool.submit(asyncio.run, scenario()).result(timeout=30)
     assert revoked is None and kept is not None

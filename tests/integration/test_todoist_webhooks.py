@@ -150,3 +150,38 @@ async def test_unknown_users_and_events_are_acknowledged(http, server):
 async def test_oversized_bodies_are_refused(http, server):
     resp = await http.post(URL, content=b"x" * (1024 * 1024 + 1), headers={"X-Todoist-Hmac-SHA256": "AAAA"})
     assert resp.status_code == 413
+
+
+async def test_a_todoist_completion_of_a_served_tip_changes_that_users_model(http, server):
+    """End to end: a real served tip, the task completed in Todoist, the signed webhook, the app's own
+    bus subscriptions (oo/jobs/wiring.py): the delayed Done reaches the learner of that user only."""
+    from oo.jobs import wiring
+    from oo.models import ModelState, TipFeedback
+    from oo.recommender import build_policy, loads
+    from oo.services.platform import event_bus
+    from oo.services.tips.recommend import recommend
+
+    user_id, token = connect(server, tasks=3)
+    other_id, _ = connect(server, tasks=3)
+    await todoist_sync.sync_user(user_id=user_id)
+    await todoist_sync.sync_user(user_id=other_id)
+    with Session(db.get_engine()) as session:
+        rec = recommend(session=session, user_id=user_id)
+        recommend(session=session, user_id=other_id)
+    assert rows(ModelState, ModelState.user_id == user_id) == []  # nothing learned yet
+    target = rec.external_id
+    async with wiring.subscriptions():
+        server.fake.complete_externally(token, target)
+        delivery = await server.fake.send_webhook(URL, "item:completed", target, http=http)
+        assert delivery.statuses == [200]
+        await settle(user_id)
+        await event_bus.bus().drain()
+    [fb] = rows(TipFeedback, TipFeedback.tip_id == rec.tip_id)
+    assert (fb.origin, fb.reaction, fb.reward) == ("webhook", "done", 1.0) and fb.applied_at is not None
+    models = {m.policy_key: loads(m.data) for m in rows(ModelState, ModelState.user_id == user_id)}
+    served = f"{rec.policy}@{rec.policy_version}"
+    assert models[served].n_updates == 1, "the served policy learned the delayed Done"
+    x = json.loads(rows(TipView, TipView.id == rec.tip_id)[0].features)[models[served].encoder]
+    fresh = build_policy(rec.policy, rec.policy_version, seed=0)
+    assert models[served].mean_and_std(x)[0] > fresh.mean_and_std(x)[0], "the Done raised its expected reward"
+    assert rows(ModelState, ModelState.user_id == other_id) == [], "another user's model is untouched"

@@ -42,4 +42,5 @@ ROUTES = [
     Route("/api/v1/admin/learner/reset", guarded(admin.reset), methods=["POST"]),
     Route("/api/v1/admin/learner/stats", guarded(admin.stats), methods=["GET"]),
     Route("/api/v1/admin/learner/features", guarded(admin.features), methods=["GET"]),
+    Route("/api/v1/admin/learner/offpolicy", guarded(admin.offpolicy), methods=["GET"]),
 ]

@@ -19,6 +19,8 @@ from oo.http.api_v1.admin_models import (
     FeatureRow,
     FeaturesOut,
     ModelOut,
+    OffPolicyOut,
+    OffPolicyQuery,
     PolicyStatsOut,
     ResetOut,
     ResetRequest,
@@ -35,6 +37,7 @@ from oo.models import AdminAction
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import audit as admin_audit
 from oo.services.admin import learner_ops
+from oo.services.admin import offpolicy as admin_offpolicy
 from oo.services.learning import learner
 from oo.services.tips import feedback
 
@@ -191,5 +194,19 @@ async def features(request: Request) -> Response:
                 session=session, user_id=user_id, limit=query.limit, policy_key=query.policy
             )
             return FeaturesOut(user_id=user_id, rows=[FeatureRow(**r) for r in rows])
+
+    return ok(await asyncio.to_thread(run))
+
+
+async def offpolicy(request: Request) -> Response:
+    """IPS / SNIPS / DR of every shadow policy over a window (``?window=1d|7d|30d``)."""
+    await _admin(request, write=False)
+    query = validate(OffPolicyQuery, dict(request.query_params))
+
+    def run() -> OffPolicyOut:
+        with session_scope() as session:
+            return OffPolicyOut.model_validate(
+                admin_offpolicy.evaluate_shadows(session=session, window=query.window)
+            )
 
     return ok(await asyncio.to_thread(run))

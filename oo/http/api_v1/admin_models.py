@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -157,3 +157,43 @@ class FeaturesOut(BaseModel):
 
     user_id: int
     rows: list[FeatureRow]
+
+
+class OffPolicyQuery(BaseModel):
+    """Query string of the off-policy route."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    window: Literal["1d", "7d", "30d"] = "7d"
+
+
+class IntervalOut(BaseModel):
+    """An estimate with its 95 % interval (bootstrap over users); null where undefined (no weight)."""
+
+    value: float | None
+    low: float | None
+    high: float | None
+
+
+class ShadowEstimateOut(BaseModel):
+    """Off-policy estimates of one shadow policy's mean reward per tip (null below the minimum data)."""
+
+    policy: str
+    tips: int = Field(description="Logged tips this shadow was scored on.")
+    users: int
+    agreement: float = Field(description="Share of those tips it gave a non-zero probability.")
+    ips: IntervalOut | None = None
+    snips: IntervalOut | None = None
+    dr: IntervalOut | None = None
+    note: str | None = None
+
+
+class OffPolicyOut(BaseModel):
+    """IPS / SNIPS / DR per shadow policy beside the observed mean of the tips as served."""
+
+    window: str
+    tips: int = Field(description="Rewarded tips with a logged propensity in the window.")
+    users: int
+    served_by: list[str]
+    active: IntervalOut | None = Field(description="Observed mean reward of the tips as served.")
+    shadows: list[ShadowEstimateOut]

@@ -102,6 +102,13 @@ class RecommendationOut(BaseModel):
     fallback: bool
     explanation: ExplanationOut
     served_at: datetime | None
+    propensity: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1.0,
+        description="The probability the serving policy had of choosing this tip (exact; for off-policy "
+        "evaluation). Null when nothing is open.",
+    )
 
     @classmethod
     def of(cls, rec: Recommendation) -> RecommendationOut:
@@ -129,6 +136,7 @@ class RecommendationOut(BaseModel):
             fallback=rec.fallback,
             explanation=ExplanationOut.of(rec.explanation),
             served_at=rec.served_at,
+            propensity=rec.propensity,
         )
 
 

@@ -36,6 +36,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     am.ResetOut,
     am.StatsOut,
     am.FeaturesOut,
+    am.OffPolicyOut,
 )
 _ERRORS = {
     "401": "Not signed in and no valid API token.",
@@ -198,6 +199,14 @@ def _paths() -> dict[str, Any]:
                 admin=True,
                 params=[{**user_q, "required": True}, policy_q, limit_q],
                 extra={"404": "Unknown user."},
+            )
+        },
+        "/api/v1/admin/learner/offpolicy": {
+            "get": _op(
+                "Off-policy estimates (IPS, SNIPS, DR with user-bootstrap intervals) of every shadow policy",
+                ("200", "Estimates beside the observed mean of the tips as served.", am.OffPolicyOut),
+                admin=True,
+                params=[_query("window", {"type": "string", "enum": ["1d", "7d", "30d"], "default": "7d"})],
             )
         },
     }

@@ -10,7 +10,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from oo.crypto import sha256_hex
 from oo.legal import DOCUMENTS
@@ -88,7 +88,7 @@ def resolve_session(*, session: Session, token: str | None, idle_days: int) -> C
         return None
     row = session.exec(
         select(UserSession, User)
-        .join(User, User.id == UserSession.user_id)
+        .join(User, col(User.id) == UserSession.user_id)
         .where(UserSession.token_hash == sha256_hex(token))
     ).first()
     if row is None:

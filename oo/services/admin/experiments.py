@@ -39,7 +39,7 @@ def reward_summary(counts: Iterable[tuple[str | None, int]]) -> tuple[int, float
     """
     n = total = total_sq = 0.0
     for reaction, count in counts:
-        if reaction in REWARDS:
+        if reaction is not None and reaction in REWARDS:
             value = REWARDS[reaction]
             n, total, total_sq = n + count, total + value * count, total_sq + value * value * count
     return (int(n), *mean_interval(int(n), total, total_sq))
@@ -50,7 +50,7 @@ def _served(session: Session, since: Any) -> dict[str, dict[str | None, int]]:
     for policy, version, reaction, n in session.exec(
         select(TipView.policy, TipView.policy_version, TipView.reaction, sa.func.count())
         .where(col(TipView.served_at) >= since)
-        .group_by(TipView.policy, TipView.policy_version, TipView.reaction)
+        .group_by(col(TipView.policy), col(TipView.policy_version), col(TipView.reaction))
     ).all():
         out[f"{policy}@{version}"][reaction] += n
     return out
@@ -66,11 +66,12 @@ def _shadow(session: Session) -> dict[str, dict[tuple[bool, str | None], int]]:
     )
     agree = recent.c.task_id == col(TipView.task_id)
     out: dict[str, dict[tuple[bool, str | None], int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, agreed, reaction, n in session.exec(
-        select(recent.c.policy, recent.c.policy_version, agree, TipView.reaction, sa.func.count())
+    stmt: sa.Select[str, int, bool | None, str | None, int] = (
+        sa.select(recent.c.policy, recent.c.policy_version, agree, col(TipView.reaction), sa.func.count())
         .join(TipView, col(TipView.id) == recent.c.tip_id)
-        .group_by(recent.c.policy, recent.c.policy_version, agree, TipView.reaction)
-    ).all():
+        .group_by(recent.c.policy, recent.c.policy_version, agree, col(TipView.reaction))
+    )
+    for policy, version, agreed, reaction, n in session.connection().execute(stmt).all():
         out[f"{policy}@{version}"][(bool(agreed), reaction)] += n
     return out
 
@@ -136,12 +137,14 @@ def _cohorts(session: Session, since: Any, served: dict[str, dict[str | None, in
     reacted = sum(n for counts in served.values() for r, n in counts.items() if r is not None)
     signup = day_of(User.created_at)
     stmt = (
-        select(TipView.policy, TipView.policy_version, signup, TipView.reaction, sa.func.count())
+        sa.select(
+            col(TipView.policy), col(TipView.policy_version), signup, col(TipView.reaction), sa.func.count()
+        )
         .join(User, col(User.id) == TipView.user_id)
-        .group_by(TipView.policy, TipView.policy_version, signup, TipView.reaction)
+        .group_by(col(TipView.policy), col(TipView.policy_version), signup, col(TipView.reaction))
     )
     merged: dict[tuple[str, str], dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for policy, version, day, reaction, n in session.exec(
+    for policy, version, day, reaction, n in session.connection().execute(
         reacted_tips(session, stmt, since=since, reacted=reacted)
     ):
         merged[(f"{policy}@{version}", (day or "unknown")[:7])][reaction] += n

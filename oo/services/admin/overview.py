@@ -32,7 +32,10 @@ class Overview:
 def active_users(*, session: Session, since: Any) -> int:
     """Distinct users who saw a tip (web/API) or reacted since ``since``."""
     seen = select(TipView.user_id).where(col(TipView.served_at) >= since, TipView.channel != "push")
-    reacted = select(TipFeedback.user_id).where(col(TipFeedback.created_at) >= since)
+    reacted = select(TipFeedback.user_id).where(
+        col(TipFeedback.created_at) >= since,
+        TipFeedback.origin != "signal",  # not an ignored tip
+    )
     union = sa.union(seen, reacted).subquery()
     return int(session.exec(select(sa.func.count()).select_from(union)).one())
 
@@ -46,9 +49,14 @@ def funnel(*, session: Session) -> list[dict[str, Any]]:
     live = col(User.deleted_at).is_(None)
     steps = [
         ("signed up", select(sa.func.count()).select_from(User).where(live)),
-        ("connected", select(sa.func.count(sa.distinct(Integration.user_id)))),
-        ("first tip", select(sa.func.count(sa.distinct(TipView.user_id)))),
-        ("first reaction", select(sa.func.count(sa.distinct(TipFeedback.user_id)))),
+        ("connected", select(sa.func.count(sa.distinct(col(Integration.user_id))))),
+        ("first tip", select(sa.func.count(sa.distinct(col(TipView.user_id))))),
+        (
+            "first reaction",
+            select(sa.func.count(sa.distinct(col(TipFeedback.user_id)))).where(
+                col(TipFeedback.origin) != "signal"
+            ),
+        ),
     ]
     return [{"step": name, "users": _count(session, stmt)} for name, stmt in steps]
 
@@ -58,7 +66,7 @@ def daily(*, session: Session, days: int = SERIES_DAYS) -> list[dict[str, Any]]:
     since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
     day = day_of(TipView.served_at).label("day")
     rows = session.exec(
-        select(day, sa.func.count(), sa.func.count(sa.distinct(TipView.user_id)))
+        select(day, sa.func.count(), sa.func.count(sa.distinct(col(TipView.user_id))))
         .where(col(TipView.served_at) >= since)
         .group_by(day)
         .order_by(day)

@@ -3,6 +3,11 @@
 Promoting a policy demotes the active one to shadow in the same transaction. The active policy
 can never be shadowed or archived directly (that would leave nothing to serve); promote another
 one instead. Every change writes one audit row in the same commit.
+
+Promotion is gated by off-policy evaluation (`oo.services.admin.offpolicy.promotion_check`): a
+shadow becomes active only when its doubly robust lower bound beats the observed mean reward of
+the tips as served, or with an explicit override reason, which the audit row records together
+with the gate's verdict.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from sqlmodel import Session, select
 
 from oo.models import Policy
 from oo.services.admin import audit as admin_audit
-from oo.services.admin.inputs import AdminInputError, parse_choice, parse_int
+from oo.services.admin import offpolicy as admin_offpolicy
+from oo.services.admin.inputs import AdminInputError, parse_choice, parse_int, parse_text
 from oo.services.learning import policies
 
 STATUSES = ("active", "shadow", "archived")
@@ -56,18 +62,23 @@ def alpha_of(params: str) -> str:
     return "" if value is None else str(value)
 
 
-def set_status(*, session: Session, admin_id: int, policy_id: Any, status: Any) -> Policy:
+def set_status(
+    *, session: Session, admin_id: int, policy_id: Any, status: Any, override_reason: Any = None
+) -> Policy:
     """Move one policy to ``status`` (audit-logged); promoting demotes the current active to shadow.
+
+    Promoting needs the off-policy gate to pass, or `override_reason` (audit-logged).
 
     The change itself is the recommender's `oo.services.learning.policies.set_status` (which also drops
     the cached serving set); the audit row rides in its commit.
 
     Raises:
-        AdminInputError: Unknown policy or status, no change, or a change that would leave no
-            active policy.
+        AdminInputError: Unknown policy or status, no change, a change that would leave no
+            active policy, or a promotion the gate refuses without a reason.
     """
     status = parse_choice(status, "status", STATUSES)
     pid = parse_int(policy_id, "policy id")
+    reason = parse_text(override_reason, "override reason", max_len=500)
     policies.list_policies(session=session)  # seed a missing registry first: it commits on its own
     # Lock the registry rows (Postgres) so two admins promoting at once cannot leave two actives.
     rows = session.exec(select(Policy).with_for_update()).all()
@@ -81,6 +92,14 @@ def set_status(*, session: Session, admin_id: int, policy_id: Any, status: Any) 
     params: dict[str, Any] = {"from": policy.status, "to": status}
     if status == "active":
         params["demoted"] = ", ".join(key(p) for p in rows if p.status == "active")
+        allowed, why = admin_offpolicy.promotion_check(session=session, key=key(policy))
+        if not allowed and not reason:
+            raise AdminInputError(
+                f"Not promoted: {why}. To promote anyway, give an override reason (Policies page)."
+            )
+        params["gate"] = why
+        if not allowed:
+            params["override_reason"] = reason
     admin_audit.record(
         session=session,
         admin_id=admin_id,

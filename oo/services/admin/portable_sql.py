@@ -13,7 +13,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
 
-class day_of(FunctionElement):
+class day_of(FunctionElement[str]):
     """``YYYY-MM-DD`` (UTC) of a timestamp column."""
 
     type = sa.String()
@@ -30,7 +30,7 @@ def _day_pg(element: day_of, compiler: Any, **kw: Any) -> str:
     return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD')"
 
 
-class hour_bucket(FunctionElement):
+class hour_bucket(FunctionElement[str]):
     """``YYYY-MM-DD HH`` (UTC) of a timestamp column: an hour that sorts in time order."""
 
     type = sa.String()
@@ -47,7 +47,7 @@ def _bucket_pg(element: hour_bucket, compiler: Any, **kw: Any) -> str:
     return f"to_char(({compiler.process(element.clauses, **kw)}) AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24')"
 
 
-class json_field(FunctionElement):
+class json_field(FunctionElement[str]):
     """A field of a JSON text column, as text (NULL when absent); build it with `json_key`.
 
     The path travels as bound parameters (one per dialect's syntax), so compiled statements are

@@ -100,7 +100,7 @@ def stale_tokens(*, session: Session) -> dict[str, Any]:
     """How many provider integrations are stale (need reconnect, or no sync for a day), of how many."""
     cutoff = utcnow() - STALE_AFTER
     stale = sa.or_(
-        Integration.status != "connected",
+        col(Integration.status) != "connected",
         col(Integration.last_sync_at).is_(None),
         col(Integration.last_sync_at) < cutoff,
     )
@@ -138,12 +138,12 @@ def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str
     ).one()
     day = day_of(TipView.served_at).label("day")
 
-    def share(cond: Any) -> Any:
+    def share(cond: Any) -> sa.ColumnElement[int | None]:
         return sa.func.sum(sa.case((cond, 1), else_=0))
 
     # Filtering on the day string (not the indexed timestamp) lets SQLite walk the primary key.
     stmt = (
-        select(
+        sa.select(
             day,
             sa.func.count(),
             share(col(TipView.features).not_in(("", "{}"))),
@@ -160,7 +160,7 @@ def completeness(*, session: Session, days: int = HEATMAP_DAYS) -> list[dict[str
     if bound is not None:
         stmt = stmt.where(col(TipView.id) < bound)
     out = []
-    for d, n, *counts in session.exec(stmt).all():
+    for d, n, *counts in session.connection().execute(stmt).all():
         for name, c in zip(COMPLETENESS_FIELDS, counts, strict=True):
             out.append({"day": d, "field": name, "share": round((c or 0) / n, 4) if n else 0.0, "tips": n})
     return out

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
@@ -22,9 +22,10 @@ from oo.services.admin.portable_sql import day_of, hour_bucket
 
 SLICES = ("day", "policy", "hour", "priority", "cohort")
 EXACT_LIMIT = 20_000
+_Stmt = TypeVar("_Stmt", bound="sa.Select[*tuple[Any, ...]]")
 
 
-def reacted_tips(session: Session, stmt: Any, *, since: datetime, reacted: int) -> Any:
+def reacted_tips(session: Session, stmt: _Stmt, *, since: datetime, reacted: int) -> _Stmt:
     """Restrict ``stmt`` (over ``tip_view`` joined to other tables) to the window's reacted tips.
 
     Joins cost a lookup per tip, so past `EXACT_LIMIT` reacted tips the statement reads a
@@ -55,30 +56,29 @@ def counts(*, session: Session, window: Any = "7d") -> dict[str, list[tuple[Any,
     since = since_days(parse_window(window))
     reacted = (col(TipView.served_at) >= since, col(TipView.reaction).is_not(None))
     bucket = hour_bucket(TipView.served_at).label("bucket")
+    timed = (bucket, col(TipView.policy), col(TipView.policy_version), col(TipView.reaction))
     timing = (
         session.connection()
-        .execute(
-            select(bucket, TipView.policy, TipView.policy_version, TipView.reaction, sa.func.count())
-            .where(*reacted)
-            .group_by(bucket, TipView.policy, TipView.policy_version, TipView.reaction)
-        )
+        .execute(sa.select(*timed, sa.func.count()).where(*reacted).group_by(*timed))
         .all()
     )
-    cohort = sa.func.substr(day_of(User.created_at), 1, 7).label("cohort")
+    cohort: sa.Label[str] = sa.func.substr(day_of(User.created_at), 1, 7).label("cohort")
     people_stmt = (
-        select(Task.priority, cohort, TipView.reaction, sa.func.count())
+        sa.select(col(Task.priority), cohort, col(TipView.reaction), sa.func.count())
         .select_from(TipView)
         .join(User, col(User.id) == TipView.user_id)
         .join(Task, col(Task.id) == TipView.task_id, isouter=True)
-        .group_by(Task.priority, cohort, TipView.reaction)
+        .group_by(col(Task.priority), cohort, col(TipView.reaction))
     )
     people_stmt = reacted_tips(session, people_stmt, since=since, reacted=sum(row[-1] for row in timing))
     people = session.connection().execute(people_stmt).all()
     out: dict[str, dict[tuple[Any, str], int]] = {name: defaultdict(int) for name in SLICES}
     for b, policy, version, reaction, n in timing:
+        assert reaction is not None  # the statement reads reacted tips only
         for name, k in (("day", b[:10]), ("hour", int(b[11:13])), ("policy", f"{policy}@{version}")):
             out[name][(k, reaction)] += n
     for prio, c, reaction, n in people:
+        assert reaction is not None
         out["priority"][(prio, reaction)] += n
         out["cohort"][(c, reaction)] += n
     return {name: [(k, r, n) for (k, r), n in groups.items()] for name, groups in out.items()}

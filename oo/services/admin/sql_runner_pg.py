@@ -23,6 +23,7 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import psycopg
@@ -94,7 +95,7 @@ def ensure_readonly_role(*, engine: sa.Engine, secret: str, time_limit: float = 
             f"work_mem = '{WORK_MEM}'",
         ):
             conn.execute(sa.text(f"ALTER ROLE {ROLE} SET {setting}"))
-        database = conn.execute(sa.text("SELECT current_database()")).scalar_one()
+        database: str = conn.execute(sa.text("SELECT current_database()")).scalar_one()
         conn.execute(sa.text(f"GRANT CONNECT ON DATABASE {quote(database)} TO {ROLE}"))
         conn.execute(sa.text(f"GRANT USAGE ON SCHEMA public TO {ROLE}"))
         conn.execute(sa.text(f"REVOKE CREATE ON SCHEMA public FROM {ROLE}"))
@@ -108,7 +109,7 @@ def ensure_readonly_role(*, engine: sa.Engine, secret: str, time_limit: float = 
                 "WHERE c.table_schema = 'public' AND t.table_type = 'BASE TABLE' ORDER BY c.table_name, c.ordinal_position"
             )
         ):
-            columns.setdefault(table, []).append(column)
+            columns.setdefault(str(table), []).append(str(column))
         for table, cols in columns.items():
             if table in SECRET_TABLES or table.startswith("alembic_"):
                 continue
@@ -186,7 +187,7 @@ def _execute(database_url: str, sql: str, *, secret: str, row_cap: int, time_lim
             timer.start()
             try:
                 with conn.cursor() as cur:
-                    cur.execute(sql, prepare=True)  # type: ignore[call-overload]  # one statement only
+                    cur.execute(sql, prepare=True)  # one statement only
                     columns = [d.name for d in cur.description or []]
                     fetched = cur.fetchmany(row_cap + 1) if cur.description else []
             finally:
@@ -211,7 +212,7 @@ def drop_readonly_views(*, engine: sa.Engine) -> int:
     """
     with engine.begin() as conn:
         conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK_KEY})
-        names = (
+        names: Sequence[str] = (
             conn.execute(
                 sa.text(
                     "SELECT table_name FROM information_schema.views WHERE table_schema = 'public' AND table_name LIKE 'ro\\_%'"

@@ -99,6 +99,7 @@ def user_detail(*, session: Session, user_id: Any) -> dict[str, Any]:
     """
     user = _require_user(session, user_id)
     uid = user.id
+    assert uid is not None  # a stored user has its id
     integrations = session.exec(select(Integration).where(Integration.user_id == uid)).all()
     consents = session.exec(
         select(Consent).where(Consent.user_id == uid).order_by(col(Consent.accepted_at))
@@ -201,6 +202,7 @@ def set_role(*, session: Session, admin_id: int, user_id: Any, role: Any) -> Use
         params={"from": previous, "to": role},
     )
     session.commit()
+    assert user.id is not None  # a stored user has its id
     session_cache.forget_user(user.id)  # the new role applies to every open tab at once
     return user
 

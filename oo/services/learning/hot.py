@@ -25,8 +25,10 @@ import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import datetime
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -116,11 +118,12 @@ def _flush_user(user_id: int) -> int:
             snap = [(k, cache.get(k), list(pending.get(k, []))) for k in ((user_id, r.key) for r in refs)]
             orphans = [k for k in pending if k[0] == user_id and k[1] not in {r.key for r in refs}]
         snap = [(k, e, items) for k, e, items in snap if e is not None and items]
-        ids = sorted({p.feedback_id for _, _, items in snap for p in items})
+        entries: list[tuple[tuple[int, str], _Entry, list[Pending]]] = [(k, e, i) for k, e, i in snap if e]
+        ids = sorted({p.feedback_id for _, _, items in entries for p in items})
         if not ids:
             return 0
         now = utcnow()
-        claim = session.execute(
+        claim = session.exec(
             update(TipFeedback)
             .where(col(TipFeedback.id).in_(ids), col(TipFeedback.applied_at).is_(None))
             .values(applied_at=now)
@@ -138,7 +141,7 @@ def _flush_user(user_id: int) -> int:
         }
         versions = {}
         try:
-            for key, entry, _ in snap:
+            for key, entry, _ in entries:
                 row = rows.get(key[1])
                 stored = (row.updates, row.updated_at) if row else (0, None)
                 if stored != (entry.updates, entry.updated_at):
@@ -150,35 +153,139 @@ def _flush_user(user_id: int) -> int:
             session.rollback()
             _forget_applied(session, user_id, ids)
             return 0
+    _settle(entries, versions, now)
     with hot_lock:
-        for key, entry, items in snap:
-            flushed = {p.feedback_id for p in items}
-            pending[key] = [p for p in pending.get(key, []) if p.feedback_id not in flushed]
-            current = cache.get(key)
-            if (
-                current is not None
-                and current.updates == entry.updates
-                and current.updated_at == entry.updated_at
-            ):
-                cache.put(key, _Entry(current.policy, versions[key], now))  # stored + what came since
-            else:
-                cache.drop_user(user_id, key[1])
-            if not pending[key]:
-                del pending[key]
-            else:
-                _dirty.add(user_id)
         for key in orphans:  # a policy left the serving set: the outbox teaches its stored model
             pending.pop(key, None)
     return len(ids)
 
 
+_VERSIONS_OF = sa.select(
+    col(ModelState.id),
+    col(ModelState.user_id),
+    col(ModelState.policy_key),
+    col(ModelState.updates),
+    col(ModelState.updated_at),
+).where(col(ModelState.user_id).in_(sa.bindparam("users", expanding=True)))
+_CLAIM = (
+    sa.update(TipFeedback)
+    .where(
+        col(TipFeedback.id).in_(sa.bindparam("ids", expanding=True)), col(TipFeedback.applied_at).is_(None)
+    )
+    .values(applied_at=sa.bindparam("now"))
+)
+_UPDATE_MODEL = (
+    sa.update(ModelState)
+    .where(col(ModelState.id) == sa.bindparam("row_id"), col(ModelState.updates) == sa.bindparam("old"))
+    .values(data=sa.bindparam("data"), updates=sa.bindparam("new"), updated_at=sa.bindparam("now"))
+)
+_INSERT_MODEL = sa.insert(ModelState)
+
+Snap = tuple[tuple[int, str], _Entry, list[Pending]]
+
+
+def _snapshot(users: list[int], learning: set[str]) -> dict[int, list[Snap] | None]:
+    """Per user, the cached models with pending reactions (None: some model is not cached)."""
+    out: dict[int, list[Snap] | None] = {}
+    wanted = set(users)
+    with hot_lock:
+        for key, items in pending.items():
+            uid = key[0]
+            if uid not in wanted or not items or out.get(uid, []) is None:
+                continue
+            entry = cache.get(key)
+            if entry is None or key[1] not in learning:
+                out[uid] = None
+            else:
+                out.setdefault(uid, []).append((key, entry, list(items)))  # type: ignore[union-attr]
+    return out
+
+
+def _flush_batch(users: list[int]) -> tuple[int, list[int]]:
+    """Every user whose cached models match the stored versions, in one transaction.
+
+    Returns:
+        How many reactions were persisted, and the users left for the careful per-user path
+        (a model not cached, a stored version that moved on, a claim that failed).
+    """
+    with session_scope() as session:
+        learning = {r.key for r in serving_set(session=session).all if r.learns}
+        conn = session.connection()
+        stored = {(u, k): (i, n, t) for i, u, k, n, t in conn.execute(_VERSIONS_OF, {"users": users})}
+        fast: list[Snap] = []
+        slow: list[int] = []
+        for uid, snaps in _snapshot(users, learning).items():
+            if snaps is not None and all(
+                stored.get(k, (None, 0, None))[1:] == (e.updates, e.updated_at) for k, e, _ in snaps
+            ):
+                fast.extend(snaps)
+            else:
+                slow.append(uid)
+        ids = sorted({p.feedback_id for _, _, items in fast for p in items})
+        if not ids:
+            return 0, slow
+        now = utcnow()
+        if conn.execute(_CLAIM, {"ids": ids, "now": now}).rowcount != len(ids):
+            session.rollback()  # the outbox (or a deletion) got some first: sort it out user by user
+            return 0, sorted({k[0] for k, _, _ in fast} | set(slow))
+        inserts = []
+        for key, entry, _ in fast:
+            data = dumps_binary(entry.policy)
+            if key in stored:
+                row_id, old, _ = stored[key]
+                params = {"row_id": row_id, "old": old, "new": old + 1, "data": data, "now": now}
+                if conn.execute(_UPDATE_MODEL, params).rowcount != 1:
+                    session.rollback()
+                    return 0, sorted({k[0] for k, _, _ in fast} | set(slow))
+            else:
+                inserts.append(
+                    {"user_id": key[0], "policy_key": key[1], "data": data, "updates": 1, "updated_at": now}
+                )
+        if inserts:
+            conn.execute(_INSERT_MODEL, inserts)
+        session.commit()
+    _settle(fast, {k: stored[k][1] + 1 if k in stored else 1 for k, _, _ in fast}, now)
+    return len(ids), slow
+
+
+def _settle(flushed: list[Snap], versions: dict[tuple[int, str], int], now: datetime) -> None:
+    """After a commit: the cached models carry their new versions; what was written is no longer pending."""
+    with hot_lock:
+        for key, entry, items in flushed:
+            done = {p.feedback_id for p in items}
+            rest = [p for p in pending.get(key, []) if p.feedback_id not in done]
+            current = cache.get(key)
+            if current is not None and (current.updates, current.updated_at) == (
+                entry.updates,
+                entry.updated_at,
+            ):
+                cache.put(key, _Entry(current.policy, versions[key], now))  # stored + what came since
+            else:
+                cache.drop_user(key[0], key[1])
+            if rest:
+                pending[key] = rest
+                _dirty.add(key[0])
+            else:
+                pending.pop(key, None)
+
+
 def flush() -> int:
-    """Persist every changed model (one transaction per user); returns how many reactions."""
+    """Persist every changed model; returns how many reactions.
+
+    One transaction for every user whose cached models are current (the common case), then the
+    careful path (reload, replay, per-user transaction) for the rest.
+    """
     with hot_lock:
         users = sorted(_dirty)
         _dirty.clear()
-    done = 0
-    for user_id in users:
+    if not users:
+        return 0
+    try:
+        done, slow = _flush_batch(users)
+    except Exception:
+        log.exception("writing models in one batch failed; falling back to one user at a time")
+        done, slow = 0, users
+    for user_id in slow:
         try:
             done += _flush_user(user_id)
         except Exception:

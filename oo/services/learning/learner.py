@@ -174,7 +174,7 @@ def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> 
         else:
             stale.append(ref)
     if stale:
-        rows = {
+        found = {
             r.policy_key: r
             for r in session.exec(
                 select(ModelState).where(
@@ -183,7 +183,7 @@ def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> 
             ).all()
         }
         for ref in stale:
-            row = rows.get(ref.key)
+            row = found.get(ref.key)
             policy = _decode(row, ref) if row else _fresh(ref, user_id)
             with hot_lock:  # the pending list must not change between the replay and the put
                 policy = with_pending((user_id, ref.key), policy)
@@ -226,7 +226,7 @@ def _write(
             raise _Conflict from exc
         return 1
     version = row.updates + 1  # read first: the ORM update below also refreshes `row` in the session
-    result = session.execute(
+    result = session.exec(
         update(ModelState)
         .where(col(ModelState.id) == row.id, col(ModelState.updates) == row.updates)
         .values(data=data, updates=version, updated_at=now)
@@ -244,7 +244,7 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
     xs = served_features(tip) if tip else {}
     refs = [r for r in serving_set(session=session).all if r.learns and r.encoder in xs]
     now = utcnow()
-    claim = session.execute(
+    claim = session.exec(
         update(TipFeedback)
         .where(col(TipFeedback.id) == feedback_id, col(TipFeedback.applied_at).is_(None))
         .values(applied_at=now)
@@ -305,6 +305,7 @@ def apply_pending(
     ).all()
     applied = 0
     for feedback_id in ids:
+        assert feedback_id is not None  # a stored row has its id
         try:
             applied += apply(session=session, feedback_id=feedback_id)
         except Exception:

@@ -1,7 +1,7 @@
 """The policy registry (R4): which policy serves, which ones shadow it, which are archived.
 
 The registry is the ``policy`` table, seeded on first use from `oo.recommender.POLICY_SPECS`
-(``linucb@3`` active; ``linucb@1``, ``linucb@2`` and ``random@1`` shadow). Exactly one policy
+(``linucb@5`` active on a fresh registry; every other version shadow). Exactly one policy
 is active; every request also scores the shadow policies and logs their picks without serving
 them. The serving set is cached in process for a few seconds, so a promotion made on another
 worker takes effect there within `CACHE_SECONDS`.
@@ -27,7 +27,7 @@ log = logging.getLogger("oo.policies")
 
 ACTIVE, SHADOW, ARCHIVED = "active", "shadow", "archived"
 STATUSES = (ACTIVE, SHADOW, ARCHIVED)
-DEFAULT_ACTIVE = "linucb@3"
+DEFAULT_ACTIVE = "linucb@5"
 CACHE_SECONDS = 5.0
 
 
@@ -92,14 +92,19 @@ def ensure_registry(*, session: Session) -> int:
     """Insert the shipped policy versions that are missing; returns how many were added.
 
     Safe to run from several workers at once: a concurrent insert loses on the unique
-    (name, version) constraint and is ignored.
+    (name, version) constraint and is ignored. `DEFAULT_ACTIVE` is seeded active only into a
+    registry without an active policy.
     """
-    have = {(r.name, r.version) for r in session.exec(select(Policy)).all()}
+    rows = session.exec(select(Policy)).all()
+    have = {(r.name, r.version) for r in rows}
+    # On an existing registry a new default enters as a shadow: the operator's active policy keeps
+    # serving until the new one is promoted (through the off-policy gate on the admin console).
+    has_active = any(r.status == ACTIVE for r in rows)
     added = 0
     for spec in POLICY_SPECS:
         if (spec.name, spec.version) in have:
             continue
-        status = ACTIVE if spec.key == DEFAULT_ACTIVE else SHADOW
+        status = ACTIVE if spec.key == DEFAULT_ACTIVE and not has_active else SHADOW
         session.add(
             Policy(
                 name=spec.name,

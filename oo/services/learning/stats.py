@@ -15,6 +15,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import sqlalchemy as sa
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -41,7 +42,7 @@ class RewardSummary:
     @classmethod
     def of(cls, counts: Iterable[tuple[str | None, int]]) -> RewardSummary:
         """From (reaction, count) pairs; reactions outside `REWARDS` are ignored."""
-        pairs = [(REWARDS[r], c) for r, c in counts if r in REWARDS and c > 0]
+        pairs = [(REWARDS[r], c) for r, c in counts if r is not None and r in REWARDS and c > 0]
         n = sum(c for _, c in pairs)
         if n == 0:
             return cls(0, None, None)
@@ -72,13 +73,12 @@ class PolicyStats:
 
 
 def _served(session: Session, user_id: int | None) -> dict[str, dict[str | None, int]]:
-    query = select(TipView.policy, TipView.policy_version, TipView.fallback, TipView.reaction, func.count())
+    served = (col(TipView.policy), col(TipView.policy_version), col(TipView.fallback), col(TipView.reaction))
+    query = sa.select(*served, func.count())
     if user_id is not None:
-        query = query.where(TipView.user_id == user_id)
+        query = query.where(col(TipView.user_id) == user_id)
     out: dict[str, dict[str | None, int]] = defaultdict(lambda: defaultdict(int))
-    for name, version, fallback, reaction, n in session.exec(
-        query.group_by(TipView.policy, TipView.policy_version, TipView.fallback, TipView.reaction)
-    ).all():
+    for name, version, fallback, reaction, n in session.connection().execute(query.group_by(*served)).all():
         counts = out[f"{name}@{version}"]
         counts["__served__"] += n
         counts["__fallback__"] += n if fallback else 0
@@ -88,17 +88,16 @@ def _served(session: Session, user_id: int | None) -> dict[str, dict[str | None,
 
 def _shadow(session: Session, user_id: int | None) -> dict[str, dict[tuple[bool, str | None], int]]:
     agree = col(TipScore.task_id) == col(TipView.task_id)
+    shadow = (col(TipScore.policy), col(TipScore.policy_version), agree, col(TipView.reaction))
     query = (
-        select(TipScore.policy, TipScore.policy_version, agree, TipView.reaction, func.count())
+        sa.select(*shadow, func.count())
         .join(TipView, col(TipView.id) == col(TipScore.tip_id))
-        .where(TipScore.role == "shadow")
+        .where(col(TipScore.role) == "shadow")
     )
     if user_id is not None:
-        query = query.where(TipScore.user_id == user_id)
+        query = query.where(col(TipScore.user_id) == user_id)
     out: dict[str, dict[tuple[bool, str | None], int]] = defaultdict(lambda: defaultdict(int))
-    for name, version, agreed, reaction, n in session.exec(
-        query.group_by(TipScore.policy, TipScore.policy_version, agree, TipView.reaction)
-    ).all():
+    for name, version, agreed, reaction, n in session.connection().execute(query.group_by(*shadow)).all():
         out[f"{name}@{version}"][(bool(agreed), reaction)] += n
     return out
 

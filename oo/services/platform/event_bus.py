@@ -7,8 +7,11 @@ the server (scripts, tests) may call `bus()` too and gets a started in-memory bu
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+import threading
+from collections import deque
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -29,27 +32,81 @@ RETENTION_DAYS = 30
 _bus: EventBus | None = None
 
 
+def _row(event: Event) -> dict[str, object]:
+    return {
+        "id": event.id,
+        "subject": event.subject,
+        "user_id": event.user_id,
+        "occurred_at": event.occurred_at,
+        "data": json.dumps(event.data, default=str),
+        "replay_of": event.replay_of,
+    }
+
+
+def _insert_rows(rows: list[dict[str, object]]) -> None:
+    """Insert once per event id (INSERT ... ON CONFLICT DO NOTHING), all rows in one transaction."""
+    engine = get_engine()
+    insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(EventRecord.__table__).on_conflict_do_nothing(index_elements=["id"])  # type: ignore[attr-defined]
+    with engine.begin() as conn:
+        conn.execute(stmt, rows)
+
+
 class DbEventStore:
-    """`oo.bus.EventStore` over the ``event`` table (sync; the bus calls it from a worker thread)."""
+    """`oo.bus.EventStore` over the ``event`` table (sync; the bus calls it from a worker thread).
+
+    In the server (`bus_lifespan`) saves are batched: `save` queues the row and a writer thread
+    inserts what arrived every `BATCH_SECONDS` in one transaction, instead of one commit per event
+    on the request path. The store is a sink for replay and retention (the tip and feedback tables
+    are the record), so a crash may lose the last fraction of a second of events; shutdown drains
+    the queue. Elsewhere (scripts, tests) `save` writes at once.
+    """
+
+    BATCH_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        """A store that writes at once until `start_writer`."""
+        self._queue: deque[dict[str, object]] | None = None
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def save(self, event: Event) -> None:
-        """Insert once per event id (one round trip: INSERT ... ON CONFLICT DO NOTHING)."""
-        engine = get_engine()
-        insert = pg_insert if engine.dialect.name == "postgresql" else sqlite_insert
-        stmt = (
-            insert(EventRecord.__table__)  # type: ignore[attr-defined]
-            .values(
-                id=event.id,
-                subject=event.subject,
-                user_id=event.user_id,
-                occurred_at=event.occurred_at,
-                data=json.dumps(event.data, default=str),
-                replay_of=event.replay_of,
-            )
-            .on_conflict_do_nothing(index_elements=["id"])
-        )
-        with engine.begin() as conn:
-            conn.execute(stmt)
+        """Persist one event (queued for the writer thread when it runs)."""
+        queue = self._queue
+        if queue is not None:
+            queue.append(_row(event))
+            return
+        _insert_rows([_row(event)])
+
+    def start_writer(self) -> None:
+        """Batch from now on (idempotent)."""
+        if self._thread is not None:
+            return
+        self._queue, self._wake = deque(), threading.Event()
+        self._thread = threading.Thread(target=self._run, name="event-store-writer", daemon=True)
+        self._thread.start()
+
+    def stop_writer(self) -> None:
+        """Write what is queued and go back to writing at once."""
+        thread, self._thread = self._thread, None
+        if thread is None:
+            return
+        self._wake.set()
+        thread.join(timeout=10)
+        queue, self._queue = self._queue, None  # saves from now on write at once
+        self._drain(queue)
+
+    def _run(self) -> None:
+        while not self._wake.wait(self.BATCH_SECONDS):
+            self._drain(self._queue)
+
+    def _drain(self, queue: deque[dict[str, object]] | None) -> None:
+        while queue:
+            rows = [queue.popleft() for _ in range(min(len(queue), 1000))]
+            try:
+                _insert_rows(rows)
+            except Exception:  # a sink: log, never crash the writer
+                log.exception("saving %s events failed", len(rows))
 
     def get(self, event_id: str) -> Event | None:
         """One stored event."""
@@ -113,12 +170,17 @@ async def bus_lifespan() -> AsyncIterator[None]:
     """Lifespan task: start the bus with the server, close it at shutdown."""
     global _bus
     await bus().start()
+    store = bus().store
+    if isinstance(store, DbEventStore):
+        store.start_writer()
     try:
         yield
     finally:
         if _bus is not None:
             await _bus.close()
             _bus = None
+        if isinstance(store, DbEventStore):
+            await asyncio.to_thread(store.stop_writer)
 
 
 async def publish(event: Event) -> None:

@@ -37,6 +37,7 @@ from oo.models import (
     User,
     UserSession,
     WebhookDelivery,
+    table,
     utcnow,
 )
 from oo.services.accounts import session_cache
@@ -137,8 +138,8 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     learner.forget_user(user_id)
     for model in USER_TABLES:
-        result = session.exec(delete(model).where(col(model.user_id) == user_id))  # type: ignore[attr-defined]
-        counts[model.__tablename__] = int(result.rowcount or 0)  # type: ignore[attr-defined]
+        result = session.exec(delete(model).where(col(model.user_id) == user_id))
+        counts[table(model).name] = int(result.rowcount or 0)
     # The audit log is append-only: entries about this user keep only the pseudonymous id.
     session.exec(update(AdminAction).where(col(AdminAction.target) == f"user:{user_id}").values(params="{}"))
     user = session.get(User, user_id)

@@ -60,7 +60,7 @@ def _ordinals(values: Sequence[object]) -> np.ndarray:
         try:
             days = np.array([v or "NaT" for v in values], dtype="datetime64[D]")  # stored as YYYY-MM-DD
         except ValueError:
-            days = np.array([v[:10] if v else "NaT" for v in values], dtype="datetime64[D]")
+            days = np.array([str(v)[:10] if v else "NaT" for v in values], dtype="datetime64[D]")
         out = days.astype(np.int64).astype(np.float64) + _EPOCH_ORDINAL
         out[np.isnat(days)] = np.nan
         return out
@@ -91,10 +91,10 @@ def user_zone(*, session: Session, user_id: int) -> tzinfo:
     return zone(session.connection().execute(_USER_ZONE, {"user_id": user_id}).scalar())
 
 
-_OPEN_TASKS = select(
+_OPEN_TASKS = sa.select(
     _raw(Task.id), _raw(Task.priority), _raw(Task.added_at), _raw(Task.due_at), _raw(Task.due_date)
 ).where(
-    Task.user_id == sa.bindparam("user_id"),
+    col(Task.user_id) == sa.bindparam("user_id"),
     col(Task.completed_at).is_(None),
     or_(
         col(Task.snoozed_until).is_(None), col(Task.snoozed_until) <= sa.bindparam("now", type_=UTCDateTime())
@@ -130,12 +130,12 @@ def load(
     return [int(i) for i in ids], batch
 
 
-_TEXT = select(Task.id, Task.content, Task.source, Task.external_id, Task.url).where(
-    Task.id == sa.bindparam("task_id"), Task.user_id == sa.bindparam("user_id")
+_TEXT = sa.select(col(Task.content), col(Task.source), col(Task.external_id), col(Task.url)).where(
+    col(Task.id) == sa.bindparam("task_id"), col(Task.user_id) == sa.bindparam("user_id")
 )
 
 
 def text_of(*, session: Session, user_id: int, task_id: int) -> TaskText | None:
     """The picked task's text and source reference."""
     row = session.connection().execute(_TEXT, {"task_id": task_id, "user_id": user_id}).first()
-    return TaskText(*row) if row else None
+    return TaskText(task_id, *row) if row else None

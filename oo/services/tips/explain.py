@@ -76,6 +76,7 @@ class Recommendation:
     explanation: Explanation = field(default_factory=lambda: Explanation(""))
     served_at: datetime | None = None
     latency_ms: float = 0.0
+    propensity: float | None = None  # probability the serving policy had of choosing this tip
 
     @property
     def empty(self) -> bool:

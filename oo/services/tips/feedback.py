@@ -5,8 +5,10 @@ the admin reward op and the delayed reward of a task completed at its source:
 
 * **Idempotent:** one row per (user, idempotency key). The same key again returns the stored
   result and changes nothing; the same key with a different tip or reaction is a conflict.
-* **First reward wins** (a scripted client cannot skew the model): only the first reaction
-  to a tip is learned; later ones are recorded (``tip_feedback``) but not learned twice.
+* **First reward wins** (a scripted client cannot skew the model): the first reaction to a tip
+  is learned; of the later ones only a first Done is learned too (Helpful then Done teaches
+  both); the rest are recorded (``tip_feedback``) but not learned. The rule, and the weak
+  ``ignored`` signal of a tip left without a reaction, live in `oo.services.learning.signals`.
 * **Transactional outbox:** the feedback row (``applied_at`` NULL), the task change (done,
   snooze, dismiss) and, for a Done on a real source, the ``source_action`` that closes the task
   there are written in one transaction; then `oo.services.learning.learner.apply` learns and sets
@@ -21,6 +23,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -30,7 +33,7 @@ from oo.bus import TipFeedback as TipFeedbackPayload
 from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
 from oo.services.learning import hot as learner_hot
-from oo.services.learning import learner
+from oo.services.learning import learner, signals
 
 log = logging.getLogger("oo.feedback")
 
@@ -99,8 +102,11 @@ def check_reaction(reaction: object) -> str:
     return reaction
 
 
-def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool) -> FeedbackResult:
+def _result(
+    row: TipFeedback, task_id: int | None, first: bool, duplicate: bool, learn: bool | None = None
+) -> FeedbackResult:
     assert row.id is not None
+    learn = first if learn is None else learn
     return FeedbackResult(
         feedback_id=row.id,
         tip_id=row.tip_id,
@@ -109,13 +115,22 @@ def _result(row: TipFeedback, task_id: int | None, first: bool, duplicate: bool)
         reward=row.reward,
         origin=row.origin,
         first=first,
-        learned=first and row.applied_at is not None,
+        learned=learn and row.applied_at is not None,
         duplicate=duplicate,
         created_at=row.created_at,
     )
 
 
+_KEY_USED = sa.select(col(TipFeedback.id)).where(
+    col(TipFeedback.user_id) == sa.bindparam("user_id"),
+    col(TipFeedback.idempotency_key) == sa.bindparam("key"),
+)
+
+
 def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: str) -> FeedbackResult | None:
+    # The common case is a new key: one prebuilt Core statement says so without the ORM.
+    if session.connection().execute(_KEY_USED, {"user_id": user_id, "key": key}).first() is None:
+        return None
     row = session.exec(
         select(TipFeedback).where(TipFeedback.user_id == user_id, TipFeedback.idempotency_key == key)
     ).first()
@@ -124,7 +139,9 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
     if row.tip_id != tip_id or row.reaction != reaction:
         raise IdempotencyConflict("this idempotency key was already used for another tip or reaction")
     first_id = session.exec(
-        select(TipFeedback.id).where(TipFeedback.tip_id == row.tip_id).order_by(col(TipFeedback.id))
+        select(TipFeedback.id)
+        .where(TipFeedback.tip_id == row.tip_id, TipFeedback.origin != signals.SIGNAL_ORIGIN)
+        .order_by(col(TipFeedback.id))
     ).first()
     tip = session.get(TipView, row.tip_id)
     return _result(row, tip.task_id if tip else None, first=first_id == row.id, duplicate=True)
@@ -216,12 +233,14 @@ def record(
     if tip is None or tip.user_id != user_id:
         raise TipNotFound("no such tip")
     now = now or utcnow()
-    claim = session.execute(
+    claim = session.exec(
         update(TipView)
         .where(col(TipView.id) == tip_id, col(TipView.reaction).is_(None))
         .values(reaction=reaction, reacted_at=now)
     )
     first = claim.rowcount == 1
+    learn = first or signals.later_absorbed(session, tip_id, reaction)
+    signals.note_answered(user_id, tip_id)
     if origin == "user":
         _apply_to_task(session, user_id, tip, reaction, now, snooze_hours, hold)
     row = TipFeedback(
@@ -232,7 +251,7 @@ def record(
         idempotency_key=key,
         origin=origin,
         created_at=now,
-        applied_at=None if first else now,
+        applied_at=None if learn else now,
     )
     session.add(row)
     try:
@@ -243,9 +262,9 @@ def record(
         if raced is None:
             raise
         return raced
-    if first and hold:
+    if learn and hold:
         pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
-    elif first and write_behind:
+    elif learn and write_behind:
         try:
             learner_hot.learn_now(
                 session=session,
@@ -257,14 +276,14 @@ def record(
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
-    elif first:
+    elif learn:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         session.refresh(row)
-    return _result(row, tip.task_id, first=first, duplicate=False)
+    return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
 
 
 def record_completion(

@@ -8,10 +8,14 @@ Every pick goes through `recommend`: /tip, push and ``POST /api/v1/recommend``. 
    learner (model load, pick, explanation) must finish within `BUDGET_SECONDS`, or if it
    raises or is late, Random picks instead
    (``tip_view.fallback`` true, a ``fallback`` row in ``tip_score``, a warning in the log) —
-   the user never sees an error;
+   the user never sees an error. The active policy picks with `Policy.choose`, which returns
+   the propensity: the exact probability it had of choosing the served task (stochastic
+   policies sample; deterministic ones have 1, or 1/k among k tied best). Each shadow computes
+   its whole pick distribution, so its probability of the *served* task is logged too;
 4. logs the served tip (``tip_view``: features per encoder, policy, score, explanation,
-   latency) and one ``tip_score`` row per policy scored (its own pick, features, score,
-   latency), in one short transaction.
+   latency, propensity) and one ``tip_score`` row per policy scored (its own pick, features,
+   score, latency, ``served_probability``), in one short transaction. Those two columns are what
+   off-policy evaluation (`oo.recommender.ope`) needs.
 
 Shadow picks are logged, never served. A shadow that fails or is late is skipped with a
 warning. The served task's features are logged under every encoder the learners use, so every
@@ -31,13 +35,14 @@ from datetime import datetime, tzinfo
 from time import perf_counter
 from typing import Any
 
+import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from oo.bus import Event, TipServed
-from oo.models import TipScore, TipView, utcnow
+from oo.models import TipScore, TipView, table, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
-from oo.services.learning import learner
+from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
 from oo.services.tips import candidates, explain
 from oo.services.tips.explain import Recommendation
@@ -48,8 +53,8 @@ BUDGET_SECONDS = 0.05  # the active learner's time budget per pick; then Random 
 CHANNELS = ("web", "push", "api")
 POOL_SIZE = 4  # a stuck pick holds a thread; with all of them stuck, every pick falls back
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="oo-learner")
-_INSERT_VIEW = sa.insert(TipView.__table__)  # type: ignore[attr-defined]
-_INSERT_SCORE = sa.insert(TipScore.__table__)  # type: ignore[attr-defined]
+_INSERT_VIEW = sa.insert(table(TipView))
+_INSERT_SCORE = sa.insert(table(TipScore))
 
 
 @dataclass
@@ -63,15 +68,25 @@ class _Outcome:
     latency_ms: float = 0.0
     detail: dict[str, Any] | None = None
     error: str = ""
+    probs: np.ndarray | None = None  # the whole pick distribution (shadows)
+    propensity: float | None = None  # the chosen candidate's probability (active, fallback)
+
+    def served_probability(self, served: int) -> float | None:
+        """This policy's probability of choosing candidate `served`."""
+        if self.probs is not None:
+            return float(self.probs[served])
+        return self.propensity if self.index == served else None
 
 
-def _pick(
-    policy: Policy, X: FeatureMatrix, explain_it: bool
-) -> tuple[int, float, dict[str, Any] | None, float]:
+def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
+    """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
-    index, score = policy.pick(X)
+    if explain_it:
+        (index, score, propensity), probs = policy.choose(X), None
+    else:
+        (index, score, propensity), probs = policy.choose_with_distribution(X)
     detail = policy.explain(X.row(index)) if explain_it and isinstance(policy, LinUCBPolicy) else None
-    return index, score, detail, (perf_counter() - start) * 1000
+    return index, score, detail, (perf_counter() - start) * 1000, propensity, probs
 
 
 def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, FeatureMatrix | Exception]:
@@ -121,16 +136,21 @@ def _score_all(
             outcome.error = "skipped: the budget is spent"
             continue
         try:
-            outcome.index, outcome.score, outcome.detail, outcome.latency_ms = _pick(
-                *runnable[outcome.ref.key], False
-            )
+            (
+                outcome.index,
+                outcome.score,
+                outcome.detail,
+                outcome.latency_ms,
+                outcome.propensity,
+                outcome.probs,
+            ) = _pick(*runnable[outcome.ref.key], False)
         except Exception as exc:
             outcome.error = f"{exc.__class__.__name__}: {exc}"
             log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
     if future is not None:
         try:
-            active.index, active.score, active.detail, active.latency_ms = future.result(
-                timeout=max(0.0, deadline - perf_counter())
+            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = (
+                future.result(timeout=max(0.0, deadline - perf_counter()))
             )
         except FutureTimeout:
             active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
@@ -184,6 +204,7 @@ def recommend(
         raise ValueError(f"channel must be one of {CHANNELS}")
     now = now or utcnow()
     ctx = Context(now.astimezone(tz or candidates.user_zone(session=session, user_id=user_id)))
+    _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     if not ids:
         return Recommendation.nothing()
@@ -199,10 +220,19 @@ def recommend(
     return _log(session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now)
 
 
+def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
+    """Record the user's earlier unanswered tips as ignored (a weak signal); never blocks a pick."""
+    try:
+        signals.maybe_record_ignored(session=session, user_id=user_id, now=now)
+    except Exception:
+        session.rollback()
+        log.exception("recording ignored tips of user %s failed", user_id)
+
+
 def _fallback(views: TaskBatch) -> _Outcome:
     start = perf_counter()
-    index, score = learner.random_policy().pick(views)  # type: ignore[arg-type]
-    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000)
+    index, score, propensity = learner.random_policy().choose(views)  # type: ignore[arg-type]
+    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000, propensity=propensity)
 
 
 def _log(
@@ -240,33 +270,18 @@ def _log(
     tip_id = uuid.uuid4().hex
     latency = (perf_counter() - started) * 1000
     conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
-    conn.execute(
-        _INSERT_VIEW,
-        {
-            "id": tip_id,
-            "user_id": user_id,
-            "task_id": task.id,
-            "source": task.source,
-            "external_id": task.external_id,
-            "kind": "todo",
-            "channel": channel,
-            "policy": served.ref.name,
-            "policy_version": served.ref.version,
-            "score": served.score,
-            "fallback": served.role == "fallback",
-            "features": json.dumps(xs),
-            "explanation": json.dumps(logged),
-            "latency_ms": latency,
-            "served_at": now,
-            "reaction": None,
-            "reacted_at": None,
-        },
-    )
+    view = _view_row(tip_id, user_id, task, channel, served, xs, logged, latency, now)
+    conn.execute(_INSERT_VIEW, view)
     conn.execute(
         _INSERT_SCORE,
-        [_score_row(o, tip_id, user_id, ids, matrices, now) for o in outcomes if o.index is not None],
+        [
+            _score_row(o, tip_id, user_id, ids, matrices, now, served.index)
+            for o in outcomes
+            if o.index is not None
+        ],
     )
     session.commit()
+    signals.note_served(user_id, tip_id, channel, now)
     return Recommendation(
         tip_id=tip_id,
         text=task.content,
@@ -282,7 +297,42 @@ def _log(
         explanation=why,
         served_at=now,
         latency_ms=latency,
+        propensity=served.propensity,
     )
+
+
+def _view_row(
+    tip_id: str,
+    user_id: int,
+    task: Any,
+    channel: str,
+    served: _Outcome,
+    xs: dict[str, dict[str, float]],
+    logged: dict[str, Any],
+    latency: float,
+    now: datetime,
+) -> dict[str, Any]:
+    """The ``tip_view`` row of a served tip (propensity: the serving policy's probability of it)."""
+    return {
+        "id": tip_id,
+        "user_id": user_id,
+        "task_id": task.id,
+        "source": task.source,
+        "external_id": task.external_id,
+        "kind": "todo",
+        "channel": channel,
+        "policy": served.ref.name,
+        "policy_version": served.ref.version,
+        "score": served.score,
+        "fallback": served.role == "fallback",
+        "features": json.dumps(xs),
+        "explanation": json.dumps(logged),
+        "latency_ms": latency,
+        "served_at": now,
+        "reaction": None,
+        "reacted_at": None,
+        "propensity": served.propensity,
+    }
 
 
 def _score_row(
@@ -292,6 +342,7 @@ def _score_row(
     ids: list[int],
     matrices: dict[str, FeatureMatrix | Exception],
     now: datetime,
+    served: int,
 ) -> dict[str, Any]:
     assert o.index is not None
     X = matrices.get(o.ref.encoder)
@@ -308,12 +359,13 @@ def _score_row(
         "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
         "latency_ms": o.latency_ms,
         "created_at": now,
+        "served_probability": o.served_probability(served),
     }
 
 
 def warm_up() -> None:
     """Start the pool's threads and touch numpy's products once, so the first real pick is fast."""
-    X = FeatureMatrix(("a",), [[1.0], [0.0]])
+    X = FeatureMatrix(("a",), np.array([[1.0], [0.0]]))
     for future in [_pool.submit(_pick, learner.random_policy(), X, False) for _ in range(POOL_SIZE)]:
         future.result()
     LinUCBPolicy(["a"]).pick(X)

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 
 import sqlalchemy as sa
-from sqlmodel import Session, select
+from sqlmodel import Session, col
 
 from oo.db import session_scope
 from oo.models import TODOIST, Integration, utcnow
@@ -70,9 +70,9 @@ def source_state(*, session: Session, user_id: int) -> SourceState:
     return _sources(session, user_id)[0]
 
 
-_INTEGRATIONS = select(Integration.provider, Integration.status, Integration.last_sync_at).where(
-    Integration.user_id == sa.bindparam("user_id")
-)
+_INTEGRATIONS = sa.select(
+    col(Integration.provider), col(Integration.status), col(Integration.last_sync_at)
+).where(col(Integration.user_id) == sa.bindparam("user_id"))
 
 
 def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
@@ -80,7 +80,10 @@ def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
     # Core with a statement built once: this runs on every tip.
     rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
     now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
-    stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
+    stale = any(
+        p == TODOIST and s == "connected" and (t is None or now - t >= max_age)
+        for p, s, t in rows
+    )
     statuses = [s for _, s, _ in rows]
     return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
 

@@ -8,7 +8,14 @@ from oo.recommender import POLICY_SPECS, LinUCBPolicy, RandomPolicy, build_polic
 
 
 def test_registry_lists_the_shipped_versions():
-    assert [s.key for s in POLICY_SPECS] == ["random@1", "linucb@1", "linucb@2", "linucb@3"]
+    assert [s.key for s in POLICY_SPECS] == [
+        "random@1",
+        "linucb@1",
+        "linucb@2",
+        "linucb@3",
+        "linucb@4",
+        "linucb@5",
+    ]
     assert get_spec("linucb", 1).params == {
         "encoder": "textbook@1",
         "alpha": 1.0,

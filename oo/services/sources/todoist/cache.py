@@ -19,7 +19,7 @@ from sqlmodel import Session, col, delete, select
 
 from oo.bus import SyncCounts
 from oo.integrations.todoist import NormalizedTask, SyncResult, TodoistTask, normalize_task
-from oo.models import TODOIST, Integration, SourceAction, Task, User, utcnow
+from oo.models import TODOIST, Integration, SourceAction, Task, User, table, utcnow
 
 log = logging.getLogger("oo.todoist.sync")
 
@@ -28,7 +28,7 @@ TASK_URL = "https://app.todoist.com/app/task/{id}"
 
 # Built once: constructing SQLAlchemy statements costs more than running them, and these two run
 # on every sync (most incremental answers are empty).
-_integration, _task = Integration.__table__, Task.__table__
+_integration, _task = table(Integration), table(Task)
 _MARK_SYNCED = (
     sa.update(_integration)
     .where(_integration.c.user_id == sa.bindparam("b_user_id"), _integration.c.provider == TODOIST)
@@ -74,6 +74,7 @@ def apply_sync(
         How many tasks were written and removed, and how many open ones the cache now holds.
     """
     now = utcnow()
+    next_token: str | None
     tz, next_token = timezone, result.sync_token
     if result.user is not None and result.user.timezone and result.user.timezone != timezone:
         tz = _set_timezone(session, user_id, result.user.timezone)
@@ -136,7 +137,7 @@ def _apply_items(
 def open_count(*, session: Session, user_id: int) -> int:
     """Open Todoist tasks in the user's cache."""
     session.flush()  # a Core statement does not autoflush pending rows
-    return int(session.exec(_OPEN_COUNT, params={"b_user_id": user_id}).scalar_one())
+    return int(session.connection().execute(_OPEN_COUNT, {"b_user_id": user_id}).scalar_one())
 
 
 def _existing(session: Session, user_id: int, ids: set[str] | None) -> dict[str, Task]:

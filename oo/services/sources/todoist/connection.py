@@ -25,7 +25,7 @@ from oo.crypto import CryptoError
 from oo.db import session_scope
 from oo.integrations.todoist import TodoistAuthError, TodoistClient, TodoistError
 from oo.integrations.todoist.oauth import authorize_url, exchange_code_grant, revoke_token
-from oo.models import TODOIST, Integration, SourceAction, Task, User, utcnow
+from oo.models import TODOIST, Integration, SourceAction, Task, User, table, utcnow
 from oo.services.accounts import sessions as accounts
 from oo.services.platform.keyring import keyring
 from oo.settings import Settings, get_settings
@@ -38,7 +38,7 @@ CALLBACK_PATH = "/auth/todoist/callback"
 # One pooled client per event loop: connections to Todoist are reused across users and jobs.
 POOL_LIMITS = httpx.Limits(max_connections=64, max_keepalive_connections=32)
 # Built once (statement construction costs more than the query): read before every sync and close.
-_integrations, _users = Integration.__table__, User.__table__
+_integrations, _users = table(Integration), table(User)
 _CREDENTIALS = (
     sa.select(
         _integrations.c.user_id, _integrations.c.credentials, _integrations.c.sync_token, _users.c.timezone
@@ -211,14 +211,14 @@ def load_credentials(*, session: Session, user_id: int) -> Credentials | None:
     A token that no longer decrypts (its key was retired too early) marks the integration as
     needing a reconnect instead of failing every sync.
     """
-    row = session.exec(_ONE_CREDENTIALS, params={"b_user_id": user_id}).first()
-    return _decrypted(session, tuple(row)) if row else None
+    row = session.connection().execute(_ONE_CREDENTIALS, {"b_user_id": user_id}).first()
+    return _decrypted(session, row) if row else None
 
 
 def connected_credentials(*, session: Session) -> list[Credentials]:
     """Every connected user's credentials in one query (the periodic sync's work list)."""
-    rows = session.exec(_CREDENTIALS.order_by(_integrations.c.user_id)).all()
-    return [c for c in (_decrypted(session, tuple(r)) for r in rows) if c is not None]
+    rows = session.connection().execute(_CREDENTIALS.order_by(_integrations.c.user_id)).all()
+    return [c for c in (_decrypted(session, r) for r in rows) if c is not None]
 
 
 def _decrypted(session: Session, row: tuple[int, str | None, str | None, str | None]) -> Credentials | None:

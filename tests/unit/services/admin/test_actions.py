@@ -77,13 +77,27 @@ def test_promote_demotes_the_active_policy_in_the_same_commit(session, admin):
     rows = {f"{p.name}@{p.version}": p for p in policies.list_policies(session=session)}
     active = next(k for k, p in rows.items() if p.status == "active")
     shadow = next(k for k, p in rows.items() if p.status == "shadow")
-    admin_policies.set_status(session=session, admin_id=admin.id, policy_id=rows[shadow].id, status="active")
+    with pytest.raises(AdminInputError, match="override reason"):  # no off-policy evidence yet
+        admin_policies.set_status(
+            session=session, admin_id=admin.id, policy_id=rows[shadow].id, status="active"
+        )
+    session.rollback()
+    assert audit_rows(session) == []
+    admin_policies.set_status(
+        session=session,
+        admin_id=admin.id,
+        policy_id=rows[shadow].id,
+        status="active",
+        override_reason="canary",
+    )
     statuses = {f"{p.name}@{p.version}": p.status for p in session.exec(select(Policy)).all()}
     assert statuses[shadow] == "active" and statuses[active] == "shadow"
     assert sum(s == "active" for s in statuses.values()) == 1
     [row] = audit_rows(session)
     assert (row.action, row.target) == ("policy.promote", f"policy:{shadow}")
     assert json.loads(row.params)["demoted"] == active
+    assert json.loads(row.params)["override_reason"] == "canary"
+    assert "no off-policy estimate" in json.loads(row.params)["gate"]
 
 
 def test_the_active_policy_cannot_be_archived_or_shadowed(session, admin):

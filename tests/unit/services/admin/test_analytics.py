@@ -127,7 +127,7 @@ def test_experiments_mean_reward_uses_the_first_reaction_of_each_tip(session, da
     stats = {r["policy"]: r for r in admin_experiments.policy_stats(session=session, window="30d")}
     assert stats["linucb@3"]["pulls"] == 3 and stats["linucb@3"]["rewards"] == 2
     assert stats["linucb@3"]["mean"] == 0.0  # done +1, dismiss -1
-    assert stats["linucb@3"]["status"] == "active"
+    assert stats["linucb@3"]["status"] == "shadow" and stats["linucb@5"]["status"] == "active"
     assert (
         stats["random@1"]["pulls"] == 1
         and stats["random@1"]["rewards"] == 0

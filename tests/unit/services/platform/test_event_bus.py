@@ -44,3 +44,27 @@ def test_filters_and_retention(store):
     assert store.list(subject="signals.task.synced") == []
     assert store.purge_older_than(now - timedelta(days=30)) == 1
     assert store.get(old.id) is None
+
+
+def test_the_server_writer_batches_saves_and_drains_at_shutdown(store, monkeypatch):
+    from sqlalchemy import event as sa_event
+
+    commits = []
+    listener = lambda *_a: commits.append(1)  # noqa: E731
+    monkeypatch.setattr(DbEventStore, "BATCH_SECONDS", 3600.0)  # only the shutdown drain writes
+    store.start_writer()
+    now = datetime.now(UTC)
+    events = [feedback(1, now - timedelta(seconds=i)) for i in range(50)]
+    sa_event.listen(db.get_engine(), "commit", listener)
+    try:
+        for e in events:
+            store.save(e)
+        assert store.list(limit=100) == [], "queued, not written on the caller's path"
+        store.stop_writer()
+    finally:
+        sa_event.remove(db.get_engine(), "commit", listener)
+    assert len(commits) == 1, "fifty events, one transaction"
+    assert {e.id for e in store.list(limit=100)} == {e.id for e in events}
+    late = feedback(2, now)
+    store.save(late)  # after shutdown: written at once
+    assert store.get(late.id) == late

@@ -33,39 +33,44 @@ def test_recommend_serves_one_logged_tip_with_its_explanation(session, user_id):
     assert not rec.empty and len(rec.tip_id) == 32 and rec.kind == "todo"
     task = session.get(Task, rec.task_id)
     assert task.user_id == user_id and rec.text == task.content and rec.source == "demo"
-    assert (rec.policy, rec.policy_version, rec.fallback) == ("linucb", 3, False)
+    assert (rec.policy, rec.policy_version, rec.fallback) == ("linucb", 5, False)
+    assert 0.0 < rec.propensity <= 1.0 and session.get(TipView, rec.tip_id).propensity == rec.propensity
     view = session.get(TipView, rec.tip_id)
     assert view.user_id == user_id and view.task_id == rec.task_id and view.score == rec.score
     features = json.loads(view.features)
-    assert set(features) == {"improved@1", "textbook@1"}  # every encoder a learner needs
+    assert set(features) == {"improved@1", "improved@2", "textbook@1"}  # every encoder a learner needs
     assert len(features["improved@1"]) == 23 and features["textbook@1"]["priority"] == task.priority
     logged = json.loads(view.explanation)
-    assert logged["policy"] == "linucb@3" and logged["summary"] == rec.explanation.summary
+    assert logged["policy"] == "linucb@5" and logged["summary"] == rec.explanation.summary
     # The explanation adds up: the contributions are the posterior mean, plus the bonus is the score.
     contributions = sum(f.contribution for f in rec.explanation.features)
     assert contributions == pytest.approx(rec.explanation.mean)
     assert rec.explanation.mean + rec.explanation.bonus == pytest.approx(rec.score)
-    assert {f.name for f in rec.explanation.features} == set(features["improved@1"])
+    assert {f.name for f in rec.explanation.features} == set(features["improved@2"])
 
 
 def test_every_shadow_policy_is_scored_and_logged_but_never_served(session, user_id):
     rec = pick(session=session, user_id=user_id)
     rows = session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id)).all()
     by_policy = {f"{r.policy}@{r.policy_version}": r for r in rows}
-    assert set(by_policy) == {"linucb@3", "linucb@1", "linucb@2", "random@1"}
-    assert by_policy["linucb@3"].role == "active" and by_policy["linucb@3"].task_id == rec.task_id
+    assert set(by_policy) == {"linucb@4", "linucb@3", "linucb@1", "linucb@2", "linucb@5", "random@1"}
+    assert by_policy["linucb@5"].role == "active" and by_policy["linucb@5"].task_id == rec.task_id
+    assert by_policy["linucb@5"].served_probability == pytest.approx(rec.propensity)
     assert {by_policy[k].role for k in ("linucb@1", "linucb@2", "random@1")} == {"shadow"}
     n_open = len(session.exec(select(Task).where(Task.user_id == user_id)).all())
     for row in rows:
         assert row.candidates == n_open and row.latency_ms >= 0 and row.request_id == rec.tip_id
         assert json.loads(row.features), "the features of the policy's own pick are logged"
+    assert by_policy["random@1"].served_probability == pytest.approx(1 / n_open)
     assert len(session.exec(select(TipView)).all()) == 1  # shadows never produce a served tip
 
 
 def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
     statuses = {f"{p.name}@{p.version}": p.status for p in policies.list_policies(session=session)}
     assert statuses == {
-        "linucb@3": "active",
+        "linucb@5": "active",
+        "linucb@4": "shadow",
+        "linucb@3": "shadow",
         "linucb@1": "shadow",
         "linucb@2": "shadow",
         "random@1": "shadow",
@@ -74,7 +79,7 @@ def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
     rec = pick(session=session, user_id=user_id)
     assert (rec.policy, rec.policy_version) == ("linucb", 1)
     statuses = {f"{p.name}@{p.version}": p.status for p in policies.list_policies(session=session)}
-    assert statuses["linucb@3"] == "shadow" and list(statuses.values()).count("active") == 1
+    assert statuses["linucb@5"] == "shadow" and list(statuses.values()).count("active") == 1
     with pytest.raises(policies.PolicyError, match="promote another"):
         policies.set_status(session=session, name="linucb", version=1, status="archived")
     policies.set_status(session=session, name="random", version=1, status="archived")
@@ -93,7 +98,7 @@ def test_a_failing_learner_falls_back_to_random_and_is_recorded(session, user_id
         rec = pick(session=session, user_id=user_id)
     assert not rec.empty and rec.fallback and (rec.policy, rec.policy_version) == ("random", 1)
     view = session.get(TipView, rec.tip_id)
-    assert view.fallback and json.loads(view.explanation)["fallback_from"] == "linucb@3"
+    assert view.fallback and json.loads(view.explanation)["fallback_from"] == "linucb@5"
     assert "boom" in json.loads(view.explanation)["error"]
     roles = {(r.policy, r.role) for r in session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id))}
     assert ("random", "fallback") in roles and ("random", "shadow") in roles
@@ -106,7 +111,7 @@ def test_a_slow_learner_falls_back_within_the_budget(session, user_id, monkeypat
     original = LinUCBPolicy.score_array
 
     def slow(self, candidates, context=None):
-        if self.version == 3:
+        if self.version == 5:  # the active policy
             time.sleep(0.3)
         return original(self, candidates, context)
 
@@ -121,7 +126,7 @@ def test_a_slow_learner_falls_back_within_the_budget(session, user_id, monkeypat
 def test_an_unreadable_model_starts_cold_instead_of_failing(session, user_id, caplog):
     from oo.models import ModelState
 
-    session.add(ModelState(user_id=user_id, policy_key="linucb@3", data=b"not json", updates=3))
+    session.add(ModelState(user_id=user_id, policy_key="linucb@5", data=b"not json", updates=3))
     session.commit()
     with caplog.at_level(logging.ERROR, logger="oo.learner"):
         rec = pick(session=session, user_id=user_id)

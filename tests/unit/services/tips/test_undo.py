@@ -10,6 +10,7 @@ from sqlmodel import Session, SQLModel, select
 
 from oo import db, settings
 from oo.models import ModelState, SourceAction, Task, TipFeedback, TipView
+from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
@@ -17,6 +18,8 @@ from oo.services.sources import catalog as sources
 from oo.services.tips import recommend as recommend_module
 from oo.services.tips import serving as tips
 from oo.services.tips import undo
+
+LEARNERS = sum(spec.name != "random" for spec in POLICY_SPECS)
 
 
 def _forget_memory() -> None:
@@ -105,7 +108,7 @@ def test_after_the_window_the_reaction_is_learned_and_undo_is_refused(session, u
     row = session.exec(select(TipFeedback)).one()
     assert undo.settle_now(session=session, feedback_id=row.id)
     learner_hot.flush()
-    assert models(session, uid) == 3
+    assert models(session, uid) == LEARNERS
     with pytest.raises(undo.TooLateToUndo):
         undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
     assert len(session.exec(select(TipFeedback)).all()) == 1
@@ -146,7 +149,7 @@ def test_reactions_from_elsewhere_are_not_held(session, uid):
     tips.react_in(session, user_id=uid, reaction="done", key="api-1", tip_ref=shown.ref)
     assert learner_hot.flush() == 1  # taught at once, written behind
     session.expire_all()
-    assert session.exec(select(TipFeedback)).one().applied_at is not None and models(session, uid) == 3
+    assert session.exec(select(TipFeedback)).one().applied_at is not None and models(session, uid) == LEARNERS
 
 
 def test_the_whole_window_through_the_service_calls(session, uid, monkeypatch):

@@ -1,0 +1,234 @@
+"""Bench: /tip under websocket load — the real handlers, driven like browsers by the shared generator.
+
+Usage (each scenario starts its own production server; several run one after the other):
+    .venv/bin/python bench/load.py mix             # 1,000 users x ~1 ev/s, Helpful/load mix, 1 worker, SQLite
+    .venv/bin/python bench/load.py closed          # 1,000 users, closed loop, tip loads only, 1 worker
+    .venv/bin/python bench/load.py mix:redis:2     # the mix with Redis state and 2 workers (SQLite, WAL)
+    .venv/bin/python bench/load.py idle            # server memory per idle connected client
+    options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep
+
+What it does: starts `scripts/run` (production build, one port) on a fresh SQLite database under
+``data/bench_load/`` (the frontend build there is reused between runs), seeds the users with
+`scripts/seed_demo_users` (demo source, one session each), and runs the generator (``wsload.py``,
+see its README) against ``/_event``. Every client primes with ``TipState.load`` (the page's
+on_load) and then sends, in turn:
+
+* ``TipState.helpful`` with payload ``{"key": "<view_key>-helpful", "ref": "<view_key>"}`` — the
+  reaction as the page sends it (``view_key`` is the served tip's reference, the latest one the
+  client saw), answered by the next tip;
+* ``TipState.load`` with ``{}`` — a tip load (the page's on_load / Retry).
+
+An answer counts when its delta carries a new ``view_key``. After the run it checks every
+reaction against the tip it answers (the tip id inside the key the client sent must be the tip the
+row was recorded on), counts Reflex lock expiries and "lock held too long" warnings in the server
+log, and prints served events/s, p50/p95/p99, errors, server CPU per event and RSS. Results are
+appended to ``data/bench_load/load.jsonl``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support.app_server import AppServer  # noqa: E402
+
+GENERATOR = Path(os.environ.get("OO_WSLOAD", ROOT.parent.parent / "shared" / "tools" / "wsload.py"))
+WORK = ROOT / "data" / "bench_load"
+RESULTS = WORK / "load.jsonl"
+TIP_STATE = "reflex___state____state.oo___state___auth____auth_state.oo___state___tip____tip_state"
+REDIS_URL = "redis://127.0.0.1:6379/9"
+LOCK_PATTERNS = {
+    "lock_expired": re.compile(r"LockExpiredError"),
+    "lock_held_too_long": re.compile(r"held too long|lock.*(expired|too long)", re.IGNORECASE),
+}
+
+
+def tip_state_name() -> str:
+    """The full Reflex name of TipState (checked against the app, so a rename fails loudly)."""
+    from oo.state.tip import TipState
+
+    name = TipState.get_full_name()
+    assert name == TIP_STATE, name
+    return name
+
+
+def seed(env: dict[str, str], users: int, cookies: Path) -> None:
+    """Seed ``users`` demo users into the server's database; cookies into ``cookies``."""
+    subprocess.run(
+        [str(ROOT / "scripts" / "seed_demo_users"), str(users), "--cookies", str(cookies)],
+        env=env,
+        check=True,
+        timeout=600,
+        stdout=subprocess.DEVNULL,
+    )
+
+
+def wsload(server: AppServer, args: argparse.Namespace, cookies: Path, label: str, extra: list[str]) -> dict:
+    """Run the generator once; returns its JSON summary."""
+    out = WORK / f"{label}.json"
+    out.unlink(missing_ok=True)
+    cmd = [
+        sys.executable,
+        str(args.generator),
+        "--url",
+        server.url.replace("localhost", "127.0.0.1"),
+        "-c",
+        str(args.clients),
+        "-w",
+        str(args.warmup),
+        "-d",
+        str(args.duration),
+        "--pathname",
+        "/tip",
+        "--cookie-file",
+        str(cookies),
+        "--done-field",
+        "view_key",
+        "--prime",
+        f"{TIP_STATE}.load",
+        "--server-pid",
+        str(server.proc.pid),
+        "--procs",
+        str(args.procs),
+        "--label",
+        label,
+        "--json",
+        str(out),
+        *extra,
+    ]
+    subprocess.run(cmd, check=True, timeout=args.warmup + args.duration + 400)
+    return json.loads(out.read_text().splitlines()[-1])
+
+
+def check_reactions(db_path: Path) -> dict[str, int]:
+    """Every reaction against the tip it answers: the tip id in the sent key vs the recorded tip."""
+    with sqlite3.connect(db_path) as db:
+        total, wrong = db.execute(
+            "select count(*), coalesce(sum(substr(idempotency_key, 1, 32) != tip_id), 0) "
+            "from tip_feedback where origin = 'user'"
+        ).fetchone()
+        pending = db.execute("select count(*) from tip_feedback where applied_at is null").fetchone()[0]
+    return {"reactions": total, "wrong_tip": wrong, "unapplied": pending}
+
+
+def log_counts(server: AppServer) -> dict[str, int]:
+    """Lock expiries and lock warnings in the server log."""
+    text = server.log_path.read_text(errors="replace")
+    return {k: len(p.findall(text)) for k, p in LOCK_PATTERNS.items()} | {
+        "tracebacks": text.count("Traceback (most recent call last)")
+    }
+
+
+def scenario_args(name: str, args: argparse.Namespace) -> list[str]:
+    """Generator arguments of one scenario."""
+    load = ["-e", f"{TIP_STATE}.load", "-p", "{}"]
+    helpful = ["-e", f"{TIP_STATE}.helpful", "-p", '{"key": "{view_key}-helpful", "ref": "{view_key}"}']
+    if name == "mix":
+        return [*helpful, *load, "--think-ms", str(args.think_ms)]
+    if name == "closed":
+        return load
+    if name == "idle":
+        return [*load, "--think-ms", "1000", "--idle", str(args.idle)]
+    raise SystemExit(f"unknown scenario {name}")
+
+
+def run(spec: str, args: argparse.Namespace) -> dict:
+    """One scenario ``name[:redis[:workers]]`` on its own fresh server; returns its numbers."""
+    name, *rest = spec.split(":")
+    redis_on = bool(rest) and rest[0] == "redis"
+    workers = int(rest[1]) if len(rest) > 1 else (2 if redis_on else 1)
+    clients = 10 if name == "idle" else args.clients
+    label = f"{name}-{'redis' if redis_on else 'disk'}-w{workers}-c{clients}"
+    WORK.mkdir(parents=True, exist_ok=True)
+    db_path = WORK / f"{label}.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    env = {
+        "OO_DEMO": "true",
+        "OO_DATABASE_URL": f"sqlite:///{db_path}",
+        "OO_SCHEDULER": "false",
+        "GRANIAN_WORKERS": str(workers),
+    }
+    if redis_on:
+        import redis
+
+        redis.Redis.from_url(REDIS_URL).flushdb()
+        env |= {"OO_REDIS_URL": REDIS_URL}
+    sub = argparse.Namespace(**{**vars(args), "clients": clients})
+    cookies = WORK / "cookies.txt"
+    with AppServer(WORK / "server", env=env, port=None, timeout=600) as server:
+        seed(
+            {**server.env, "PATH": os.environ["PATH"]},
+            clients + (args.idle if name == "idle" else 0),
+            cookies,
+        )
+        started = time.time()
+        if name == "idle":
+            paced = [*scenario_args("closed", sub), "--think-ms", "1000"]
+            base = wsload(server, sub, cookies, label + "-base", paced)
+            result = wsload(server, sub, cookies, label, scenario_args("idle", sub))
+            result["rss_per_idle_client_mb"] = round(
+                (result["server_rss_mb"] - base["server_rss_mb"]) / max(1, result["idle_connected"]), 3
+            )
+        else:
+            result = wsload(server, sub, cookies, label, scenario_args(name, sub))
+        time.sleep(1.0)  # let the last write-behind flush land before counting
+        result |= log_counts(server) | check_reactions(db_path)
+        result["wall_s"] = round(time.time() - started, 1)
+    cpu_pct, eps = result.get("server_cpu_pct"), result.get("events_per_s") or 0
+    if cpu_pct is not None and eps:
+        result["server_cpu_ms_per_event"] = round(10 * cpu_pct / eps, 3)
+    result["workers"], result["redis"], result["spec"] = workers, redis_on, spec
+    with RESULTS.open("a") as f:
+        f.write(json.dumps(result) + "\n")
+    lat = result.get("latency_ms", {})
+    by = {k: v.get("p50") for k, v in result.get("latency_ms_by_event", {}).items()}
+    print(
+        f"{label}: {eps} ev/s  p50/p95/p99 {lat.get('p50')}/{lat.get('p95')}/{lat.get('p99')} ms (p50 by event {by})  "
+        f"errors {result.get('errors')}  reactions {result['reactions']} (wrong tip {result['wrong_tip']}, "
+        f"unapplied {result['unapplied']})  lock expiries {result['lock_expired']} "
+        f"(warnings {result['lock_held_too_long']}, tracebacks {result['tracebacks']})  "
+        f"server CPU {result.get('server_cpu_ms_per_event')} ms/event ({cpu_pct}%)  "
+        f"RSS {result.get('server_rss_mb')} MB  {result.get('rss_per_idle_client_mb', '')}",
+        flush=True,
+    )
+    if not args.keep:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+    return result
+
+
+def main() -> int:
+    """Run the scenarios in turn and print/append their numbers."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("scenarios", nargs="+", help="mix | closed | idle, optionally :redis[:WORKERS]")
+    ap.add_argument("-c", "--clients", type=int, default=1000)
+    ap.add_argument("-d", "--duration", type=float, default=30.0)
+    ap.add_argument("--warmup", type=float, default=5.0)
+    ap.add_argument("--think-ms", type=float, default=1000.0)
+    ap.add_argument("--idle", type=int, default=1000, help="idle clients of the idle scenario")
+    ap.add_argument("--procs", type=int, default=1, help="generator processes")
+    ap.add_argument("--generator", type=Path, default=GENERATOR)
+    ap.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    args = ap.parse_args()
+    tip_state_name()
+    for spec in args.scenarios:
+        if spec.split(":")[0] not in ("mix", "closed", "idle"):
+            raise SystemExit(f"unknown scenario {spec}")
+    for spec in args.scenarios:
+        run(spec, args)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
