@@ -119,10 +119,10 @@ def scrub_free_text(*, session: Session, user_id: int, terms: list[str]) -> int:
     forms = {f for t in terms for f in (t, json.dumps(t)[1:-1])}
     pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
     changed = 0
-    for table, attr in ((AdminAction, "params"), (SavedQuery, "sql")):
-        column = getattr(table, attr)
+    for model, attr in ((AdminAction, "params"), (SavedQuery, "sql")):
+        column = getattr(model, attr)
         like = or_(*(col(column).ilike(f"%{_like_escape(f)}%", escape="\\") for f in forms))
-        for row in session.exec(select(table).where(like)).all():
+        for row in session.exec(select(model).where(like)).all():
             setattr(row, attr, pattern.sub(pseudonym, getattr(row, attr)))
             session.add(row)
             changed += 1
