@@ -380,6 +380,7 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = _ts(default=True)
     last_used_at: datetime | None = _ts(nullable=True)
     revoked_at: datetime | None = _ts(nullable=True)
+    expires_at: datetime | None = _ts(nullable=True)  # NULL: made before expiry existed
 
 
 class AdminAction(SQLModel, table=True):

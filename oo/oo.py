@@ -7,13 +7,16 @@ import reflex as rx
 import admin
 from oo import pages, routes
 from oo.http.app import create_api
+from oo.http.limits import BodyLimit
 from oo.http.middleware import SecurityHeaders
 from oo.jobs import wiring
+from oo.state import frontend_errors
 from oo.state.account import AccountState
 from oo.state.advice import AdviceSwitchState
 from oo.state.auth import AuthState
 from oo.state.connect import ConnectState
 from oo.state.push import PushState
+from oo.state.ratelimit import EventRateLimit
 from oo.state.signin import SignInState
 from oo.state.tip import TipState
 from oo.state.yours import YoursState
@@ -52,8 +55,10 @@ class IndexState(AuthState):
 
 app = rx.App(
     head_components=HEAD,
-    api_transformer=[create_api(), admin.AdminGate, SecurityHeaders],
+    api_transformer=[create_api(), admin.AdminGate, BodyLimit, SecurityHeaders],
+    frontend_exception_handler=frontend_errors.report,
 )
+app.add_middleware(EventRateLimit(), index=0)  # before hydration: binds tabs to their session
 wiring.register(app)
 app.add_page(index, route="/", title="oO", on_load=IndexState.forward)
 app.add_page(pages.signin_page, route=routes.SIGNIN, title="Sign in · oO", on_load=SignInState.load)

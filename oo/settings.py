@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     redis_url: str = ""
     bus_url: str = ""
     scheduler: bool = True
+    # Rate limits (issue 16): sign-in starts and demo accounts per client address and minute
+    # (ten times that over all addresses); reactions per user and minute on the websocket; any
+    # websocket event per connection and 10 s (three times that per user).
+    rate_signin_per_minute: int = Field(20, ge=1, le=100_000)
+    rate_reactions_per_minute: int = Field(60, ge=1, le=100_000)
+    rate_reactions_window_seconds: float = Field(60.0, ge=1, le=3600)  # "minute" above: tests shorten it
+    rate_events_per_10s: int = Field(100, ge=10, le=100_000)
 
     @model_validator(mode="after")
     def _resolve(self) -> Settings:

@@ -6,6 +6,7 @@ import reflex as rx
 from reflex_components_core.el.elements.base import BaseHTML
 
 from oo import routes
+from oo.state.ratelimit import LimitState
 
 PAGE_STYLE = {
     "background": "#000",
@@ -22,12 +23,32 @@ def black_page(*children: rx.Component, **props) -> rx.Component:
     return rx.box(
         rx.center(
             rx.vstack(
-                *children, spacing="5", align="center", width="100%", max_width="36rem", padding="1.5rem"
+                *children,
+                slow_down_line(),
+                spacing="5",
+                align="center",
+                width="100%",
+                max_width="36rem",
+                padding="1.5rem",
             ),
             min_height="100dvh",
         ),
         style=PAGE_STYLE,
         **props,
+    )
+
+
+def slow_down_line() -> rx.Component:
+    """One calm line while the websocket rate limit holds this tab back (nothing the user did is lost)."""
+    return rx.cond(
+        LimitState.slow,
+        rx.text(
+            "Slow down a little — oO is catching up. Anything you tapped is kept.",
+            color=MUTED,
+            size="2",
+            role="status",
+            data_testid="slow-down",
+        ),
     )
 
 

@@ -13,6 +13,7 @@ from oo.cookies import read_cookie, session_cookie_name
 from oo.crypto import sha256_hex
 from oo.loopback import accepted_origins
 from oo.models import ApiToken, User, utcnow
+from oo.services.accounts import api_tokens
 from oo.services.accounts.sessions import TOUCH_EVERY, CurrentUser, resolve_session
 from oo.settings import Settings, get_settings
 
@@ -26,7 +27,7 @@ def bearer_token(request: Request) -> str | None:
 
 
 def user_from_api_token(*, session: Session, token: str) -> CurrentUser | None:
-    """The owner of a live (not revoked) API token."""
+    """The owner of a live (not revoked, not expired) API token."""
     if len(token) > 128:
         return None
     row = session.exec(
@@ -37,9 +38,9 @@ def user_from_api_token(*, session: Session, token: str) -> CurrentUser | None:
     if row is None:
         return None
     api_token, user = row
-    if api_token.revoked_at is not None or user.deleted_at is not None:
-        return None
     now = utcnow()
+    if not api_tokens.is_live(api_token, now) or user.deleted_at is not None:
+        return None
     # Like sessions: refresh last_used_at at most once a minute, not with a write on every API call.
     if api_token.last_used_at is None or now - api_token.last_used_at > TOUCH_EVERY:
         api_token.last_used_at = now

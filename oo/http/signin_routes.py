@@ -18,14 +18,17 @@ from starlette.routing import Route
 from oo import loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
+from oo.http import limits
 from oo.http.caller import same_origin
 from oo.integrations import oidc
 from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
 from oo.settings import Settings, get_settings
+from oo.state import tab_erasure
 
 log = logging.getLogger("oo.http.signin_routes")
 FLOW_COOKIE_SECONDS = 600
+CALLBACK_MAX_BYTES = 16_384
 
 
 def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | None:
@@ -84,6 +87,8 @@ async def auth_start(request: Request) -> Response:
     provider = provider_config(settings, request.path_params["provider"])
     if provider is None:
         return _redirect(page_url(settings, routes.SIGNIN, error="not_configured"))
+    if await limits.signin_limited(request, "start"):  # every start stores a login_flow row
+        return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     try:
         async with httpx.AsyncClient() as http:
             req = await oidc.start(http, provider)
@@ -119,8 +124,11 @@ async def auth_callback(request: Request) -> Response:
     name = request.path_params["provider"]
     provider = provider_config(settings, name)
     params = dict(request.query_params)
-    if request.method == "POST":
-        params.update({k: str(v) for k, v in (await request.form()).items()})
+    if request.method == "POST":  # Apple's form_post: a few small fields, no files
+        if limits.declared_too_large(request.headers, CALLBACK_MAX_BYTES):
+            return Response("Payload too large.", status_code=413)
+        form = await request.form(max_files=0, max_fields=16, max_part_size=CALLBACK_MAX_BYTES)
+        params.update({k: str(v) for k, v in form.items()})
     binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
     fail = _fail_redirect(settings)
     if provider is None:
@@ -183,6 +191,8 @@ async def auth_demo(request: Request) -> Response:
         return Response("Demo mode is off.", status_code=404)
     if not same_origin(request, settings):
         return Response("Cross-site request refused.", status_code=403)
+    if await limits.signin_limited(request, "demo"):  # every demo sign-in creates an account
+        return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     with session_scope() as session:
         user = accounts.create_demo_user(session=session, admin=settings.demo_admin)
         assert user.id is not None
@@ -200,8 +210,11 @@ async def auth_signout(request: Request) -> Response:
     name = session_cookie_name(settings.secure_cookies)
     token = read_cookie(request.headers.get("cookie"), name)
     with session_scope() as session:
+        user = accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
         accounts.revoke_session(session=session, token=token)
     session_cache.forget_token(token)  # every worker stops trusting it now
+    if user is not None:  # the signed-out person's tab states (tip text, name) go with the session
+        await tab_erasure.erase_user_tabs(user.id)
     resp = _redirect(page_url(settings, routes.SIGNIN, request.headers.get("host")))
     resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     return resp

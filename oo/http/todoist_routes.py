@@ -19,6 +19,7 @@ from starlette.routing import Route
 from oo import loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
+from oo.http import limits
 from oo.http.caller import same_origin
 from oo.integrations.todoist import WebhookPayloadError, verify_signature
 from oo.integrations.todoist.webhooks import DELIVERY_ID_HEADER, SIGNATURE_HEADER
@@ -71,6 +72,8 @@ async def todoist_start(request: Request) -> Response:
     cfg = _config(settings, host)
     if cfg is None:
         return _to_connect(settings, "not_configured", host)
+    if await limits.signin_limited(request, "todoist"):  # every start stores a login_flow row
+        return _to_connect(settings, "slow_down", host)
     user = _session_user(request, settings)
     if user is None:
         return _redirect(f"{loopback.page_base(settings, host)}{routes.SIGNIN}")
@@ -119,8 +122,9 @@ def todoist_flow(*, session: Session, state: str | None, binding: str | None) ->
 async def todoist_webhook(request: Request) -> Response:
     """Verified, idempotent Todoist webhook: 401 bad signature, 400 malformed, 200 otherwise."""
     cfg = todoist.config()
-    body = await _read_body(request, WEBHOOK_MAX_BYTES)
-    if body is None:
+    try:
+        body = await limits.read_capped(request, WEBHOOK_MAX_BYTES)
+    except limits.BodyTooLarge:
         return PlainTextResponse("Payload too large.", status_code=413)
     secret = cfg.client_secret if cfg else ""
     if not verify_signature(body, request.headers.get(SIGNATURE_HEADER), secret):
@@ -134,19 +138,6 @@ async def todoist_webhook(request: Request) -> Response:
         log.warning("malformed Todoist webhook: %s", exc)
         return PlainTextResponse("Malformed body.", status_code=400)
     return PlainTextResponse(outcome.value, status_code=200)
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 ROUTES = [

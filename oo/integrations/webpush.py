@@ -143,13 +143,55 @@ def generate_vapid_keys() -> VapidKeys:
     return VapidKeys(private_key=b64url_encode(raw), public_key=b64url_encode(_public_bytes(key)))
 
 
+_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
+
+
+def normalize_host(host: str) -> str | None:
+    """The host as DNS would see it (IDNA, lower case, no trailing dot), or None if it is not a clean name.
+
+    Percent-encoding, control or space characters, backslashes and empty or non-LDH labels are
+    refused, so a later suffix check compares what a resolver would really look up.
+
+    Examples:
+        >>> normalize_host("FCM.googleapis.com.")
+        'fcm.googleapis.com'
+        >>> normalize_host("bücher.example")
+        'xn--bcher-kva.example'
+        >>> [normalize_host(h) for h in ("127.0.0.1%00.push.apple.com", "a b.push.apple.com", "a..b")]
+        [None, None, None]
+    """
+    if not host or any(ch in "%\\" or ord(ch) < 33 or ord(ch) == 127 for ch in host):
+        return None
+    try:
+        ascii_host = host.encode("idna").decode("ascii").lower()
+        ascii_host.encode("ascii").decode("idna")  # and back: a bad punycode label fails here
+    except UnicodeError:
+        return None
+    if ascii_host.endswith("."):
+        ascii_host = ascii_host[:-1]
+    labels = ascii_host.split(".")
+    if len(ascii_host) > 253 or not all(_LABEL.match(label) for label in labels):
+        return None
+    return ascii_host
+
+
 def host_allowed(url: str, allowed_hosts: Iterable[str]) -> bool:
     """Tell whether ``url`` may be POSTed to (the SSRF guard).
 
     An allow-list entry is either a host pattern (``fcm.googleapis.com``, ``*.push.apple.com``),
     which requires https on the default port, or an exact origin (``http://127.0.0.1:8123``),
-    which tests use for a loopback push service.
+    which tests use for a loopback push service. The URL is refused outright when it holds a
+    control, space or backslash character anywhere; its host is normalised (`normalize_host`)
+    before any comparison.
+
+    Examples:
+        >>> host_allowed("https://x.push.apple.com/a", ["*.push.apple.com"])
+        True
+        >>> host_allowed("https://127.0.0.1%00.push.apple.com/x", ["*.push.apple.com"])
+        False
     """
+    if any(ord(ch) < 33 or ord(ch) == 127 or ch == "\\" for ch in url):
+        return False
     parts = urlsplit(url)
     try:
         port = parts.port
@@ -157,7 +199,13 @@ def host_allowed(url: str, allowed_hosts: Iterable[str]) -> bool:
         return False
     if parts.username is not None or parts.password is not None or not parts.hostname:
         return False
-    host = parts.hostname.lower()
+    raw_host = parts.netloc.rsplit("@", 1)[-1]
+    raw_host = raw_host[: raw_host.rfind(":")] if parts.port is not None else raw_host
+    if "%" in raw_host:
+        return False
+    host = normalize_host(parts.hostname)
+    if host is None:
+        return False
     origin = f"{parts.scheme}://{parts.netloc}".lower()
     for entry in allowed_hosts:
         entry = entry.lower()

@@ -13,6 +13,7 @@ from oo.services.privacy import deletion
 from oo.services.push import subscriptions as push
 from oo.services.push.rules import QuietHoursError
 from oo.settings import get_settings
+from oo.state import tab_erasure
 from oo.state.auth import AuthState, NotSignedIn
 
 log = logging.getLogger("oo.account")
@@ -92,6 +93,9 @@ class AccountState(AuthState):
             return None
         self.deleting = True
         await deletion.delete_account(user_id=user.id)
+        # Every other tab's stored state goes; this tab's is reset (it is written back after us).
+        await tab_erasure.erase_user_tabs(user.id, keep_token=self.router.session.client_token)
+        tab_erasure.reset_tab(self._get_root_state())
         self._forget()
         self.confirming_delete = self.deleting = False
         return rx.redirect(f"{routes.SIGNIN}?deleted=1", replace=True)

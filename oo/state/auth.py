@@ -9,6 +9,7 @@ Every handler of every state goes through ``_current_user`` / ``_require_user``.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 
 import reflex as rx
@@ -20,6 +21,12 @@ from oo.services.accounts import sessions as accounts
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.auth")
+
+
+def session_key(cookie_header: str | None) -> str:
+    """A short hash of the session cookie in a Cookie header ("" without one): binds a tab to its session."""
+    token = read_cookie(cookie_header, session_cookie_name(get_settings().secure_cookies))
+    return "s" + hashlib.sha256(token.encode()).hexdigest()[:24] if token else ""
 
 
 class NotSignedIn(Exception):
@@ -37,6 +44,8 @@ class AuthState(rx.State):
     user_name: str = ""
     is_admin: bool = False
     _user_id: int = 0
+    _tab_token: str = ""  # this tab's client token, so erasure finds every stored piece of the tab
+    _session_key: str = ""  # which session cookie this tab's state belongs to (oo.state.ratelimit)
 
     def _current_user(self, fresh: bool = False) -> accounts.CurrentUser | None:
         settings = get_settings()
@@ -77,6 +86,11 @@ class AuthState(rx.State):
                 user.name,
                 user.is_admin,
             )
+        if self._tab_token != self.router.session.client_token:
+            self._tab_token = self.router.session.client_token
+        key = session_key(self.router.headers.cookie)
+        if self._session_key != key:
+            self._session_key = key
 
     def _forget(self) -> None:
         if self.signed_in or self._user_id:  # unchanged vars are not re-sent to the browser

@@ -24,6 +24,7 @@ TODOIST_MESSAGES = {
     "failed": "Todoist did not accept the connection. Please try again.",
     "unavailable": "Todoist could not be reached. Please try again in a moment.",
     "not_configured": "Todoist is not configured on this server.",
+    "slow_down": "Many connection attempts just now. Please wait a minute and try again.",
 }
 
 # ?calendar=<code> after the Google Calendar OAuth round trip (set by oo/api_calendar.py).

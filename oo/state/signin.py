@@ -21,6 +21,7 @@ MESSAGES = {
     "not_configured": "That sign-in option is not configured on this server.",
     "no_id_token": "The sign-in provider gave no identity, so it was refused.",
     "invalid_id_token": "The sign-in answer was invalid, so it was refused.",
+    "slow_down": "Many sign-ins from here just now. Please wait a minute and try again.",
 }
 
 

@@ -176,6 +176,7 @@ class FakeUser:
     projects: list[str]
     tasks: dict[str, FakeTask] = field(default_factory=dict)
     closed: list[str] = field(default_factory=list)
+    command_status: dict[str, Any] = field(default_factory=dict)  # Sync API: uuid -> sync_status
     seq: int = 0
 
     def bump(self) -> int:
@@ -243,6 +244,7 @@ class FakeTodoist:
         self._task_owner: dict[str, FakeUser] = {}
         self._codes: dict[str, str] = {}
         self._faults: deque[list[Any]] = deque()
+        self._after_faults: deque[list[Any]] = deque()
         self._delays: deque[list[Any]] = deque()
         self._rng = random.Random(seed)
         self._key = secrets.token_bytes(16)
@@ -373,11 +375,28 @@ class FakeTodoist:
         with self._lock:
             self._faults.append([n, status, retry_after])
 
+    def fail_after_next(self, n: int, status: int) -> None:
+        """Run the next `n` `/api/v1` requests, then answer `status` anyway (an ambiguous failure)."""
+        with self._lock:
+            self._after_faults.append([n, status])
+
+    def take_after_fault(self) -> int | None:
+        """Pop one unit of a failure that comes after the work was done."""
+        with self._lock:
+            if not self._after_faults:
+                return None
+            entry = self._after_faults[0]
+            entry[0] -= 1
+            if entry[0] <= 0:
+                self._after_faults.popleft()
+            return entry[1]
+
     def clear_faults(self) -> None:
         """Forget queued failures and delays (a module-scoped server shared by several tests)."""
         with self._lock:
             self._faults.clear()
             self._delays.clear()
+            self._after_faults.clear()
 
     def delay_next(self, n: int, seconds: float) -> None:
         """Hold the next `n` `/api/v1` requests for `seconds` before answering."""
@@ -593,7 +612,9 @@ class _Endpoints:
                 user = fake.authenticate(request)
             if user is None:
                 return _error(401, "Invalid token", "AUTH_INVALID_TOKEN")
-            return await handler(request, user)
+            response = await handler(request, user)
+            after = fake.take_after_fault() if path.startswith("/api/") else None
+            return _fault(after, None) if after is not None else response
 
         return Route(path, endpoint, methods=[method])
 
@@ -676,7 +697,7 @@ class _Endpoints:
     async def sync(self, request: Request, user: FakeUser) -> Response:
         params = await _read_params(request)
         if params.get("commands"):
-            return _error(400, "The fake does not run sync commands", "INVALID_ARGUMENT_VALUE")
+            return self._commands(params["commands"], user)
         types = params.get("resource_types", '["all"]')
         try:
             types = json.loads(types) if isinstance(types, str) else types
@@ -691,6 +712,40 @@ class _Endpoints:
         with self.fake._lock:
             body = self._sync_body(user, types, since=parts[1] if parts else None)
         return JSONResponse(body)
+
+    def _commands(self, raw: Any, user: FakeUser) -> Response:
+        """Sync API commands: ``item_close``/``item_complete`` only; a command's ``uuid`` runs once."""
+        try:
+            commands = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            commands = None
+        if not isinstance(commands, list) or not 0 < len(commands) <= 100:
+            return _error(400, "Invalid argument value", "INVALID_ARGUMENT_VALUE", argument="commands")
+        status: dict[str, Any] = {}
+        with self.fake._lock:
+            for cmd in commands:
+                uid = str(cmd.get("uuid", ""))
+                if uid in user.command_status:  # already executed: not run again
+                    status[uid] = user.command_status[uid]
+                    continue
+                task = user.tasks.get(str((cmd.get("args") or {}).get("id", "")))
+                if cmd.get("type") not in ("item_close", "item_complete"):
+                    result: Any = {
+                        "error_tag": "INVALID_ARGUMENT_VALUE",
+                        "error_code": 20,
+                        "error": "Unknown",
+                    }
+                elif task is None or task.is_deleted:
+                    result = {"error_tag": "ITEM_NOT_FOUND", "error_code": 22, "error": "Item not found"}
+                else:
+                    self.fake._close(user, task)
+                    user.closed.append(task.id)
+                    result = "ok"
+                user.command_status[uid] = status[uid] = result
+            token = self.fake.encode(user.id, user.seq)
+        return JSONResponse(
+            {"sync_status": status, "temp_id_mapping": {}, "sync_token": token, "full_sync": False}
+        )
 
     def _sync_body(self, user: FakeUser, types: list[str], since: int | None) -> dict[str, Any]:
         """Full sync (`since` None): active items. Incremental: every item changed after `since`."""

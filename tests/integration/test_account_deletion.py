@@ -112,3 +112,37 @@ async def test_deleted_user_signs_in_fresh_with_a_cold_model(app_env, make_table
         from oo.models import ModelState
 
         assert not s.exec(select(ModelState).where(ModelState.user_id == again.id)).all()
+
+
+async def test_free_text_naming_the_person_is_pseudonymised_everywhere(app_env, make_tables, tmp_path):
+    """An admin's SQL naming the user (audit row, saved query) keeps only a pseudonym after deletion."""
+    from oo.models import AdminAction, SavedQuery
+
+    make_tables()
+    with Session(db.get_engine()) as s:
+        uid, _ = full_user(s)
+        admin = accounts.create_demo_user(session=s).id
+        sql = "SELECT * FROM ro_user WHERE email = 'Grace.Hopper@Example.test' OR name LIKE 'grace hopper%'"
+        s.add(AdminAction(admin_id=admin, action="sql.run", target="sql", params=json.dumps({"sql": sql})))
+        s.add(
+            AdminAction(
+                admin_id=admin, action="sql.run", target="sql", params=json.dumps({"sql": "SELECT 1"})
+            )
+        )
+        s.add(
+            AdminAction(
+                admin_id=admin, action="note", target="x", params=json.dumps({"who": "Grace Hopper\u00e9"})
+            )
+        )
+        s.add(SavedQuery(name="find grace", sql=sql, created_by=admin))
+        s.commit()
+    report = await deletion.delete_account(user_id=uid)
+    assert report.rows["scrubbed"] == 3
+    with Session(db.get_engine()) as s:
+        texts = [a.params for a in s.exec(select(AdminAction))] + [q.sql for q in s.exec(select(SavedQuery))]
+    blob = "\n".join(texts).lower()
+    for needle in ("grace.hopper", "grace hopper", "sub-grace"):
+        assert needle not in blob
+    assert blob.count(f"<erased user {uid}>") >= 4 and '{"sql": "select 1"}' in blob
+    raw = (tmp_path / "oo.db").read_bytes().lower()
+    assert b"grace.hopper" not in raw and b"grace hopper" not in raw

@@ -172,3 +172,27 @@ def test_the_role_itself_cannot_write_even_in_a_read_write_transaction(pg, sql):
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute(sql)
     assert fingerprint(pg)[0][0] == (1, "u1@example.test", "user")
+
+
+def test_memory_and_time_are_bounded_per_query(pg):
+    def role_defaults() -> list[str]:
+        with psycopg.connect(pg.replace("+psycopg", "")) as conn:
+            return [
+                r[0]
+                for r in conn.execute(
+                    "SELECT unnest(setconfig) FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole "
+                    "WHERE r.rolname = 'oo_readonly'"
+                )
+            ]
+
+    with psycopg.connect(pg.replace("+psycopg", ""), autocommit=True) as conn:  # roles are cluster-wide
+        conn.execute("ALTER ROLE oo_readonly RESET work_mem")
+    assert "work_mem=4MB" not in role_defaults()
+    shown = run(pg, "SELECT current_setting('work_mem'), current_setting('statement_timeout')")
+    assert shown.rows == [["4MB", "1s"]]  # set on the runner's own connection
+    engine = make_engine(pg)
+    try:
+        admin_sql_pg.ensure_readonly_role(engine=engine, secret=SECRET, time_limit=1.0)
+    finally:
+        engine.dispose()
+    assert "work_mem=4MB" in role_defaults()  # and the role's default, for any other client

@@ -172,6 +172,30 @@ async def test_a_done_on_the_bus_closes_at_once(server, monkeypatch):
     assert server.fake.closed_ids(token) == [target]
 
 
+async def test_a_retry_after_an_ambiguous_failure_never_skips_an_occurrence(server):
+    """Todoist closed the recurring task but answered 500: the retry (same command uuid) is a no-op."""
+    user_id, token = connect(server)
+    task = server.fake.add_task(
+        token, content="Take pills", due_date="2030-05-01", due_string="every day", is_recurring=True
+    )
+    await todoist_sync.sync_user(user_id=user_id)
+    action_id = done_in_oo(user_id, task["id"])
+    server.fake.fail_after_next(1, 500)  # the close runs, then the answer is lost
+    report = await source_actions.run_due(user_id=user_id)
+    await settle(user_id)
+    with Session(db.get_engine()) as session:  # and the outbox tries again later, too
+        row = session.get(SourceAction, action_id)
+        if row.status == "pending":
+            row.next_attempt_at = utcnow() - timedelta(seconds=1)
+            session.add(row)
+            session.commit()
+    await source_actions.run_due(user_id=user_id)
+    await settle(user_id)
+    assert report.done + report.retried == 1
+    assert server.fake.task(token, task["id"])["due"]["date"] == "2030-05-02"  # one occurrence, not two
+    assert action(action_id).status == "done"
+
+
 async def test_an_undo_after_the_close_went_out_reopens_the_task_at_todoist(server):
     user_id, token = connect(server, tasks=3)
     await todoist_sync.sync_user(user_id=user_id)

@@ -11,7 +11,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from oo.http.api_v1 import admin, admin_advice, openapi, push
-from oo.http.api_v1.routes import create_token, guarded, list_tokens, post_feedback, recommend, revoke_token
+from oo.http.api_v1.routes import (
+    create_token,
+    guarded,
+    list_tokens,
+    post_feedback,
+    recommend,
+    revoke_token,
+    rotate_token,
+)
 
 
 async def openapi_json(request: Request) -> Response:
@@ -29,6 +37,7 @@ ROUTES = [
     Route("/api/v1/tokens", guarded(list_tokens), methods=["GET"]),
     Route("/api/v1/tokens", guarded(create_token), methods=["POST"]),
     Route("/api/v1/tokens/{token_id}", guarded(revoke_token), methods=["DELETE"]),
+    Route("/api/v1/tokens/{token_id}/rotate", guarded(rotate_token), methods=["POST"]),
     Route("/api/v1/admin/learner/score", guarded(admin.score), methods=["POST"]),
     Route("/api/v1/admin/learner/reward", guarded(admin.reward), methods=["POST"]),
     Route("/api/v1/admin/learner/reset", guarded(admin.reset), methods=["POST"]),

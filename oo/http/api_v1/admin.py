@@ -46,7 +46,7 @@ ADMIN_PER_MINUTE = 120
 
 async def _admin(request: Request, *, write: bool) -> CurrentUser:
     user = await caller(request, write=write, admin=True)
-    limit(user, "admin", per_minute=ADMIN_PER_MINUTE)
+    await limit(user, "admin", per_minute=ADMIN_PER_MINUTE)
     return user
 
 

@@ -160,7 +160,7 @@ class AdvicePerformanceOut(BaseModel):
 
 async def _admin(request: Request, *, write: bool) -> CurrentUser:
     user = await caller(request, write=write, admin=True)
-    limit(user, "admin", per_minute=ADMIN_PER_MINUTE)
+    await limit(user, "admin", per_minute=ADMIN_PER_MINUTE)
     return user
 
 

@@ -7,14 +7,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from oo.http.api_v1.models import KEY, POLICY_KEY, TIP_ID, ExplanationOut, Reaction, Request
+from oo.http.api_v1.models import KEY, MAX_ID, POLICY_KEY, TIP_ID, ExplanationOut, Reaction, Request
 from oo.services.learning.stats import PolicyStats, RewardSummary
 
 
 class ScoreRequest(Request):
     """Rank a user's open tasks with a policy (the active one by default); serves nothing."""
 
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID)
     policy: str | None = Field(default=None, pattern=POLICY_KEY)
     limit: int = Field(default=20, ge=1, le=100)
 
@@ -40,7 +40,7 @@ class ScoreOut(BaseModel):
 class RewardRequest(Request):
     """Teach a reward for one of a user's tips (recorded like a reaction; first reward wins)."""
 
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID)
     tip_id: str = Field(pattern=TIP_ID)
     reaction: Reaction
     idempotency_key: str = Field(pattern=KEY)
@@ -49,7 +49,7 @@ class RewardRequest(Request):
 class ResetRequest(Request):
     """Reset a user's bandit: every policy, or one."""
 
-    user_id: int = Field(gt=0)
+    user_id: int = Field(gt=0, le=MAX_ID)
     policy: str | None = Field(default=None, pattern=POLICY_KEY)
 
 
@@ -65,7 +65,7 @@ class UserQuery(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    user_id: int | None = Field(default=None, gt=0)
+    user_id: int | None = Field(default=None, gt=0, le=MAX_ID)
     policy: str | None = Field(default=None, pattern=POLICY_KEY)
     limit: int = Field(default=50, ge=1, le=500)
 

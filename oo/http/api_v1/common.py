@@ -9,20 +9,17 @@ one JSON shape: ``{"error": {"code", "message", "details"}}``.
 from __future__ import annotations
 
 import asyncio
-import json
-import threading
-import time
-from collections import OrderedDict, deque
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
-from oo import singletons
 from oo.db import session_scope
+from oo.http import limits
 from oo.http.caller import request_user, same_origin
 from oo.services.accounts.sessions import CurrentUser
+from oo.services.platform import ratelimit
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 16_384
@@ -67,18 +64,22 @@ def _details(exc: ValidationError) -> list[dict[str, Any]]:
 
 
 async def body(request: Request, model: type[M]) -> M:
-    """Parse and validate a JSON body (``application/json``, at most `MAX_BODY` bytes).
+    """Parse and validate a JSON body (``application/json``, at most `MAX_BODY` bytes, bounded depth).
 
     Raises:
-        ApiError: 415 for another content type, 413 when too large, 422 when invalid.
+        ApiError: 415 for another content type, 413 when too large (declared or streamed),
+            422 when invalid or nested too deep.
     """
     if request.headers.get("content-type", "").split(";")[0].strip().lower() != "application/json":
         raise ApiError(415, "unsupported_media_type", "send the body as application/json")
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise ApiError(413, "too_large", f"the body must be at most {MAX_BODY} bytes")
     try:
-        data = json.loads(raw or b"{}")
+        raw = await limits.read_capped(request, MAX_BODY)  # Content-Length first, then a streaming cap
+    except limits.BodyTooLarge:
+        raise ApiError(413, "too_large", f"the body must be at most {MAX_BODY} bytes") from None
+    try:
+        data = limits.loads(raw or b"{}")
+    except limits.JsonTooDeep:
+        raise ApiError(422, "too_deep", f"the body nests deeper than {limits.MAX_DEPTH} levels") from None
     except ValueError:
         raise ApiError(422, "invalid_json", "the body is not valid JSON") from None
     return validate(model, data)
@@ -119,53 +120,20 @@ async def caller(request: Request, *, write: bool = False, admin: bool = False) 
     return user
 
 
-class RateLimiter:
-    """Sliding-window limits per key, in this process (per worker; enough against a runaway client).
+def retry_after(wait: float) -> ApiError:
+    """The 429 for a limit that frees up in ``wait`` seconds."""
+    seconds = str(max(1, round(wait)))
+    return ApiError(
+        429, "rate_limited", f"too many requests; retry in {seconds} s", headers={"Retry-After": seconds}
+    )
 
-    Examples:
-        >>> limiter = RateLimiter()
-        >>> [limiter.hit("k", limit=2, per=60.0) > 0 for _ in range(3)]
-        [False, False, True]
+
+async def limit(user: CurrentUser, bucket: str, *, per_minute: int) -> None:
+    """Apply a per-user limit (shared by every worker through Redis when configured).
+
+    Raises:
+        ApiError: 429 with Retry-After when the limit is exceeded.
     """
-
-    def __init__(self, max_keys: int = 10_000) -> None:
-        """An empty limiter remembering at most ``max_keys`` keys."""
-        self._hits: OrderedDict[str, deque[float]] = OrderedDict()
-        self._lock = threading.Lock()
-        self.max_keys = max_keys
-
-    def clear(self) -> None:
-        """Forget every key's hits."""
-        with self._lock:
-            self._hits.clear()
-
-    def hit(self, key: str, *, limit: int, per: float) -> float:
-        """Count one request; returns 0 if allowed, else the seconds to wait."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            self._hits.move_to_end(key)
-            while hits and hits[0] <= now - per:
-                hits.popleft()
-            if len(hits) >= limit:
-                return max(0.0, per - (now - hits[0])) or per
-            hits.append(now)
-            while len(self._hits) > self.max_keys:
-                self._hits.popitem(last=False)
-            return 0.0
-
-
-limiter = RateLimiter()
-
-
-def limit(user: CurrentUser, bucket: str, *, per_minute: int) -> None:
-    """Apply a per-user limit; raises ApiError 429 with Retry-After when it is exceeded."""
-    wait = limiter.hit(f"{bucket}:{user.id}", limit=per_minute, per=60.0)
+    wait = await ratelimit.hit(f"api:{bucket}:{user.id}", limit=per_minute, per=60.0)
     if wait:
-        seconds = str(max(1, round(wait)))
-        raise ApiError(
-            429, "rate_limited", f"too many requests; retry in {seconds} s", headers={"Retry-After": seconds}
-        )
-
-
-singletons.on_reset("api.rate_limits", limiter.clear)
+        raise retry_after(wait)

@@ -7,7 +7,7 @@ Requests forbid unknown fields and use strict types, so a typo or a wrong type i
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,8 @@ Reaction = Literal["done", "helpful", "snooze", "not_helpful", "dismiss"]
 TIP_ID = r"^[0-9a-f]{32}$"
 KEY = r"^[A-Za-z0-9_-]{1,64}$"
 POLICY_KEY = r"^[a-z0-9_]{1,40}@[0-9]{1,6}$"
+MAX_ID = 2**63 - 1  # a database BIGINT: a larger id is a 422, never an OverflowError
+Id = Annotated[int, Field(gt=0, le=MAX_ID)]
 
 
 class Request(BaseModel):
@@ -28,7 +30,7 @@ class Request(BaseModel):
 class RecommendRequest(Request):
     """Ask for the next tip."""
 
-    exclude_task_ids: list[int] = Field(
+    exclude_task_ids: list[Id] = Field(
         default_factory=list,
         max_length=100,
         description="Task ids not to pick this time (e.g. the last one).",
@@ -177,6 +179,13 @@ class TokenCreate(Request):
     """Create an API token."""
 
     name: str = Field(min_length=1, max_length=100)
+    days: int = Field(default=90, ge=1, le=365, description="Days until the token expires.")
+
+
+class TokenRotate(Request):
+    """Rotate an API token: the successor's lifetime."""
+
+    days: int = Field(default=90, ge=1, le=365, description="Days until the new token expires.")
 
 
 class TokenOut(BaseModel):
@@ -186,6 +195,7 @@ class TokenOut(BaseModel):
     name: str
     created_at: datetime
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
 
 class TokenCreated(TokenOut):
@@ -230,7 +240,7 @@ class PushSubscriptionIn(BaseModel):
 
     endpoint: str = Field(min_length=8, max_length=2048)
     keys: PushKeys
-    expirationTime: int | None = None
+    expirationTime: int | None = Field(default=None, ge=0, le=MAX_ID)
 
 
 class PushUnsubscribe(BaseModel):

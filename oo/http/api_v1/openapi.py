@@ -23,6 +23,7 @@ _MODELS: tuple[type[BaseModel], ...] = (
     m.FeedbackRequest,
     m.FeedbackOut,
     m.TokenCreate,
+    m.TokenRotate,
     m.TokenCreated,
     m.TokenList,
     m.ErrorOut,
@@ -156,6 +157,20 @@ def _paths() -> dict[str, Any]:
                     "Revoke one of your API tokens (session cookie only)",
                     ("204", "Revoked.", None),
                     extra={"404": "No such token of yours."},
+                ),
+                "parameters": [
+                    {"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}
+                ],
+            }
+        },
+        "/api/v1/tokens/{token_id}/rotate": {
+            "post": {
+                **_op(
+                    "Rotate one of your API tokens (session cookie only): a successor with the same "
+                    "name; the old token keeps working for one day",
+                    ("201", "The successor; its secret is shown once.", m.TokenCreated),
+                    body=m.TokenRotate,
+                    extra={"404": "No such live token of yours."},
                 ),
                 "parameters": [
                     {"name": "token_id", "in": "path", "required": True, "schema": {"type": "integer"}}

@@ -32,7 +32,7 @@ REACT_PER_MINUTE = 60
 async def subscribe(request: Request) -> Response:
     """Store (or refresh) the caller's browser subscription."""
     user = await caller(request, write=True)
-    limit(user, "push", per_minute=PUSH_PER_MINUTE)
+    await limit(user, "push", per_minute=PUSH_PER_MINUTE)
     req = await body(request, PushSubscriptionIn)
 
     def store() -> int:
@@ -50,7 +50,7 @@ async def subscribe(request: Request) -> Response:
 async def unsubscribe(request: Request) -> Response:
     """Forget one of the caller's subscriptions (404 when it is not theirs)."""
     user = await caller(request, write=True)
-    limit(user, "push", per_minute=PUSH_PER_MINUTE)
+    await limit(user, "push", per_minute=PUSH_PER_MINUTE)
     req = await body(request, PushUnsubscribe)
 
     def drop() -> bool:
@@ -65,7 +65,7 @@ async def unsubscribe(request: Request) -> Response:
 async def react(request: Request) -> Response:
     """Done / Snooze from a notification (the service worker posts it with the session cookie)."""
     user = await caller(request, write=True)
-    limit(user, "push-react", per_minute=REACT_PER_MINUTE)
+    await limit(user, "push-react", per_minute=REACT_PER_MINUTE)
     req = await body(request, PushReaction)
     try:
         reacted = await pushed.react_from_notification(

@@ -26,6 +26,7 @@ from oo.http.api_v1.models import (
     TokenCreated,
     TokenList,
     TokenOut,
+    TokenRotate,
 )
 from oo.services.accounts import api_tokens
 from oo.services.accounts.sessions import CurrentUser
@@ -43,7 +44,7 @@ TOKENS_PER_MINUTE = 20
 async def recommend(request: Request) -> Response:
     """Pick, log and return the caller's next tip."""
     user = await caller(request, write=True)
-    limit(user, "recommend", per_minute=RECOMMEND_PER_MINUTE)
+    await limit(user, "recommend", per_minute=RECOMMEND_PER_MINUTE)
     req = await body(request, RecommendRequest)
     rec = await tips.next_tip(
         user_id=user.id, channel="api", timezone=user.timezone, exclude_task_ids=req.exclude_task_ids
@@ -54,7 +55,7 @@ async def recommend(request: Request) -> Response:
 async def post_feedback(request: Request) -> Response:
     """Record a reaction to one of the caller's tips (once per idempotency key)."""
     user = await caller(request, write=True)
-    limit(user, "feedback", per_minute=FEEDBACK_PER_MINUTE)
+    await limit(user, "feedback", per_minute=FEEDBACK_PER_MINUTE)
     req = await body(request, FeedbackRequest)
     try:
         reacted = await tips.react(
@@ -87,7 +88,13 @@ async def post_feedback(request: Request) -> Response:
 
 
 def _token_out(info: api_tokens.TokenInfo) -> TokenOut:
-    return TokenOut(id=info.id, name=info.name, created_at=info.created_at, last_used_at=info.last_used_at)
+    return TokenOut(
+        id=info.id,
+        name=info.name,
+        created_at=info.created_at,
+        last_used_at=info.last_used_at,
+        expires_at=info.expires_at,
+    )
 
 
 async def _cookie_caller(request: Request, *, write: bool) -> CurrentUser:
@@ -95,7 +102,7 @@ async def _cookie_caller(request: Request, *, write: bool) -> CurrentUser:
     if request.headers.get("authorization"):
         raise ApiError(403, "session_required", "manage API tokens with your signed-in session")
     user = await caller(request, write=write)
-    limit(user, "tokens", per_minute=TOKENS_PER_MINUTE)
+    await limit(user, "tokens", per_minute=TOKENS_PER_MINUTE)
     return user
 
 
@@ -106,7 +113,7 @@ async def create_token(request: Request) -> Response:
 
     def create() -> tuple[str, api_tokens.TokenInfo]:
         with session_scope() as session:
-            return api_tokens.create(session=session, user_id=user.id, name=req.name)
+            return api_tokens.create(session=session, user_id=user.id, name=req.name, days=req.days)
 
     try:
         secret, info = await asyncio.to_thread(create)
@@ -140,6 +147,28 @@ async def revoke_token(request: Request) -> Response:
     if not await asyncio.to_thread(revoke):
         raise ApiError(404, "token_not_found", "no such token")
     return Response(status_code=204)
+
+
+async def rotate_token(request: Request) -> Response:
+    """A successor of one of the signed-in user's live tokens; the old one works one more day."""
+    user = await _cookie_caller(request, write=True)
+    raw = request.path_params["token_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(422, "validation_error", "token id must be a positive integer")
+    req = await body(request, TokenRotate)
+
+    def rotate() -> tuple[str, api_tokens.TokenInfo] | None:
+        with session_scope() as session:
+            return api_tokens.rotate(session=session, user_id=user.id, token_id=int(raw), days=req.days)
+
+    try:
+        made = await asyncio.to_thread(rotate)
+    except api_tokens.TokenError as exc:
+        raise ApiError(422, "invalid_token_request", str(exc)) from None
+    if made is None:
+        raise ApiError(404, "token_not_found", "no such live token")
+    secret, info = made
+    return ok(TokenCreated(token=secret, **_token_out(info).model_dump()), 201)
 
 
 def guarded(handler: Handler) -> Handler:

@@ -119,6 +119,35 @@ class TodoistClient:
         """
         await self._request("POST", f"/tasks/{quote(task_id, safe='')}/close", idempotent=False)
 
+    async def close_task_once(self, task_id: str, command_uuid: str) -> None:
+        """Complete a task through the Sync API with a command ``uuid``: safe to retry.
+
+        Todoist runs a command whose uuid it has already executed only once, so a retry after an
+        ambiguous failure (a 5xx or a timeout after the request was sent) cannot close a
+        recurring task twice, which would skip an occurrence.
+
+        Args:
+            task_id: The opaque task id.
+            command_uuid: The same uuid for every attempt at this one close.
+
+        Raises:
+            TodoistError: ``status`` 404 when Todoist no longer has the task; another status
+                when it refused the command.
+        """
+        command = {"type": "item_close", "uuid": command_uuid, "args": {"id": task_id}}
+        response = await self._request("POST", "/sync", data={"commands": json.dumps([command])})
+        try:
+            result = response.json()["sync_status"][command_uuid]
+        except (ValueError, KeyError, TypeError) as exc:
+            raise TodoistError("Todoist POST /sync answered without the command's status") from exc
+        if result == "ok":
+            return
+        tag = result.get("error_tag", "") if isinstance(result, dict) else ""
+        raise TodoistError(
+            f"Todoist refused closing the task ({tag or 'error'})",
+            status=404 if tag == "ITEM_NOT_FOUND" else 400,
+        )
+
     async def reopen_task(self, task_id: str) -> None:
         """Reopen a completed task (Undo after Done).
 

@@ -110,7 +110,7 @@ def parse_webhook(raw_body: bytes) -> WebhookEvent:
     """
     try:
         payload = json.loads(raw_body)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:  # hostile nesting: 400, not 500
         raise WebhookPayloadError("webhook body is not JSON") from exc
     if not isinstance(payload, dict):
         raise WebhookPayloadError("webhook body is not a JSON object")

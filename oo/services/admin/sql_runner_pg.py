@@ -4,14 +4,16 @@
 
 - the login role ``oo_readonly``: no superuser, no CREATEDB/CREATEROLE, no inheritance, a
   connection limit, a password derived from the app secret, and role defaults
-  ``statement_timeout``, ``default_transaction_read_only`` and ``idle_in_transaction_session_timeout``;
+  ``statement_timeout``, ``work_mem``, ``default_transaction_read_only`` and
+  ``idle_in_transaction_session_timeout``;
 - one view ``ro_<table>`` per table of the public schema except ``login_flow``, leaving out the
   secret columns of `oo.services.admin.sql_runner.SECRET_COLUMNS`; the role gets SELECT on those views
   and nothing on the tables.
 
 `run_postgres` connects *as* that role (it is the session user, so ``SET ROLE``/``RESET ROLE``
 cannot escalate) and runs the query through the extended protocol (``prepare=True``), which
-takes exactly one statement. ``statement_timeout`` is also set on the connection.
+takes exactly one statement. ``statement_timeout`` and ``work_mem`` are also set on the connection, and a client-side
+timer cancels the query just past the time limit should the server not.
 """
 
 from __future__ import annotations
@@ -40,6 +42,7 @@ from oo.services.admin.sql_results import (
 
 log = logging.getLogger("oo.admin.sql")
 ROLE = "oo_readonly"
+WORK_MEM = "4MB"  # per sort/hash node: a hungry query spills to disk instead of growing
 LOCK_KEY = 0x6F6F_5244  # "ooRD": serialises concurrent setups
 _ready: set[str] = set()
 _ready_lock = threading.Lock()
@@ -89,6 +92,7 @@ def ensure_readonly_role(*, engine: sa.Engine, secret: str, time_limit: float = 
             "default_transaction_read_only = on",
             "idle_in_transaction_session_timeout = 10000",
             "lock_timeout = 2000",
+            f"work_mem = '{WORK_MEM}'",
         ):
             conn.execute(sa.text(f"ALTER ROLE {ROLE} SET {setting}"))
         database: str = conn.execute(sa.text("SELECT current_database()")).scalar_one()
@@ -170,14 +174,24 @@ def run_postgres(
 
 def _execute(database_url: str, sql: str, *, secret: str, row_cap: int, time_limit: float) -> QueryResult:
     start = time.monotonic()
-    options = f"-c statement_timeout={int(time_limit * 1000)} -c default_transaction_read_only=on"
+    options = (
+        f"-c statement_timeout={int(time_limit * 1000)} -c default_transaction_read_only=on"
+        f" -c work_mem={WORK_MEM}"
+    )
     try:
         with psycopg.connect(**_conninfo(database_url, secret), options=options) as conn:
             conn.read_only = True
-            with conn.cursor() as cur:
-                cur.execute(sql, prepare=True)  # one statement only
-                columns = [d.name for d in cur.description or []]
-                fetched = cur.fetchmany(row_cap + 1) if cur.description else []
+            # statement_timeout is the server's limit; the timer cancels from the client too.
+            timer = threading.Timer(time_limit + 0.5, conn.cancel_safe)
+            timer.daemon = True
+            timer.start()
+            try:
+                with conn.cursor() as cur:
+                    cur.execute(sql, prepare=True)  # one statement only
+                    columns = [d.name for d in cur.description or []]
+                    fetched = cur.fetchmany(row_cap + 1) if cur.description else []
+            finally:
+                timer.cancel()
             conn.rollback()
     except psycopg.OperationalError:
         raise

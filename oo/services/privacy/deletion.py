@@ -10,10 +10,12 @@ user's rewards — models are per user — so nothing global has to be retrained
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import dataclass, field
 
-from sqlalchemy import text
+from sqlalchemy import or_, text
 from sqlmodel import Session, col, delete, select, update
 
 from oo.db import session_scope
@@ -27,6 +29,7 @@ from oo.models import (
     ModelState,
     PushDecision,
     PushSubscription,
+    SavedQuery,
     SourceAction,
     Task,
     TipFeedback,
@@ -44,6 +47,7 @@ from oo.services.push import calendar
 from oo.services.sources import catalog as sources
 
 log = logging.getLogger("oo.deletion")
+MIN_TERM = 3  # shorter names ("Al") would erase unrelated text; the e-mail still goes
 
 # Child tables first: every row here is keyed by the user and deleted outright.
 USER_TABLES = (
@@ -101,6 +105,41 @@ async def delete_account(*, user_id: int) -> DeletionReport:
     return report
 
 
+def _identifying(user: User) -> list[str]:
+    """The strings that name this person in free text: e-mail (and its local part), name, subject."""
+    terms = [user.email or "", user.name or "", user.oidc_subject or ""]
+    if user.email and "@" in user.email:
+        terms.append(user.email.split("@", 1)[0])
+    return sorted({t.strip() for t in terms if len(t.strip()) >= MIN_TERM}, key=len, reverse=True)
+
+
+def scrub_free_text(*, session: Session, user_id: int, terms: list[str]) -> int:
+    """Replace ``terms`` in audit-log parameters and saved SQL with a pseudonym; returns rows changed.
+
+    An admin's SQL text (``sql.run``), a saved query or any other audit parameter may name the
+    person (``WHERE email = 'ann@example.com'``); after deletion it reads ``<erased user 42>``.
+    Matching is case-insensitive, in plain and JSON-escaped form.
+    """
+    if not terms:
+        return 0
+    pseudonym = f"<erased user {user_id}>"
+    forms = {f for t in terms for f in (t, json.dumps(t)[1:-1])}
+    pattern = re.compile("|".join(re.escape(f) for f in sorted(forms, key=len, reverse=True)), re.IGNORECASE)
+    changed = 0
+    for model, attr in ((AdminAction, "params"), (SavedQuery, "sql")):
+        column = getattr(model, attr)
+        like = or_(*(col(column).ilike(f"%{_like_escape(f)}%", escape="\\") for f in forms))
+        for row in session.exec(select(model).where(like)).all():
+            setattr(row, attr, pattern.sub(pseudonym, getattr(row, attr)))
+            session.add(row)
+            changed += 1
+    return changed
+
+
+def _like_escape(term: str) -> str:
+    return term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def purge(*, session: Session, user_id: int) -> dict[str, int]:
     """Delete every row of the user and turn the user row into a tombstone, in one transaction."""
     counts: dict[str, int] = {}
@@ -112,6 +151,7 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
     session.exec(update(AdminAction).where(col(AdminAction.target) == f"user:{user_id}").values(params="{}"))
     user = session.get(User, user_id)
     if user is not None:
+        counts["scrubbed"] = scrub_free_text(session=session, user_id=user_id, terms=_identifying(user))
         user.email = user.name = user.oidc_issuer = user.oidc_subject = user.quiet_hours = None
         user.timezone, user.role, user.is_demo = "UTC", "user", False
         user.deleted_at = user.deleted_at or utcnow()

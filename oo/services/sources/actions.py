@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -207,6 +208,11 @@ async def _carry_out(action_id: int) -> str | None:
     return {"wait": "waiting", "retry": "retried"}.get(outcome, "failed")
 
 
+def command_uuid(action: SourceAction) -> str:
+    """The Sync API command uuid of this close: the same for every retry, so Todoist runs it once."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"oo:source_action:{action.id}:{action.external_id}"))
+
+
 async def _close(action: SourceAction, token: str) -> tuple[str, str | None]:
     # One attempt per claim for the HTTP-level retries too: the outbox itself retries with backoff.
     client = todoist.api_client(token, max_attempts=2)
@@ -214,7 +220,7 @@ async def _close(action: SourceAction, token: str) -> tuple[str, str | None]:
         if action.action == "reopen":
             await client.reopen_task(action.external_id)
         else:
-            await client.close_task(action.external_id)
+            await client.close_task_once(action.external_id, command_uuid(action))
     except TodoistAuthError:
         log.warning("Todoist refused the token of user %s while closing a task", action.user_id)
         await asyncio.to_thread(_needs_reconnect, action.user_id, token)

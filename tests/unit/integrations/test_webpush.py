@@ -381,3 +381,39 @@ def test_b64url_decode_is_strict():
     assert webpush.b64url_decode(base64.urlsafe_b64encode(b"\xff\xfe").decode()) == b"\xff\xfe"
     with pytest.raises(ValueError):
         webpush.b64url_decode("+/==")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://127.0.0.1%00.push.apple.com/x",  # percent-encoding in the host
+        "https://127.0.0.1%2f.push.apple.com/x",
+        "https://127.0.0.1 .push.apple.com/x",  # space
+        "https://127.0.0.1\\.push.apple.com/x",  # backslash
+        "https://evil.example\\@web.push.apple.com/x",
+        "https://a\t.push.apple.com/x",  # control characters
+        "https://a\x00.push.apple.com/x",
+        "https://a..push.apple.com/x",  # empty label
+        "https://-a.push.apple.com/x",
+        "https://a_b.push.apple.com/x",
+        "https://xn--zz.push.apple.com/x",  # an invalid punycode label
+    ],
+)
+def test_host_check_refuses_hosts_that_are_not_clean_names(url):
+    assert not webpush.host_allowed(url, webpush.DEFAULT_ALLOWED_HOSTS)
+    with pytest.raises(webpush.InvalidSubscription):
+        webpush.parse_subscription({"endpoint": url, "keys": {"p256dh": "x", "auth": "y"}})
+
+
+@pytest.mark.parametrize(
+    ("url", "allowed"),
+    [
+        ("https://WEB.push.APPLE.com/x", True),  # case-folded
+        ("https://web.push.apple.com./x", True),  # trailing dot: the same name
+        ("https://web\uff0epush\uff0eapple\uff0ecom/x", True),  # full-width dots: IDNA maps them
+        ("https://push.apple.com.evil.example/x", False),
+        ("https://evilpush.apple.com/x", False),
+    ],
+)
+def test_host_check_compares_the_normalised_name(url, allowed):
+    assert webpush.host_allowed(url, ["*.push.apple.com"]) is allowed

@@ -170,3 +170,52 @@ def test_run_audits_each_query_once_refused_ones_included(db):
     assert ok["ok"] is True and ok["rows"] == 1 and ok["sql"] == 'SELECT count(*) FROM "user"'
     assert refused["ok"] is False and "read-only" in refused["error"]
     assert fingerprint(db[1])[2][0] == (1, "u1@example.test", "user")
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # issue 16: ran 19.7 s at 2.6 GB / peaked at 3.1 GB / returned a native pointer
+        "SELECT length(printf('%.*c', 999999999 - x, 'x')) FROM (SELECT 1 AS x UNION SELECT 2 UNION SELECT 3)",
+        "SELECT replace(hex(zeroblob(499999999)),'0','00')",
+        "SELECT hex(fts3_tokenizer('simple'))",
+        "SELECT length(randomblob(400000000))",
+        "SELECT load_extension('x')",
+        # allowed functions cannot build a huge value either: SQLITE_LIMIT_LENGTH holds
+        "WITH RECURSIVE r(s) AS (SELECT 'xxxxxxxx' UNION ALL SELECT s || s FROM r) SELECT length(s) FROM r",
+        "SELECT length(group_concat(hex(x))) FROM (WITH RECURSIVE c(x) AS "
+        "(SELECT 1 UNION ALL SELECT x + 1 FROM c LIMIT 3000000) SELECT x FROM c)",
+    ],
+)
+def test_resource_hungry_queries_are_refused_fast_and_small(db, sql):
+    import resource
+    import time as clock
+
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    start = clock.monotonic()
+    with pytest.raises(SqlRefused):
+        run(db, sql, time_limit=3.0)
+    assert clock.monotonic() - start < 3.5
+    assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before < 200_000  # KiB: < 200 MB more
+
+
+def test_ordinary_functions_still_work(db):
+    res = run(
+        db,
+        "SELECT count(*), max(id), lower(upper('a')), coalesce(NULL, 'x'), length('abc'), "
+        "strftime('%Y', '2024-01-02'), json_extract('{\"a\": 1}', '$.a') FROM ro_user",
+    )
+    assert res.rows == [["3", "3", "a", "x", "3", "2024", "1"]]
+
+
+def test_a_long_query_is_stopped_at_the_time_limit(db):
+    import time as clock
+
+    start = clock.monotonic()
+    with pytest.raises(SqlRefused, match="longer than 1 s"):
+        run(
+            db,
+            "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c",
+            time_limit=1.0,
+        )
+    assert clock.monotonic() - start < 2.0
