@@ -430,6 +430,8 @@ class Advice(SQLModel, table=True):
     created_by: int | None = None  # admin id (no FK: the library outlives an admin account)
     created_at: datetime = _ts(default=True)
     updated_at: datetime = _ts(default=True)
+
+
 class PushDecision(SQLModel, table=True):
     """One push-timing decision (send or not) with its probability, context and outcome (push funnel).
 

@@ -8,7 +8,7 @@ import reflex as rx
 
 from oo import routes
 from oo.db import session_scope
-from oo.integrations.webpush import InvalidSubscription
+from oo.integrations.push_subscription import InvalidSubscription
 from oo.services.push import subscriptions as push
 from oo.state.auth import AuthState, NotSignedIn
 

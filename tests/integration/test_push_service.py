@@ -11,12 +11,8 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from oo.integrations.webpush import (
-    WebPushSender,
-    generate_vapid_keys,
-    make_topic,
-    parse_subscription,
-)
+from oo.integrations.push_subscription import parse_subscription
+from oo.integrations.webpush import WebPushSender, generate_vapid_keys, make_topic
 from tests.fakes.push_service import FakePushService, b64e, point
 
 VAPID = generate_vapid_keys()

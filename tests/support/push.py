@@ -7,7 +7,7 @@ import os
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from oo.integrations.webpush import b64url_encode
+from oo.integrations.push_subscription import b64url_encode
 
 
 def browser_subscription(host: str = "https://fcm.googleapis.com") -> dict:

@@ -20,7 +20,7 @@ from oo.http.api_v1.models import (
     PushSubscriptionIn,
     PushUnsubscribe,
 )
-from oo.integrations.webpush import InvalidSubscription
+from oo.integrations.push_subscription import InvalidSubscription
 from oo.services.push import opened as pushed
 from oo.services.push import subscriptions as push
 from oo.services.tips import feedback

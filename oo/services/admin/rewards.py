@@ -54,7 +54,9 @@ def signup_months(session: Session, user_ids: set[int]) -> dict[int, str]:
     for i in range(0, len(ids), 5000):
         chunk = ids[i : i + 5000]
         rows: Any = session.execute(
-            sa.select(col(User.id), sa.func.substr(day_of(User.created_at), 1, 7)).where(col(User.id).in_(chunk))
+            sa.select(col(User.id), sa.func.substr(day_of(User.created_at), 1, 7)).where(
+                col(User.id).in_(chunk)
+            )
         ).all()
         out.update({int(uid): month for uid, month in rows})
     return out

@@ -29,7 +29,8 @@ from sqlmodel import Session, col, select
 
 from oo.bus import Event, PushSent
 from oo.db import session_scope
-from oo.integrations.webpush import Subscription, WebPushSender, make_topic
+from oo.integrations.push_subscription import Subscription
+from oo.integrations.webpush import WebPushSender, make_topic
 from oo.models import PushSubscription, TipView, User, utcnow
 from oo.services.platform.event_bus import publish
 from oo.services.push import calendar

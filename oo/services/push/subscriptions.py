@@ -14,14 +14,13 @@ from typing import Any
 from sqlmodel import Session, select
 
 from oo.crypto import CryptoError, sha256_hex
-from oo.integrations.webpush import (
+from oo.integrations.push_subscription import (
     DEFAULT_ALLOWED_HOSTS,
     InvalidSubscription,
     Subscription,
-    VapidKeys,
-    generate_vapid_keys,
     parse_subscription,
 )
+from oo.integrations.webpush import VapidKeys, generate_vapid_keys
 from oo.models import PushSubscription, User, utcnow
 from oo.services.platform.keyring import keyring
 from oo.services.push.rules import parse_quiet_hours

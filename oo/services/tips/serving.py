@@ -80,10 +80,7 @@ def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
     # Core with a statement built once: this runs on every tip.
     rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
     now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
-    stale = any(
-        p == TODOIST and s == "connected" and (t is None or now - t >= max_age)
-        for p, s, t in rows
-    )
+    stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
     statuses = [s for p, s, _ in rows if p != "google_calendar"]  # a calendar is not a task source
     return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
 

@@ -14,17 +14,15 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from oo.integrations import webpush
+from oo.integrations import push_subscription, webpush
+from oo.integrations.push_subscription import InvalidSubscription, Subscription, parse_subscription
 from oo.integrations.webpush import (
     DeliveryResult,
-    InvalidSubscription,
-    Subscription,
     WebPushSender,
     classify_response,
     encrypt_payload,
     generate_vapid_keys,
     make_topic,
-    parse_subscription,
     validate_topic,
 )
 from tests.fakes.push_service import PushRejected, b64d, b64e, decrypt_body, derive, point, verify_vapid
@@ -377,10 +375,10 @@ async def test_send_never_logs_endpoint_or_keys(caplog):
 
 
 def test_b64url_decode_is_strict():
-    assert webpush.b64url_decode(b64e(b"\xff\xfe")) == b"\xff\xfe"
-    assert webpush.b64url_decode(base64.urlsafe_b64encode(b"\xff\xfe").decode()) == b"\xff\xfe"
+    assert push_subscription.b64url_decode(b64e(b"\xff\xfe")) == b"\xff\xfe"
+    assert push_subscription.b64url_decode(base64.urlsafe_b64encode(b"\xff\xfe").decode()) == b"\xff\xfe"
     with pytest.raises(ValueError):
-        webpush.b64url_decode("+/==")
+        push_subscription.b64url_decode("+/==")
 
 
 @pytest.mark.parametrize(
@@ -400,9 +398,9 @@ def test_b64url_decode_is_strict():
     ],
 )
 def test_host_check_refuses_hosts_that_are_not_clean_names(url):
-    assert not webpush.host_allowed(url, webpush.DEFAULT_ALLOWED_HOSTS)
-    with pytest.raises(webpush.InvalidSubscription):
-        webpush.parse_subscription({"endpoint": url, "keys": {"p256dh": "x", "auth": "y"}})
+    assert not push_subscription.host_allowed(url, push_subscription.DEFAULT_ALLOWED_HOSTS)
+    with pytest.raises(push_subscription.InvalidSubscription):
+        push_subscription.parse_subscription({"endpoint": url, "keys": {"p256dh": "x", "auth": "y"}})
 
 
 @pytest.mark.parametrize(
@@ -416,4 +414,4 @@ def test_host_check_refuses_hosts_that_are_not_clean_names(url):
     ],
 )
 def test_host_check_compares_the_normalised_name(url, allowed):
-    assert webpush.host_allowed(url, ["*.push.apple.com"]) is allowed
+    assert push_subscription.host_allowed(url, ["*.push.apple.com"]) is allowed

@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import select
 
 from oo import singletons
-from oo.integrations.webpush import InvalidSubscription
+from oo.integrations.push_subscription import InvalidSubscription
 from oo.models import PushSubscription, User
 from oo.services.accounts import sessions as accounts
 from oo.services.push import subscriptions as push
