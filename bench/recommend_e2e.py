@@ -40,7 +40,7 @@ from oo.recommender import Context, dumps
 from oo.services.advice import library
 from oo.services.learning import learner
 from oo.services.learning.policies import serving_set
-from oo.services.tips import advice, candidates, feedback, recommend
+from oo.services.tips import advice, candidates, feedback, recommend, tip_log
 
 N_TASKS = 1000
 
@@ -207,16 +207,10 @@ def stages(session: Session, user_id: int, n: int) -> None:
             timed(
                 lambda: recommend._log(
                     session,
-                    user_id,
-                    "web",
-                    ids,
-                    views,
-                    ctx,
-                    matrices,
-                    outcomes,
+                    tip_log.Pick(user_id, ids, views, ctx, matrices, outcomes, time.perf_counter(), now),
                     outcomes[0],
-                    time.perf_counter(),
-                    now,
+                    tz=ctx.now.tzinfo or UTC,
+                    channel="web",
                 ),
                 n,
             ),

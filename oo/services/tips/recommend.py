@@ -24,28 +24,25 @@ learning policy (active or shadow) can learn from the reaction to it.
 
 from __future__ import annotations
 
-import json
 import logging
-import uuid
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from time import perf_counter
 from typing import Any
 
 import numpy as np
-import sqlalchemy as sa
 from sqlmodel import Session
 
 from oo.bus import Event, TipServed
-from oo.models import TipScore, TipView, table, utcnow
+from oo.models import utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner, signals
-from oo.services.learning.policies import RANDOM, PolicyRef, ServingSet, serving_set
-from oo.services.tips import advice, candidates, explain, facts
+from oo.services.learning.policies import RANDOM, ServingSet, serving_set
+from oo.services.tips import advice, candidates, facts, tip_log
 from oo.services.tips.explain import Recommendation
+from oo.services.tips.tip_log import Outcome
 from oo.timezones import zone
 
 log = logging.getLogger("oo.recommend")
@@ -54,29 +51,6 @@ BUDGET_SECONDS = 0.05  # the active learner's time budget per pick; then Random 
 CHANNELS = ("web", "push", "api")
 POOL_SIZE = 4  # a stuck pick holds a thread; with all of them stuck, every pick falls back
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="oo-learner")
-_INSERT_VIEW = sa.insert(table(TipView))
-_INSERT_SCORE = sa.insert(table(TipScore))
-
-
-@dataclass
-class _Outcome:
-    """One policy's pick in one request (index None: it failed)."""
-
-    ref: PolicyRef
-    role: str
-    index: int | None = None
-    score: float = 0.0
-    latency_ms: float = 0.0
-    detail: dict[str, Any] | None = None
-    error: str = ""
-    probs: np.ndarray | None = None  # the whole pick distribution (shadows)
-    propensity: float | None = None  # the chosen candidate's probability (active, fallback)
-
-    def served_probability(self, served: int) -> float | None:
-        """This policy's probability of choosing candidate `served`."""
-        if self.probs is not None:
-            return float(self.probs[served])
-        return self.propensity if self.index == served else None
 
 
 def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
@@ -103,7 +77,7 @@ def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, Fe
 
 def _score_all(
     session: Session, user_id: int, serving: ServingSet, matrices: dict[str, FeatureMatrix | Exception]
-) -> list[_Outcome]:
+) -> list[Outcome]:
     """Score every policy: the active one on the pool under the budget, the shadows meanwhile.
 
     The budget covers the learner's whole part (loading the models, picking, explaining).
@@ -118,7 +92,7 @@ def _score_all(
         models, missing = {}, f"model load failed: {exc.__class__.__name__}"
     else:
         missing = "no model"
-    outcomes = [_Outcome(ref, "active" if i == 0 else "shadow") for i, ref in enumerate(serving.all)]
+    outcomes = [Outcome(ref, "active" if i == 0 else "shadow") for i, ref in enumerate(serving.all)]
     runnable = {}
     for outcome in outcomes:
         X, policy = matrices.get(outcome.ref.encoder), models.get(outcome.ref.key)
@@ -158,21 +132,6 @@ def _score_all(
         except Exception as exc:
             active.error = f"{exc.__class__.__name__}: {exc}"
     return outcomes
-
-
-def _features_of(
-    i: int, views: TaskBatch, ctx: Context, matrices: dict[str, FeatureMatrix | Exception]
-) -> dict[str, dict[str, float]]:
-    out = {}
-    for key, X in matrices.items():
-        if isinstance(X, FeatureMatrix):
-            out[key] = X.row(i)
-            continue
-        try:  # the batch path failed; the one served task may still encode
-            out[key] = get_encoder(key).encode(views.view(i), ctx)
-        except Exception:
-            log.warning("cannot encode the served task with %s", key)
-    return out
 
 
 def recommend(
@@ -227,9 +186,8 @@ def recommend(
         served = _fallback(views)
         outcomes.append(served)
     assert served.index is not None
-    return _log(
-        session, user_id, channel, ids, views, ctx, matrices, outcomes, served, started, now, zone_ok, mix
-    )
+    pick = tip_log.Pick(user_id, ids, views, ctx, matrices, outcomes, started, now, zone_ok, mix)
+    return _log(session, pick, served, tz=ctx.now.tzinfo or tz, channel=channel)
 
 
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
@@ -241,160 +199,27 @@ def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
         log.exception("recording ignored tips of user %s failed", user_id)
 
 
-def _fallback(views: TaskBatch) -> _Outcome:
+def _fallback(views: TaskBatch) -> Outcome:
     start = perf_counter()
     index, score, propensity = learner.random_policy().choose(views)  # type: ignore[arg-type]
-    return _Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000, propensity=propensity)
+    return Outcome(RANDOM, "fallback", index, score, (perf_counter() - start) * 1000, propensity=propensity)
 
 
 def _log(
-    session: Session,
-    user_id: int,
-    channel: str,
-    ids: list[int],
-    views: TaskBatch,
-    ctx: Context,
-    matrices: dict[str, FeatureMatrix | Exception],
-    outcomes: list[_Outcome],
-    served: _Outcome,
-    started: float,
-    now: datetime,
-    zone_ok: bool = True,
-    mix: advice.Decision | None = None,
+    session: Session, pick: tip_log.Pick, served: Outcome, *, tz: tzinfo, channel: str
 ) -> Recommendation:
     assert served.index is not None
-    task = candidates.text_of(session=session, user_id=user_id, task_id=ids[served.index])
+    task = candidates.text_of(session=session, user_id=pick.user_id, task_id=pick.ids[served.index])
     if task is None:  # deleted between the two reads (a sync); rare, so simply ask again
         return recommend(
             session=session,
-            user_id=user_id,
-            now=now,
-            tz=ctx.now.tzinfo,
+            user_id=pick.user_id,
+            now=pick.now,
+            tz=tz,
             channel=channel,
-            exclude_task_ids=[ids[served.index]],
+            exclude_task_ids=[pick.ids[served.index]],
         )
-    xs = _features_of(served.index, views, ctx, matrices)
-    kind_p = advice.task_factor(mix, xs)  # the kind draw's factor in every logged probability
-    propensity = None if served.propensity is None else served.propensity * kind_p
-    encoder_key = served.ref.encoder
-    x = xs.get(encoder_key, {})
-    why = explain.from_policy(served.detail, x) if served.detail else explain.random_pick(x)
-    logged = why.as_dict() | {"policy": served.ref.key, "encoder": encoder_key, "propensity": propensity}
-    logged |= mix.logged() if mix is not None else {}
-    if served.role == "fallback":
-        failed = outcomes[0]
-        logged |= {"fallback_from": failed.ref.key, "error": failed.error[:200]}
-    tip_id = uuid.uuid4().hex
-    latency = (perf_counter() - started) * 1000
-    conn = session.connection()  # Core inserts of prebuilt statements: no ORM unit of work
-    view = _view_row(tip_id, user_id, task, channel, served, xs, logged, latency, now)
-    view |= _facts(session, user_id, task.source, views, served.index, ctx, zone_ok)
-    view["propensity"] = propensity  # with the kind draw's factor
-    conn.execute(_INSERT_VIEW, view)
-    conn.execute(
-        _INSERT_SCORE,
-        [
-            _score_row(o, tip_id, user_id, ids, matrices, now, served.index, kind_p)
-            for o in outcomes
-            if o.index is not None
-        ],
-    )
-    session.commit()
-    signals.note_served(user_id, tip_id, channel, now)
-    return Recommendation(
-        tip_id=tip_id,
-        text=task.content,
-        kind="todo",
-        task_id=task.id,
-        source=task.source,
-        external_id=task.external_id,
-        url=task.url,
-        policy=served.ref.name,
-        policy_version=served.ref.version,
-        score=served.score,
-        fallback=served.role == "fallback",
-        explanation=why,
-        served_at=now,
-        latency_ms=latency,
-        propensity=propensity,
-    )
-
-
-def _facts(
-    session: Session, user_id: int, source: str, views: TaskBatch, i: int, ctx: Context, zone_ok: bool
-) -> dict[str, Any]:
-    """What the tip log freezes about this pick (see `oo.services.tips.facts`)."""
-    has_due = not (np.isnan(views.due_at[i]) and np.isnan(views.due_date[i]))
-    stale = facts.source_stale(session=session, user_id=user_id, source=source, now=ctx.now)
-    return {
-        "task_priority": int(views.priority[i]),
-        "local_hour": ctx.now.hour,
-        "imputed": facts.imputed(has_due=has_due, zone_ok=zone_ok, stale=stale),
-    }
-
-
-def _view_row(
-    tip_id: str,
-    user_id: int,
-    task: Any,
-    channel: str,
-    served: _Outcome,
-    xs: dict[str, dict[str, float]],
-    logged: dict[str, Any],
-    latency: float,
-    now: datetime,
-) -> dict[str, Any]:
-    """The ``tip_view`` row of a served tip (propensity: the serving policy's probability of it)."""
-    return {
-        "id": tip_id,
-        "user_id": user_id,
-        "task_id": task.id,
-        "source": task.source,
-        "external_id": task.external_id,
-        "kind": "todo",
-        "channel": channel,
-        "policy": served.ref.name,
-        "policy_version": served.ref.version,
-        "score": served.score,
-        "fallback": served.role == "fallback",
-        "features": json.dumps(xs),
-        "explanation": json.dumps(logged),
-        "latency_ms": latency,
-        "served_at": now,
-        "reaction": None,
-        "reacted_at": None,
-        "propensity": served.propensity,
-    }
-
-
-def _score_row(
-    o: _Outcome,
-    tip_id: str,
-    user_id: int,
-    ids: list[int],
-    matrices: dict[str, FeatureMatrix | Exception],
-    now: datetime,
-    served: int,
-    kind_p: float = 1.0,
-) -> dict[str, Any]:
-    assert o.index is not None
-    p = o.served_probability(served)
-    X = matrices.get(o.ref.encoder)
-    return {
-        "request_id": tip_id,
-        "tip_id": tip_id,
-        "user_id": user_id,
-        "policy": o.ref.name,
-        "policy_version": o.ref.version,
-        "role": o.role,
-        "task_id": ids[o.index],
-        "score": o.score,
-        "candidates": len(ids),
-        "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
-        "latency_ms": o.latency_ms,
-        "created_at": now,
-        "served_probability": None if p is None else p * kind_p,
-    }
+    return tip_log.write(session, pick, served, task, channel=channel)
 
 
 def warm_up() -> None:
