@@ -48,7 +48,7 @@ from oo.services.admin import users as admin_users  # noqa: E402
 
 BUDGET_MS = 200.0
 DEFAULT_URL = f"sqlite:///{ROOT / 'data' / 'admin_bench.db'}"
-# Pending in the migrations (the lead adds them to oo/models.py); the bench applies them itself.
+# Pending in the migrations (the lead adds them to oo/models/); the bench applies them itself.
 PROPOSED_INDEXES = {
     "ix_tip_view_served_cover": "CREATE INDEX IF NOT EXISTS ix_tip_view_served_cover ON tip_view "
     "(served_at, policy, policy_version, reaction, user_id, task_id, channel, fallback)",

@@ -92,10 +92,8 @@ def _query(name: str, schema: dict[str, Any], required: bool = False) -> dict[st
     return {"name": name, "in": "query", "required": required, "schema": schema}
 
 
-def _paths() -> dict[str, Any]:
-    user_q = _query("user_id", {"type": "integer", "minimum": 1})
-    policy_q = _query("policy", {"type": "string", "pattern": m.POLICY_KEY})
-    limit_q = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})
+def _user_paths() -> dict[str, Any]:
+    """Recommend, feedback and push: what a signed-in user or API token calls."""
     return {
         "/api/v1/recommend": {
             "post": _op(
@@ -143,6 +141,12 @@ def _paths() -> dict[str, Any]:
                 },
             )
         },
+    }
+
+
+def _token_paths() -> dict[str, Any]:
+    """API tokens: list, create, rotate, revoke."""
+    return {
         "/api/v1/tokens": {
             "get": _op("Your live API tokens (session cookie only)", ("200", "The tokens.", m.TokenList)),
             "post": _op(
@@ -177,6 +181,15 @@ def _paths() -> dict[str, Any]:
                 ],
             }
         },
+    }
+
+
+def _admin_learner_paths() -> dict[str, Any]:
+    """Admin-only learner operations."""
+    user_q = _query("user_id", {"type": "integer", "minimum": 1})
+    policy_q = _query("policy", {"type": "string", "pattern": m.POLICY_KEY})
+    limit_q = _query("limit", {"type": "integer", "minimum": 1, "maximum": 500, "default": 50})
+    return {
         "/api/v1/admin/learner/score": {
             "post": _op(
                 "Dry run: rank a user's open tasks with a policy",
@@ -213,7 +226,6 @@ def _paths() -> dict[str, Any]:
                 extra={"404": "Unknown user."},
             )
         },
-        **_advice_paths(),
         "/api/v1/admin/learner/features": {
             "get": _op(
                 "A user's feature log (per scoring call and policy)",
@@ -232,6 +244,17 @@ def _paths() -> dict[str, Any]:
             )
         },
     }
+
+
+def _admin_other_paths() -> dict[str, Any]:
+    """Admin-only evaluation and advice library routes."""
+    return {
+        **_advice_paths(),
+    }
+
+
+def _paths() -> dict[str, Any]:
+    return _user_paths() | _token_paths() | _admin_learner_paths() | _admin_other_paths()
 
 
 def _advice_paths() -> dict[str, Any]:
