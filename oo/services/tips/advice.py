@@ -27,7 +27,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
-from oo.models import TipScore, TipView, User
+from oo.models import TipScore, TipView, User, table
 from oo.recommender.kind_mix import KindChoice, context
 from oo.services.advice import library, mixing, picking, preferences
 from oo.services.advice.picking import ADVICE_SOURCE, AdvicePick, Moment
@@ -155,6 +155,18 @@ def explanation(decision: Decision) -> Explanation:
     )
 
 
+def _logged(decision: Decision, propensity: float) -> dict[str, Any]:
+    """What the tip log's explanation says about the advice pick beyond the explanation itself."""
+    return {
+        "policy": f"{mixing.POLICY_NAME}@{mixing.POLICY_VERSION}",
+        "propensity": propensity,
+        "item_propensity": decision.advice.propensity,
+        "advice_key": decision.advice.piece.key,
+        "match": decision.advice.match,
+        "eligible": decision.advice.eligible,
+    }
+
+
 def serve(
     *, session: Session, user_id: int, channel: str, decision: Decision, started: float
 ) -> Recommendation:
@@ -165,22 +177,11 @@ def serve(
     score = decision.choice.scores["advice"] if decision.choice else decision.advice.match
     why = explanation(decision)
     xs = {mixing.FEATURES_KEY: decision.choice.x} if decision.choice else {}
-    logged = (
-        why.as_dict()
-        | decision.logged()
-        | {
-            "policy": f"{mixing.POLICY_NAME}@{mixing.POLICY_VERSION}",
-            "propensity": propensity,
-            "item_propensity": decision.advice.propensity,
-            "advice_key": piece.key,
-            "match": decision.advice.match,
-            "eligible": decision.advice.eligible,
-        }
-    )
+    logged = why.as_dict() | decision.logged() | _logged(decision, propensity)
     latency = (perf_counter() - started) * 1000
     conn = session.connection()
     conn.execute(
-        sa.insert(TipView.__table__),  # type: ignore[attr-defined]
+        sa.insert(table(TipView)),
         {
             "id": tip_id, "user_id": user_id, "task_id": None, "source": ADVICE_SOURCE,
             "external_id": piece.key, "kind": "advice", "channel": channel,
@@ -191,7 +192,7 @@ def serve(
         },
     )  # fmt: skip
     conn.execute(
-        sa.insert(TipScore.__table__),  # type: ignore[attr-defined]
+        sa.insert(table(TipScore)),
         {
             "request_id": tip_id, "tip_id": tip_id, "user_id": user_id, "policy": mixing.POLICY_NAME,
             "policy_version": mixing.POLICY_VERSION, "role": "active", "task_id": None, "score": score,

@@ -17,9 +17,10 @@ never by what the tab's saved state remembers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -208,6 +209,12 @@ async def show(
     return shown
 
 
+def _in_session(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
+    """Run ``fn(session, **kwargs)`` in one database session (in the calling worker thread)."""
+    with session_scope() as session:
+        return fn(session, **kwargs)
+
+
 async def react(
     *,
     user_id: int,
@@ -249,25 +256,11 @@ async def react(
         feedback.FeedbackError: For invalid input or a reference that is not the caller's
             (`feedback.TipNotFound`), or a reused key (`feedback.IdempotencyConflict`).
     """
-
-    def run() -> Reacted:
-        with session_scope() as session:
-            return react_in(
-                session,
-                user_id=user_id,
-                reaction=reaction,
-                key=key,
-                tip_ref=tip_ref,
-                tip_id=tip_id,
-                channel=channel,
-                origin=origin,
-                timezone=timezone,
-                show_next=show_next,
-                undoable=undoable,
-                write_behind=write_behind,
-            )
-
-    reacted = await asyncio.to_thread(run)
+    reacted: Reacted = await asyncio.to_thread(
+        _in_session, react_in, user_id=user_id, reaction=reaction, key=key, tip_ref=tip_ref,
+        tip_id=tip_id, channel=channel, origin=origin, timezone=timezone, show_next=show_next,
+        undoable=undoable, write_behind=write_behind,
+    )  # fmt: skip
     await _announce(user_id, channel, reacted.next, reacted.feedback)
     if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
         undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)
