@@ -167,6 +167,30 @@ def test_every_services_package_says_what_it_owns():
         assert doc and len(doc) > 40, f"{init.relative_to(ROOT)} needs a docstring saying what it owns"
 
 
+# Functions still over the limit, with the length they may not exceed: the reaction's recording
+# (one transaction with its idempotency, task and outbox branches), the admin user detail query
+# and its page. Shrinking them is open work; the test fails if they grow or any other function
+# passes MAX_FUNCTION_LINES.
+LONG_FUNCTIONS = {
+    "oo/services/tips/feedback.py:record": 103,
+    "oo/services/admin/users.py:user_detail": 69,
+    "admin/pages/users.py:detail": 85,
+}
+
+
+def test_modules_and_functions_stay_small():
+    for pkg in PACKAGES:
+        for path in files(pkg):
+            text = path.read_text()
+            rel = path.relative_to(ROOT).as_posix()
+            assert text.count("\n") <= MAX_MODULE_LINES, f"{rel} is over {MAX_MODULE_LINES} lines"
+            for node in ast.walk(ast.parse(text)):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                    length = (node.end_lineno or node.lineno) - node.lineno + 1
+                    limit = LONG_FUNCTIONS.get(f"{rel}:{node.name}", MAX_FUNCTION_LINES)
+                    assert length <= limit, f"{rel}:{node.name} is {length} lines"
+
+
 def test_bus_subscriptions_and_lifespan_tasks_are_wired_in_one_module():
     wiring = ROOT / "oo" / "jobs" / "wiring.py"
     for pkg in PACKAGES:
