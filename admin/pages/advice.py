@@ -122,6 +122,7 @@ def advice_page() -> rx.Component:
             rx.text(S.low_count.to_string(), " flagged low", size="2", data_testid="advice-low-count"),
             spacing="3",
             align="center",
+            wrap="wrap",
         ),
         section("New or edited piece", piece_form()),
         section("Pieces", data_table(S.pieces, PIECE_COLUMNS, "advice", actions=piece_actions)),
