@@ -62,6 +62,7 @@ def pusher() -> Iterator[FakePushService]:
 @pytest.fixture(scope="module")
 def cal_app(tmp_path_factory, cal_idp, freebusy, pusher, cal_port) -> Iterator[AppServer]:
     env = {
+        "OO_ADVICE_DEFAULT": "false",  # task journeys: no advice drawn in between (test_advice.py)
         "OO_DEMO": "true",
         "OO_GOOGLE_CLIENT_ID": CLIENT_ID,
         "OO_GOOGLE_CLIENT_SECRET": CLIENT_SECRET,

@@ -27,6 +27,7 @@ SIGNINS = 8
 @pytest.fixture(scope="module")
 def app(tmp_path_factory) -> Iterator[AppServer]:
     env = {
+        "OO_ADVICE_DEFAULT": "false",  # task journeys: no advice drawn in between (test_advice.py)
         "OO_DEMO": "true",
         "OO_RATE_REACTIONS_PER_MINUTE": "3",
         "OO_RATE_REACTIONS_WINDOW_SECONDS": "2",

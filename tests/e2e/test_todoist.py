@@ -40,6 +40,7 @@ def todoist() -> Iterator[FakeTodoistServer]:
 @pytest.fixture(scope="session")
 def todoist_app(tmp_path_factory, todoist) -> Iterator[AppServer]:
     env = {
+        "OO_ADVICE_DEFAULT": "false",  # task journeys: no advice drawn in between (test_advice.py)
         "OO_DEMO": "true",
         "OO_TODOIST_CLIENT_ID": CLIENT_ID,
         "OO_TODOIST_CLIENT_SECRET": CLIENT_SECRET,

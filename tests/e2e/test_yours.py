@@ -35,6 +35,7 @@ def todoist() -> Iterator[FakeTodoistServer]:
 def first_run(tmp_path_factory, todoist) -> Iterator[AppServer]:
     port = free_port()
     env = {
+        "OO_ADVICE_DEFAULT": "false",  # task journeys: no advice drawn in between (test_advice.py)
         "OO_BASE_URL": "",  # as `make run` on a fresh clone: no base URL configured
         "OO_DEMO": "true",
         "OO_DEMO_ADMIN": "true",
