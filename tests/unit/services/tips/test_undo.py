@@ -6,48 +6,24 @@ import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import select
 
-from oo import db, settings
 from oo.models import ModelState, SourceAction, Task, TipFeedback, TipView
 from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import hot as learner_hot
-from oo.services.learning import learner, policies
+from oo.services.learning import learner
 from oo.services.sources import catalog as sources
-from oo.services.tips import recommend as recommend_module
 from oo.services.tips import serving as tips
 from oo.services.tips import undo
 
 LEARNERS = sum(spec.name != "random" for spec in POLICY_SPECS)
 
 
-def _forget_memory() -> None:
-    learner.cache.clear()
-    learner.pending.clear()
-    learner_hot._dirty.clear()
-
-
-@pytest.fixture(autouse=True)
-def _env(tmp_path, monkeypatch):
-    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))  # the development secret and the database
-    monkeypatch.setattr(recommend_module, "BUDGET_SECONDS", 5.0)
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    _forget_memory()
-    policies.invalidate()
-    yield
-    _forget_memory()
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-
-
 @pytest.fixture
-def session():
+def session(app_session):
     """A session on the app's own engine (the write-behind flush opens its own sessions there)."""
-    SQLModel.metadata.create_all(db.get_engine())
-    with Session(db.get_engine(), expire_on_commit=False) as s:
-        yield s
+    return app_session
 
 
 @pytest.fixture
