@@ -27,6 +27,7 @@ def scaled_app(tmp_path_factory) -> Iterator[AppServer]:
         "OO_REDIS_URL": "redis://127.0.0.1:6379/7",
         "OO_BUS_URL": "nats://127.0.0.1:4222",
         "GRANIAN_WORKERS": "2",
+        "OO_ADVICE_DEFAULT": "false",  # task journeys: no advice drawn in between (test_advice.py)
     }
     try:
         with AppServer(tmp_path_factory.mktemp("oo-scaled"), env=env) as server:
