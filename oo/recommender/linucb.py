@@ -301,9 +301,9 @@ class LinUCBPolicy(Policy):
         y = check_reward(reward)
         v = self._vector(x)
         beta = self.noise_precision
-        if self._detector is not None:  # residual of the mean as of the last score (no re-inversion)
-            if self._detector.update(y - float(v @ self._mean)):
-                self._forget(self.change["keep"])
+        # The residual uses the mean as of the last score (no re-inversion here).
+        if self._detector is not None and self._detector.update(y - float(v @ self._mean)):
+            self._forget(self.change["keep"])
         if self.discount is not None:
             g = self.discount
             self._precision *= g

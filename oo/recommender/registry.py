@@ -101,7 +101,7 @@ STOCHASTIC = {"discount": 0.99, "temperature": 0.02, "epsilon": 0.01}
 #: alarm keeps a share `keep` of the evidence.
 FORGET_ON_CHANGE = {
     "discount": 0.995,
-    "change": {"threshold": 4.0, "drift": 0.5, "warmup": 30.0, "keep": 0.3},
+    "change": {"threshold": 5.0, "drift": 0.5, "warmup": 50.0, "keep": 0.2},
 }
 
 POLICY_SPECS: tuple[PolicySpec, ...] = (

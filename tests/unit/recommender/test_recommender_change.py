@@ -8,7 +8,7 @@ import pytest
 from oo.recommender import LinUCBPolicy, dumps, dumps_binary, loads
 from oo.recommender.change import ChangeDetector
 
-CHANGE = {"threshold": 4.0, "drift": 0.5, "warmup": 30, "keep": 0.2}
+CHANGE = {"threshold": 4.0, "drift": 0.5, "warmup": 30, "keep": 0.2}  # sharper than linucb@7, for short tests
 
 
 def _shown(policy: LinUCBPolicy, x: dict[str, float], reward: float) -> None:

@@ -42,7 +42,9 @@ def test_the_same_feedback_three_times_is_one_row_and_one_update(session, user_i
     assert [r.duplicate for r in results] == [False, True, True]
     assert len({r.feedback_id for r in results}) == 1 and all(r.learned for r in results)
     assert len(session.exec(select(TipFeedback)).all()) == 1
-    assert updates(session, user_id) == {s.key: 1 for s in POLICY_SPECS if s.name != "random"}  # random keeps no state
+    assert updates(session, user_id) == {
+        s.key: 1 for s in POLICY_SPECS if s.name != "random"
+    }  # random keeps no state
     row = session.exec(select(TipFeedback)).one()
     assert row.applied_at is not None and row.reward == 1.0 and row.origin == "user"
 
