@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from oo.recommender import LinUCBPolicy, dumps, dumps_binary, loads
+from oo.recommender import LinUCBPolicy, dumps, dumps_binary, get_spec, loads
 from oo.recommender.change import ChangeDetector
 
 CHANGE = {"threshold": 4.0, "drift": 0.5, "warmup": 30, "keep": 0.2}  # sharper than linucb@7, for short tests
@@ -61,6 +61,11 @@ def test_a_long_memory_with_change_detection_relearns_a_reversed_taste_quickly()
     assert flip_after(LinUCBPolicy(["bias", "a"], change=CHANGE)) <= 40
     assert flip_after(LinUCBPolicy(["bias", "a"], discount=0.998, change=CHANGE)) <= 40
     assert flip_after(LinUCBPolicy(["bias", "a"], discount=0.998)) > 150  # the long memory alone is slow
+    shipped = get_spec("linucb", 7).params  # linucb@7's own memory and detector
+    with_change = LinUCBPolicy(["bias", "a"], discount=shipped["discount"], change=shipped["change"])
+    assert (
+        flip_after(with_change) <= 40 < flip_after(LinUCBPolicy(["bias", "a"], discount=shipped["discount"]))
+    )
 
 
 def test_on_stable_tastes_the_evidence_is_kept():
@@ -74,6 +79,10 @@ def test_on_stable_tastes_the_evidence_is_kept():
     x = {"bias": 1.0, "a": 1.0}
     std = {name: p.mean_and_std(x)[1] for name, p in (("kept", kept), ("never", never), ("gamma", constant))}
     assert std["kept"] < std["gamma"] and std["kept"] < 2.5 * std["never"]
+    shipped = get_spec("linucb", 7).params
+    policy = LinUCBPolicy(["bias", "a", "b"], prior_precision=10.0, discount=0.995, change=shipped["change"])
+    _stationary(policy, 1000)
+    assert policy._detector is not None and policy._detector.alarms <= 2
 
 
 def test_the_detector_state_survives_storage_and_is_required():
