@@ -36,6 +36,7 @@ CALENDAR_MESSAGES = {
     "failed": "Google did not grant calendar access. Please try again.",
     "unavailable": "Google could not be reached. Please try again in a moment.",
     "not_configured": "Google Calendar is not configured on this server.",
+    "slow_down": "Many connection attempts just now. Please wait a minute and try again.",
 }
 
 
