@@ -18,8 +18,8 @@ Examples:
     >>> [det.update(0.0) for _ in range(3)]
     [False, False, False]
     >>> alarms = [det.update(-1.5) for _ in range(6)]
-    >>> alarms.index(True)
-    2
+    >>> alarms.index(True)  # two reactions 2 sds below the prediction: the CUSUM passes 3
+    1
 """
 
 from __future__ import annotations
