@@ -33,6 +33,7 @@ from oo.integrations import google_calendar as gcal
 from oo.models import Integration, utcnow
 from oo.services.accounts import sessions as accounts
 from oo.services.platform.keyring import keyring
+from oo.services.tips import calendar_view
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.calendar")
@@ -43,7 +44,7 @@ CALLBACK_PATH = "/auth/google-calendar/callback"
 WINDOW = timedelta(hours=12)
 CONCURRENCY = 32
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is refreshed
-_cache: dict[int, tuple[float, list[gcal.Busy] | None]] = {}
+_cache = calendar_view.cache  # shared with the pick (`oo.services.tips.calendar_view`)
 # Fresh access tokens stay in memory (user → refresh token they came from, token, expiry): a
 # refresh writes the database only when Google rotates the refresh token.
 _access: dict[int, tuple[str, str, float]] = {}
