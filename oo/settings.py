@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     default_quiet_hours: str = "22-8"
     push_allowed_hosts: str = ""
     push_min_gap_minutes: int = Field(90, ge=0, le=1440)
+    push_decision_retention_days: int = Field(90, ge=1, le=3650)
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_cache_seconds: int = Field(300, ge=0, le=3600)
 
