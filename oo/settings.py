@@ -148,9 +148,15 @@ class Settings(BaseSettings):
         return _dev_secret(self.data_dir / "secret_key")
 
 
+_dev_secrets: dict[Path, str] = {}  # read once per path: `secret()` is called per push and per tip ref
+
+
 def _dev_secret(path: Path) -> str:
+    if path in _dev_secrets and path.exists():
+        return _dev_secrets[path]
     if path.exists():
-        return path.read_text().strip()
+        _dev_secrets[path] = value = path.read_text().strip()
+        return value
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     path.write_text(value)

@@ -101,7 +101,8 @@ def http_client() -> httpx.AsyncClient:
     loop = asyncio.get_running_loop()
     client = _http.get(loop)
     if client is None or client.is_closed:
-        limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY)
+        # No more connections than reads in flight: httpcore scans every pooled connection per request.
+        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
         client = _http[loop] = httpx.AsyncClient(limits=limits)
     return client
 

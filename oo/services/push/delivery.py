@@ -174,7 +174,7 @@ async def deliver(plan: Planned, sender: WebPushSender) -> dict[int, str]:
 
 
 def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool:
-    """Apply results to the subscriptions and the tip log; True if any device got it."""
+    """Apply results to the subscriptions and the tip log (the caller commits); True if any device got it."""
     for row, _ in plan.devices:
         fresh = session.get(PushSubscription, row.id)
         if fresh is not None:
@@ -186,7 +186,6 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
         if view is not None:
             view.channel = "push_failed"
             session.add(view)
-    session.commit()
     return delivered
 
 
@@ -220,6 +219,7 @@ def _record_batch(plans: list[Planned], sent: list[dict[int, str]], stats: Round
         for plan, statuses in zip(plans, sent, strict=True):
             stats.results.update(statuses.values())
             outcomes.append(record(session=session, plan=plan, statuses=statuses))
+        session.commit()  # one commit per batch, not per push
     stats.sent += sum(outcomes)
     return outcomes
 

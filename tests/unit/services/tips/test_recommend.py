@@ -38,7 +38,12 @@ def test_recommend_serves_one_logged_tip_with_its_explanation(session, user_id):
     view = session.get(TipView, rec.tip_id)
     assert view.user_id == user_id and view.task_id == rec.task_id and view.score == rec.score
     features = json.loads(view.features)
-    assert set(features) == {"improved@1", "improved@2", "improved@3", "textbook@1"}  # every encoder a learner needs
+    assert set(features) == {
+        "improved@1",
+        "improved@2",
+        "improved@3",
+        "textbook@1",
+    }  # every encoder a learner needs
     assert len(features["improved@1"]) == 23 and features["textbook@1"]["priority"] == task.priority
     logged = json.loads(view.explanation)
     assert logged["policy"] == "linucb@5" and logged["summary"] == rec.explanation.summary
@@ -53,7 +58,15 @@ def test_every_shadow_policy_is_scored_and_logged_but_never_served(session, user
     rec = pick(session=session, user_id=user_id)
     rows = session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id)).all()
     by_policy = {f"{r.policy}@{r.policy_version}": r for r in rows}
-    assert set(by_policy) == {"linucb@4", "linucb@3", "linucb@1", "linucb@2", "linucb@5", "linucb@6", "random@1"}
+    assert set(by_policy) == {
+        "linucb@4",
+        "linucb@3",
+        "linucb@1",
+        "linucb@2",
+        "linucb@5",
+        "linucb@6",
+        "random@1",
+    }
     assert by_policy["linucb@5"].role == "active" and by_policy["linucb@5"].task_id == rec.task_id
     assert by_policy["linucb@5"].served_probability == pytest.approx(rec.propensity)
     assert {by_policy[k].role for k in ("linucb@1", "linucb@2", "random@1")} == {"shadow"}
