@@ -38,7 +38,12 @@ def test_recommend_serves_one_logged_tip_with_its_explanation(session, user_id):
     view = session.get(TipView, rec.tip_id)
     assert view.user_id == user_id and view.task_id == rec.task_id and view.score == rec.score
     features = json.loads(view.features)
-    assert set(features) == {"improved@1", "improved@2", "textbook@1"}  # every encoder a learner needs
+    assert set(features) == {
+        "improved@1",
+        "improved@2",
+        "improved@3",
+        "textbook@1",
+    }  # every encoder a learner needs
     assert len(features["improved@1"]) == 23 and features["textbook@1"]["priority"] == task.priority
     logged = json.loads(view.explanation)
     assert logged["policy"] == "linucb@5" and logged["summary"] == rec.explanation.summary
@@ -70,6 +75,7 @@ def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
     assert statuses == {
         "linucb@7": "shadow",
         "linucb@5": "active",
+        "linucb@6": "shadow",
         "linucb@4": "shadow",
         "linucb@3": "shadow",
         "linucb@1": "shadow",
