@@ -174,7 +174,7 @@ async def _signed_in(state: TipState) -> CurrentUser | None:
     return user
 
 
-async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "") -> None:
+async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "", clear_ack: bool = False) -> None:
     try:
         if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
             shown = await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone)
@@ -183,9 +183,13 @@ async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "") -> Non
     except Exception:  # the database is down: keep what is on screen, say so quietly
         log.exception("loading a tip for user %s failed", user.id)
         async with state:
+            if clear_ack:
+                state._acknowledge("")
             state.notice, state.loaded = "Can't reach your tips right now.", True
         return
-    async with state:
+    async with state:  # one delta: the tip (and, on a load, the cleared acknowledgement)
+        if clear_ack:
+            state._acknowledge("")
         state._set(shown)
 
 
@@ -193,10 +197,8 @@ async def _load(state: TipState) -> rx.event.EventSpec | None:
     user = await _signed_in(state)
     if user is None:
         return rx.redirect(routes.SIGNIN, replace=True)
-    async with state:
-        state._acknowledge("")
-        pushed_tip = state.router.url.query_parameters.get("tip", "")
-    await _show(state, user, pushed_tip)
+    pushed_tip = state.router.url.query_parameters.get("tip", "")  # read-only: no lock needed
+    await _show(state, user, pushed_tip, clear_ack=True)
     return None
 
 

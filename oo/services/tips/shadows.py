@@ -6,7 +6,8 @@ picks for later (``later=``): the served tip, its ``tip_view`` row and the activ
 whole distribution over the same candidate matrix, with the model object the request loaded
 (learning replaces cached models, never changes them) — is computed here afterwards, and its
 ``tip_score`` row (its probability of the served tip, times the task-or-advice factor) is
-written exactly as the request would have written it. Many jobs go in one transaction.
+written exactly as the request would have written it, by one writer thread that takes every job
+waiting (up to `BATCH`) into one transaction.
 
 A job whose user was deleted meanwhile fails its insert (the user's foreign key) and is
 dropped with a warning; that loses only log rows of a user who is gone. Callers that need the
@@ -15,15 +16,17 @@ rows at once (push, the JSON API, tests) call `recommend` without ``later``: sha
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import logging
+import queue
+import threading
 
+from oo import singletons
 from oo.db import session_scope
 from oo.services.tips import recommend, tip_log
 from oo.services.tips.tip_log import ShadowJob
 
 log = logging.getLogger("oo.recommend")
-_tasks: set[asyncio.Task[int]] = set()
 
 
 def score(job: ShadowJob) -> list[dict[str, object]]:
@@ -58,16 +61,54 @@ def run(jobs: list[ShadowJob]) -> int:
     return len(rows)
 
 
+class _Writer:
+    """One daemon thread that scores and logs queued jobs, as many per transaction as are waiting."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[ShadowJob] = queue.SimpleQueue()
+        self._idle = threading.Condition()
+        self._busy = 0  # jobs queued or being written
+        self._thread: threading.Thread | None = None
+
+    def put(self, jobs: list[ShadowJob]) -> None:
+        with self._idle:
+            self._busy += len(jobs)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="oo-shadow-picks", daemon=True)
+                self._thread.start()
+        for job in jobs:
+            self._queue.put(job)
+
+    def _loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < BATCH:
+                    batch.append(self._queue.get_nowait())
+            try:
+                run(batch)
+            except Exception:
+                log.exception("scoring %s shadow jobs failed", len(batch))
+            with self._idle:
+                self._busy -= len(batch)
+                self._idle.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        with self._idle:
+            return self._idle.wait_for(lambda: self._busy == 0, timeout)
+
+
+BATCH = 200  # jobs per transaction at most
+_writer = _Writer()
+singletons.on_reset("tips.shadows", lambda: None if _writer.wait(10.0) else log.warning("shadow jobs left"))
+
+
 def start(jobs: list[ShadowJob]) -> None:
-    """Run `run` for the jobs in a worker thread, in the background (the caller does not wait)."""
-    if not jobs:
-        return
-    task = asyncio.get_running_loop().create_task(asyncio.to_thread(run, jobs), name="shadow-picks")
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
+    """Queue the jobs for the writer thread (the caller does not wait)."""
+    if jobs:
+        _writer.put(jobs)
 
 
-async def drain() -> None:
-    """Wait for the shadow jobs started so far (tests, shutdown)."""
-    while _tasks:
-        await asyncio.gather(*list(_tasks), return_exceptions=True)
+def drain(timeout: float = 10.0) -> bool:
+    """Wait until every job queued so far is written (tests, shutdown); False on timeout."""
+    return _writer.wait(timeout)

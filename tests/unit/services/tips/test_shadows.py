@@ -79,7 +79,7 @@ def test_deferred_shadows_log_what_inline_scoring_logs_on_the_model_of_serve_tim
 def test_the_tip_path_writes_every_shadow_row_after_answering(session, user_id):
     async def serve() -> str:
         shown = await tips.show(user_id=user_id, timezone="UTC")
-        await shadows.drain()
+        assert shadows.drain()
         return shown.tip.tip_id
 
     tip_id = asyncio.run(serve())
