@@ -5,7 +5,9 @@ Usage (each scenario starts its own production server; several run one after the
     .venv/bin/python bench/load.py closed          # 1,000 users, closed loop, tip loads only, 1 worker
     .venv/bin/python bench/load.py mix:redis:2     # the mix with Redis state and 2 workers (SQLite, WAL)
     .venv/bin/python bench/load.py idle            # server memory per idle connected client
-    options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep
+    options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep,
+             --profile PY_SPY (sample the server with py-spy; collapsed stacks beside the results;
+             summarise with bench/profile_shares.py)
 
 What it does: starts `scripts/run` (production build, one port) on a fresh SQLite database under
 ``data/bench_load/`` (the frontend build there is reused between runs), seeds the users with
@@ -110,6 +112,17 @@ def wsload(server: AppServer, args: argparse.Namespace, cookies: Path, label: st
     return json.loads(out.read_text().splitlines()[-1])
 
 
+def profiler(server: AppServer, args: argparse.Namespace, label: str) -> subprocess.Popen | None:
+    """With ``--profile``: py-spy samples the server's process tree for the run (collapsed stacks)."""
+    if not args.profile:
+        return None
+    assert server.proc is not None
+    out = WORK / f"{label}.pyspy.txt"
+    cmd = [str(args.profile), "record", "-p", str(server.proc.pid), "--subprocesses", "--nonblocking"]
+    cmd += ["-r", "50", "-d", str(int(args.warmup + args.duration)), "--format", "raw", "-o", str(out)]
+    return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def check_reactions(db_path: Path) -> dict[str, int]:
     """Every reaction against the tip it answers: the tip id in the sent key vs the recorded tip."""
     with sqlite3.connect(db_path) as db:
@@ -181,7 +194,10 @@ def run(spec: str, args: argparse.Namespace) -> dict:
                 (result["server_rss_mb"] - base["server_rss_mb"]) / max(1, result["idle_connected"]), 3
             )
         else:
+            spy = profiler(server, args, label)
             result = wsload(server, sub, cookies, label, scenario_args(name, sub))
+            if spy is not None:
+                spy.wait(timeout=120)
         time.sleep(1.0)  # let the last write-behind flush land before counting
         result |= log_counts(server) | check_reactions(db_path)
         result["wall_s"] = round(time.time() - started, 1)
@@ -220,6 +236,7 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=1, help="generator processes")
     ap.add_argument("--generator", type=Path, default=GENERATOR)
     ap.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    ap.add_argument("--profile", type=Path, help="py-spy executable: sample the server during the run")
     args = ap.parse_args()
     tip_state_name()
     for spec in args.scenarios:

@@ -26,7 +26,7 @@ from oo.services.platform import event_bus
 from oo.services.push import calendar_prefetch
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import connection as todoist
-from oo.services.tips import delayed_reward, recommend
+from oo.services.tips import delayed_reward, recommend, shadows
 
 log = logging.getLogger("oo.wiring")
 
@@ -71,7 +71,11 @@ async def learning_startup() -> AsyncIterator[None]:
         await asyncio.to_thread(_prepare_learning)
     except Exception:
         log.exception("learning start-up housekeeping failed")
-    yield
+    try:
+        yield
+    finally:  # the shadow picks of the last tips served are written before the process ends
+        if not await asyncio.to_thread(shadows.drain, 5.0):
+            log.warning("shadow picks still queued at shutdown were not logged")
 
 
 @asynccontextmanager

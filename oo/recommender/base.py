@@ -315,8 +315,12 @@ class Policy(abc.ABC):
         i = int(best[0]) if best.size == 1 else int(self._rng.choice(best))
         return Choice(i, float(scores[i]), float(probs[i])), probs
 
-    def get_state(self) -> dict[str, Any]:
-        """Return the learned state as JSON-able data (used by `oo.recommender.store`)."""
+    def get_state(self, arrays: bool = False) -> dict[str, Any]:
+        """Return the learned state as JSON-able data (used by `oo.recommender.store`).
+
+        With ``arrays``, numeric state may come as numpy arrays instead of lists (the binary store
+        writes their bytes as they are, without a round trip through Python lists).
+        """
         return {"rng": self._rng.bit_generator.state}
 
     def set_state(self, state: Mapping[str, Any]) -> None:

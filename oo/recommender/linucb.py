@@ -343,16 +343,17 @@ class LinUCBPolicy(Policy):
         self._mean = self._cov @ self._eta
         self._stale = False
 
-    def get_state(self) -> dict[str, Any]:
-        """Learned state as JSON-able lists."""
+    def get_state(self, arrays: bool = False) -> dict[str, Any]:
+        """Learned state as JSON-able lists (``arrays``: the numpy arrays themselves, for the binary store)."""
         self._refresh()
+        out = (lambda a: a) if arrays else (lambda a: a.tolist())
         return {
             **super().get_state(),
             **({"change": self._detector.get_state()} if self._detector is not None else {}),
             "n_updates": self.n_updates,
-            "precision": self._precision.tolist(),
-            "covariance": self._cov.tolist(),
-            "eta": self._eta.tolist(),
+            "precision": out(self._precision),
+            "covariance": out(self._cov),
+            "eta": out(self._eta),
         }
 
     def set_state(self, state: Mapping[str, Any]) -> None:

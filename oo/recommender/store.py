@@ -81,6 +81,9 @@ def _field(doc: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
 
 
 def _numeric(value: Any) -> np.ndarray | None:
+    if isinstance(value, np.ndarray):  # `get_state(arrays=True)`: the same values as their lists
+        ok = value.size and value.ndim in (1, 2) and np.issubdtype(value.dtype, np.floating)
+        return value.astype("<f8", copy=False) if ok else None
     if not isinstance(value, list) or not value:
         return None
     try:
@@ -104,7 +107,7 @@ def dumps_binary(policy: Policy) -> bytes:
         True
     """
     state, arrays = {}, []
-    for key, value in sorted(policy.get_state().items()):  # arrays follow in key order
+    for key, value in sorted(policy.get_state(arrays=True).items()):  # arrays follow in key order
         arr = _numeric(value)
         if arr is None:
             state[key] = value

@@ -52,6 +52,12 @@ class AuthState(rx.State):
         token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
         return session_cache.resolve(token, fresh=fresh)
 
+    async def _current_user_async(self) -> accounts.CurrentUser | None:
+        """`_current_user` for async handlers: a cache miss asks the database in a worker thread."""
+        settings = get_settings()
+        token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
+        return await session_cache.resolve_async(token)
+
     def _require_user(self, fresh: bool = False) -> accounts.CurrentUser:
         """The caller's user, re-validated from the session; raises NotSignedIn otherwise.
 
@@ -72,6 +78,15 @@ class AuthState(rx.State):
             log.warning("admin handler refused for user %s", user.id)
             raise NotAuthorized
         return user
+
+    def _remembers(self, user: accounts.CurrentUser) -> bool:
+        """Whether this tab's vars already name ``user`` under this session (nothing to set)."""
+        return (
+            (self._user_id, self.signed_in, self.user_name, self.is_admin)
+            == (user.id, True, user.name, user.is_admin)
+            and self._tab_token == self.router.session.client_token
+            and self._session_key == session_key(self.router.headers.cookie)
+        )
 
     def _remember(self, user: accounts.CurrentUser) -> None:
         if (self._user_id, self.signed_in, self.user_name, self.is_admin) != (

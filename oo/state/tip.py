@@ -7,7 +7,8 @@ never the authority on which tip was on screen, so a lost or stale state save (a
 expiry, two workers) cannot move a reaction to another tip. The page sends
 ``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent event is recorded
 once and does not skip the next tip. Each handler is thin: resolve the user, make one service
-call (`tips.show` or `tips.react`), set the vars.
+call (`tips.show`, `tips.react` or `tips.take_back`), set the vars. Those run as background
+events, so the tab's state lock is taken only to read or set the vars, never across the call.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from oo.services.push import opened as pushed
 from oo.services.tips import feedback, undo
 from oo.services.tips import serving as tips
 from oo.settings import get_settings
-from oo.state.auth import AuthState, NotSignedIn
+from oo.state.auth import AuthState
 
 log = logging.getLogger("oo.tip")
 LONG_PRESS_MS = 500
@@ -70,35 +71,10 @@ class TipState(AuthState):
         self.has_source, self.needs_reconnect = shown.sources.has_source, shown.sources.needs_reconnect
         self.revealed, self.more, self.loaded, self.notice = False, False, True, ""
 
-    def _unreachable(self, user: CurrentUser) -> None:
-        log.exception("loading a tip for user %s failed", user.id)  # the database is down
-        self.notice, self.loaded = "Can't reach your tips right now.", True
-
-    async def _show_next(self, user: CurrentUser) -> None:
-        try:
-            shown = await tips.show(user_id=user.id, timezone=user.timezone)
-        except Exception:  # keep what is on screen, say so quietly
-            self._unreachable(user)
-        else:
-            self._set(shown)
-
-    @rx.event
+    @rx.event(background=True)
     async def load(self) -> rx.event.EventSpec | None:
-        """Show one tip."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
-        self._acknowledge("")
-        pushed_tip = self.router.url.query_parameters.get("tip", "")
-        if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
-            try:
-                self._set(await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone))
-            except Exception:
-                self._unreachable(user)
-            return None
-        await self._show_next(user)  # Todoist tasks older than 30 s are refreshed first
-        return None
+        """Show one tip (Todoist tasks older than 30 s are refreshed first), or the pushed one."""
+        return await _load(self)
 
     @rx.event
     def toggle(self) -> None:
@@ -145,95 +121,150 @@ class TipState(AuthState):
         if key in ("Enter", " "):
             self.toggle()
 
-    async def _react(self, reaction: str, key: object, ref: object) -> rx.event.EventSpec | None:
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
-        try:
-            reacted = await tips.react(
-                user_id=user.id,
-                tip_ref=ref if isinstance(ref, str) else "",
-                reaction=reaction,
-                key=key if isinstance(key, str) else "",
-                timezone=user.timezone,
-                undoable=True,
-            )
-        except feedback.IdempotencyConflict:
-            return None  # a repeat of an earlier tap on an earlier tip: already recorded
-        except feedback.TipNotFound:
-            log.warning("user %s reacted to a tip that is gone or not theirs", user.id)
-            await self._show_next(user)
-            return None
-        except feedback.FeedbackError as exc:
-            log.warning("reaction refused for user %s: %s", user.id, exc)
-            self.notice = SAVE_FAILED
-            return None
-        except Exception:
-            log.exception("saving a reaction of user %s failed", user.id)
-            self.notice = SAVE_FAILED
-            return None
-        if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
-            previous = {"ref": str(ref), "key": str(key), "text": self.text, "why": self.why}
-            self._set(reacted.next)
-            text = ACK.get(reaction, "Noted.").format(hours=get_settings().snooze_hours)
-            self._acknowledge(text, undo=previous)
-        return None
-
     def _acknowledge(self, text: str, undo: dict[str, str] | None = None) -> None:
         self.ack, self.ack_id = text, self.ack_id + 1
         self._undo, self.can_undo = undo or {}, bool(undo)
 
-    @rx.event
+    @rx.event(background=True)
     async def take_back(self) -> rx.event.EventSpec | None:
         """Undo: withdraw the last reaction (while its window is open) and show its tip again."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
-        last, self.can_undo = self._undo, False
-        if not last:
-            return None
-        try:
-            await tips.take_back(user_id=user.id, tip_ref=last["ref"], key=last["key"])
-        except undo.TooLateToUndo:
-            self._acknowledge("Too late to undo — it counts.")
-            return None
-        except feedback.FeedbackError as exc:
-            log.warning("undo refused for user %s: %s", user.id, exc)
-            self._acknowledge("")
-            return None
-        except Exception:
-            log.exception("undo for user %s failed", user.id)
-            self.notice = SAVE_FAILED
-            return None
-        self.text, self.why, self.view_key = last["text"], last["why"], last["ref"]
-        self._tip_id = last["ref"][:32]
-        self.revealed = self.more = False
-        self._acknowledge("Undone.")
-        return None
+        return await _take_back(self)
 
-    @rx.event
+    @rx.event(background=True)
     async def done(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Done: the task is finished. ``ref`` is the served tip's reference (``view_key``)."""
-        return await self._react("done", key, ref)
+        return await _react(self, "done", key, ref)
 
-    @rx.event
+    @rx.event(background=True)
     async def snooze(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Snooze: not now, later. ``ref`` is the served tip's reference (``view_key``)."""
-        return await self._react("snooze", key, ref)
+        return await _react(self, "snooze", key, ref)
 
-    @rx.event
+    @rx.event(background=True)
     async def dismiss(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Dismiss: not this one (hidden for a day). ``ref`` is the served tip's reference (``view_key``)."""
-        return await self._react("dismiss", key, ref)
+        return await _react(self, "dismiss", key, ref)
 
-    @rx.event
+    @rx.event(background=True)
     async def helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Helpful: a good tip. ``ref`` is the served tip's reference (``view_key``)."""
-        return await self._react("helpful", key, ref)
+        return await _react(self, "helpful", key, ref)
 
-    @rx.event
+    @rx.event(background=True)
     async def not_helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Not helpful: a poor tip. ``ref`` is the served tip's reference (``view_key``)."""
-        return await self._react("not_helpful", key, ref)
+        return await _react(self, "not_helpful", key, ref)
+
+
+# The handlers that call a service run as background events: the tab's state lock (Redis with
+# several workers) is taken only inside ``async with state`` to read or set the vars, never across
+# the service call. ``state`` is the handler's StateProxy; the helpers called inside a block act on
+# the fresh state.
+
+
+async def _signed_in(state: TipState) -> CurrentUser | None:
+    """The caller (cookie from the handshake, session cache; a miss is read in a worker thread)."""
+    user = await state._current_user_async()
+    if user is None:
+        async with state:
+            state._forget()
+    elif not state._remembers(user):  # usually nothing to set: no lock taken
+        async with state:
+            state._remember(user)
+    return user
+
+
+async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "", clear_ack: bool = False) -> None:
+    try:
+        if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
+            shown = await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone)
+        else:
+            shown = await tips.show(user_id=user.id, timezone=user.timezone)
+    except Exception:  # the database is down: keep what is on screen, say so quietly
+        log.exception("loading a tip for user %s failed", user.id)
+        async with state:
+            if clear_ack:
+                state._acknowledge("")
+            state.notice, state.loaded = "Can't reach your tips right now.", True
+        return
+    async with state:  # one delta: the tip (and, on a load, the cleared acknowledgement)
+        if clear_ack:
+            state._acknowledge("")
+        state._set(shown)
+
+
+async def _load(state: TipState) -> rx.event.EventSpec | None:
+    user = await _signed_in(state)
+    if user is None:
+        return rx.redirect(routes.SIGNIN, replace=True)
+    pushed_tip = state.router.url.query_parameters.get("tip", "")  # read-only: no lock needed
+    await _show(state, user, pushed_tip, clear_ack=True)
+    return None
+
+
+async def _react(state: TipState, reaction: str, key: object, ref: object) -> rx.event.EventSpec | None:
+    user = await _signed_in(state)
+    if user is None:
+        return rx.redirect(routes.SIGNIN, replace=True)
+    try:
+        reacted = await tips.react(
+            user_id=user.id,
+            tip_ref=ref if isinstance(ref, str) else "",
+            reaction=reaction,
+            key=key if isinstance(key, str) else "",
+            timezone=user.timezone,
+            undoable=True,
+        )
+    except feedback.IdempotencyConflict:
+        return None  # a repeat of an earlier tap on an earlier tip: already recorded
+    except feedback.TipNotFound:
+        log.warning("user %s reacted to a tip that is gone or not theirs", user.id)
+        await _show(state, user)
+        return None
+    except Exception as exc:
+        if isinstance(exc, feedback.FeedbackError):
+            log.warning("reaction refused for user %s: %s", user.id, exc)
+        else:
+            log.exception("saving a reaction of user %s failed", user.id)
+        async with state:
+            state.notice = SAVE_FAILED
+        return None
+    if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
+        async with state:
+            previous = {"ref": str(ref), "key": str(key), "text": state.text, "why": state.why}
+            state._set(reacted.next)
+            text = ACK.get(reaction, "Noted.").format(hours=get_settings().snooze_hours)
+            state._acknowledge(text, undo=previous)
+    return None
+
+
+async def _take_back(state: TipState) -> rx.event.EventSpec | None:
+    user = await _signed_in(state)
+    if user is None:
+        return rx.redirect(routes.SIGNIN, replace=True)
+    async with state:
+        last, state._undo, state.can_undo = dict(state._undo), {}, False  # a second tap finds nothing
+    if not last:
+        return None
+    try:
+        await tips.take_back(user_id=user.id, tip_ref=last["ref"], key=last["key"])
+    except undo.TooLateToUndo:
+        async with state:
+            state._acknowledge("Too late to undo — it counts.")
+        return None
+    except feedback.FeedbackError as exc:
+        log.warning("undo refused for user %s: %s", user.id, exc)
+        async with state:
+            state._acknowledge("")
+        return None
+    except Exception:
+        log.exception("undo for user %s failed", user.id)
+        async with state:
+            state.notice = SAVE_FAILED
+        return None
+    async with state:
+        state.text, state.why, state.view_key = last["text"], last["why"], last["ref"]
+        state._tip_id = last["ref"][:32]
+        state.revealed = state.more = False
+        state._acknowledge("Undone.")
+    return None

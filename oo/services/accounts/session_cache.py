@@ -66,6 +66,23 @@ def resolve(token: str | None, *, fresh: bool = False) -> CurrentUser | None:
     return user
 
 
+async def resolve_async(token: str | None) -> CurrentUser | None:
+    """`resolve` for the event loop: a hit answers at once, a miss asks the database in a thread."""
+    if not token or len(token) > 128:
+        return None
+    hit = _cached(sha256_hex(token))
+    if hit is not None:
+        return hit[1]
+    return await asyncio.to_thread(resolve, token)
+
+
+def _cached(key: str) -> tuple[float, CurrentUser | None] | None:
+    """The live cache entry for ``key`` (None: absent or expired)."""
+    with _lock:
+        hit = _entries.get(key)
+    return hit if hit is not None and hit[0] > time.monotonic() else None
+
+
 def _drop(message: str) -> None:
     global _generation
     kind, _, value = message.partition(":")

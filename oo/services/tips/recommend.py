@@ -53,6 +53,11 @@ POOL_SIZE = 4  # a stuck pick holds a thread; with all of them stuck, every pick
 _pool = ThreadPoolExecutor(max_workers=POOL_SIZE, thread_name_prefix="oo-learner")
 
 
+def pick_one(policy: Policy, X: FeatureMatrix) -> tuple[Any, ...]:
+    """A shadow's pick with its whole distribution (`oo.services.tips.shadows`, after serving)."""
+    return _pick(policy, X, False)
+
+
 def _pick(policy: Policy, X: FeatureMatrix, explain_it: bool) -> tuple[Any, ...]:
     """Active: choose (index, score, propensity) and explain. Shadow: also its whole distribution."""
     start = perf_counter()
@@ -76,13 +81,19 @@ def _encode(serving: ServingSet, views: TaskBatch, ctx: Context) -> dict[str, Fe
 
 
 def _score_all(
-    session: Session, user_id: int, serving: ServingSet, matrices: dict[str, FeatureMatrix | Exception]
+    session: Session,
+    user_id: int,
+    serving: ServingSet,
+    matrices: dict[str, FeatureMatrix | Exception],
+    deferred: list[tip_log.Deferred] | None = None,
 ) -> list[Outcome]:
     """Score every policy: the active one on the pool under the budget, the shadows meanwhile.
 
     The budget covers the learner's whole part (loading the models, picking, explaining).
     Shadows run in this thread while the active pick runs on the pool; once the budget is
-    spent, the remaining shadows are skipped.
+    spent, the remaining shadows are skipped. With ``deferred`` (a list), the shadows are not
+    scored here: each one's model and matrix, as they are now, go into the list for
+    `oo.services.tips.shadows` to score after the tip is served.
     """
     deadline = perf_counter() + BUDGET_SECONDS
     try:
@@ -104,8 +115,32 @@ def _score_all(
             runnable[outcome.ref.key] = (policy, X)
     active = outcomes[0]
     future = _pool.submit(_pick, *runnable[active.ref.key], True) if active.ref.key in runnable else None
-    for outcome in outcomes[1:]:
+    _score_shadows(outcomes[1:], runnable, deadline, user_id, deferred)
+    if future is not None:
+        try:
+            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = (
+                future.result(timeout=max(0.0, deadline - perf_counter()))
+            )
+        except FutureTimeout:
+            active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
+        except Exception as exc:
+            active.error = f"{exc.__class__.__name__}: {exc}"
+    return outcomes
+
+
+def _score_shadows(
+    shadows: list[Outcome],
+    runnable: dict[str, tuple[Policy, FeatureMatrix]],
+    deadline: float,
+    user_id: int,
+    deferred: list[tip_log.Deferred] | None,
+) -> None:
+    """Score the shadows in this thread until the deadline (or leave them to ``deferred``)."""
+    for outcome in shadows:
         if outcome.ref.key not in runnable:
+            continue
+        if deferred is not None:  # scored after the pick is served, on the model it had now
+            deferred.append(tip_log.Deferred(outcome, *runnable[outcome.ref.key]))
             continue
         if perf_counter() > deadline:
             outcome.error = "skipped: the budget is spent"
@@ -122,16 +157,6 @@ def _score_all(
         except Exception as exc:
             outcome.error = f"{exc.__class__.__name__}: {exc}"
             log.warning("shadow %s failed for user %s: %s", outcome.ref.key, user_id, outcome.error)
-    if future is not None:
-        try:
-            active.index, active.score, active.detail, active.latency_ms, active.propensity, _ = (
-                future.result(timeout=max(0.0, deadline - perf_counter()))
-            )
-        except FutureTimeout:
-            active.error = f"over the {BUDGET_SECONDS * 1000:.0f} ms budget"
-        except Exception as exc:
-            active.error = f"{exc.__class__.__name__}: {exc}"
-    return outcomes
 
 
 def recommend(
@@ -142,6 +167,7 @@ def recommend(
     tz: tzinfo | None = None,
     channel: str = "web",
     exclude_task_ids: Collection[int] = (),
+    later: list[tip_log.ShadowJob] | None = None,
 ) -> Recommendation:
     """Pick one tip for the user now, log it, and say why.
 
@@ -152,6 +178,8 @@ def recommend(
         tz: The user's time zone; read from ``User.timezone`` when omitted.
         channel: ``web``, ``push`` or ``api`` (logged on the tip).
         exclude_task_ids: Tasks not to pick this time (e.g. the one just reacted to).
+        later: Score the shadows after serving: their work is appended here for
+            `oo.services.tips.shadows.run` (the served policy's row is logged now either way).
 
     Returns:
         The recommendation: a task (``kind`` "todo") or a piece of advice (``kind`` "advice",
@@ -165,10 +193,7 @@ def recommend(
     if channel not in CHANNELS:
         raise ValueError(f"channel must be one of {CHANNELS}")
     now = now or utcnow()
-    zone_ok = True
-    if tz is None:
-        name = candidates.user_zone_name(session=session, user_id=user_id)
-        tz, zone_ok = zone(name), facts.zone_known(name)
+    tz, zone_ok = _user_zone(session, user_id, tz)
     # The calendar comes from the busy cache only: never a wait, unknown on a miss.
     ctx = Context(now.astimezone(tz), **calendar_view.read(user_id, now))
     _note_ignored(session, user_id, now)
@@ -180,15 +205,26 @@ def recommend(
         return Recommendation.nothing()
     serving = serving_set(session=session)
     matrices = _encode(serving, views, ctx)
-    outcomes = _score_all(session, user_id, serving, matrices)
+    deferred: list[tip_log.Deferred] | None = [] if later is not None else None
+    outcomes = _score_all(session, user_id, serving, matrices, deferred)
     served = outcomes[0]
     if served.index is None:
         log.warning("%s failed for user %s (%s); Random serves", served.ref.key, user_id, served.error)
         served = _fallback(views)
         outcomes.append(served)
     assert served.index is not None
-    pick = tip_log.Pick(user_id, ids, views, ctx, matrices, outcomes, started, now, zone_ok, mix)
-    return _log(session, pick, served, tz=ctx.now.tzinfo or tz, channel=channel)
+    pick = tip_log.Pick(
+        user_id, ids, views, ctx, matrices, outcomes, started, now, zone_ok, mix, deferred or []
+    )
+    return _log(session, pick, served, tz=ctx.now.tzinfo or tz, channel=channel, later=later)
+
+
+def _user_zone(session: Session, user_id: int, tz: tzinfo | None) -> tuple[tzinfo, bool]:
+    """The zone to pick in (the given one, else the user's) and whether it is a known zone."""
+    if tz is not None:
+        return tz, True
+    name = candidates.user_zone_name(session=session, user_id=user_id)
+    return zone(name), facts.zone_known(name)
 
 
 def _note_ignored(session: Session, user_id: int, now: datetime) -> None:
@@ -207,7 +243,13 @@ def _fallback(views: TaskBatch) -> Outcome:
 
 
 def _log(
-    session: Session, pick: tip_log.Pick, served: Outcome, *, tz: tzinfo, channel: str
+    session: Session,
+    pick: tip_log.Pick,
+    served: Outcome,
+    *,
+    tz: tzinfo,
+    channel: str,
+    later: list[tip_log.ShadowJob] | None,
 ) -> Recommendation:
     assert served.index is not None
     task = candidates.text_of(session=session, user_id=pick.user_id, task_id=pick.ids[served.index])
@@ -219,8 +261,9 @@ def _log(
             tz=tz,
             channel=channel,
             exclude_task_ids=[pick.ids[served.index]],
+            later=later,
         )
-    return tip_log.write(session, pick, served, task, channel=channel)
+    return tip_log.write(session, pick, served, task, channel=channel, later=later)
 
 
 def warm_up() -> None:

@@ -30,12 +30,13 @@ from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform import event_bus as events
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
-from oo.services.tips import feedback, undo
+from oo.services.tips import feedback, shadows, undo
 from oo.services.tips import refs as tip_refs
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.feedback import FeedbackResult
 from oo.services.tips.recommend import CHANNELS, recommend, served_event
+from oo.services.tips.tip_log import ShadowJob
 from oo.settings import get_settings
 
 NEEDS_RECONNECT = "needs_reconnect"
@@ -97,28 +98,40 @@ def show_in(
     channel: str = "web",
     timezone: str | None = None,
     exclude_task_ids: Collection[int] = (),
+    later: list[ShadowJob] | None = None,
 ) -> Shown:
-    """The synchronous core of `show`, on the caller's session."""
+    """The synchronous core of `show`, on the caller's session (``later``: see `recommend`)."""
     rec = recommend(
         session=session,
         user_id=user_id,
         channel=channel,
         exclude_task_ids=exclude_task_ids,
         tz=_tz(timezone),
+        later=later,
     )
     ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
     return Shown(rec, ref, source_state(session=session, user_id=user_id))
 
 
 def _show_unless_stale(
-    session: Session, user_id: int, channel: str, timezone: str | None, exclude: Collection[int]
+    session: Session,
+    user_id: int,
+    channel: str,
+    timezone: str | None,
+    exclude: Collection[int],
+    later: list[ShadowJob],
 ) -> Shown | None:
     """`show_in`, or None when a connected Todoist's tasks are stale and want a refresh first."""
     sources, stale = _sources(session, user_id)
     if stale:
         return None
     rec = recommend(
-        session=session, user_id=user_id, channel=channel, exclude_task_ids=exclude, tz=_tz(timezone)
+        session=session,
+        user_id=user_id,
+        channel=channel,
+        exclude_task_ids=exclude,
+        tz=_tz(timezone),
+        later=later,
     )
     ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
     return Shown(rec, ref, sources)
@@ -138,8 +151,9 @@ def react_in(
     show_next: bool = True,
     undoable: bool = False,
     write_behind: bool = True,
+    later: list[ShadowJob] | None = None,
 ) -> Reacted:
-    """The synchronous core of `react`, on the caller's session."""
+    """The synchronous core of `react`, on the caller's session (``later``: see `recommend`)."""
     if channel not in CHANNELS:
         raise feedback.FeedbackError(f"channel must be one of {CHANNELS}")
     if (tip_ref is None) == (tip_id is None):
@@ -163,7 +177,14 @@ def react_in(
     exclude = (result.task_id,) if result.task_id is not None else ()
     return Reacted(
         result,
-        show_in(session, user_id=user_id, channel=channel, timezone=timezone, exclude_task_ids=exclude),
+        show_in(
+            session,
+            user_id=user_id,
+            channel=channel,
+            timezone=timezone,
+            exclude_task_ids=exclude,
+            later=later,
+        ),
     )
 
 
@@ -187,17 +208,19 @@ async def show(
     Todoist tasks cached longer than `todoist_sync.STALE_SECONDS` are refreshed first (within a
     budget; never raises); the freshness check shares the pick's database session.
     """
+    later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
 
     def run(check: bool) -> Shown | None:
         with session_scope() as session:
             if check:
-                return _show_unless_stale(session, user_id, channel, timezone, exclude_task_ids)
+                return _show_unless_stale(session, user_id, channel, timezone, exclude_task_ids, later)
             return show_in(
                 session,
                 user_id=user_id,
                 channel=channel,
                 timezone=timezone,
                 exclude_task_ids=exclude_task_ids,
+                later=later,
             )
 
     shown = await asyncio.to_thread(run, refresh)
@@ -205,6 +228,7 @@ async def show(
         await todoist_sync.refresh_if_stale(user_id=user_id)
         shown = await asyncio.to_thread(run, False)
     assert shown is not None
+    shadows.start(later)
     await _announce(user_id, channel, shown, None)
     return shown
 
@@ -256,11 +280,13 @@ async def react(
         feedback.FeedbackError: For invalid input or a reference that is not the caller's
             (`feedback.TipNotFound`), or a reused key (`feedback.IdempotencyConflict`).
     """
+    later: list[ShadowJob] = []  # the shadow policies are scored after the next tip is served
     reacted: Reacted = await asyncio.to_thread(
         _in_session, react_in, user_id=user_id, reaction=reaction, key=key, tip_ref=tip_ref,
         tip_id=tip_id, channel=channel, origin=origin, timezone=timezone, show_next=show_next,
-        undoable=undoable, write_behind=write_behind,
+        undoable=undoable, write_behind=write_behind, later=later,
     )  # fmt: skip
+    shadows.start(later)
     await _announce(user_id, channel, reacted.next, reacted.feedback)
     if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
         undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)

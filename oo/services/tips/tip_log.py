@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from time import perf_counter
 from typing import Any
@@ -29,7 +29,7 @@ from oo.services.tips.explain import Recommendation
 
 log = logging.getLogger("oo.recommend")
 _INSERT_VIEW = sa.insert(table(TipView))
-_INSERT_SCORE = sa.insert(table(TipScore))
+INSERT_SCORE = sa.insert(table(TipScore))
 
 
 @dataclass
@@ -70,6 +70,25 @@ def features_of(
 
 
 @dataclass(frozen=True)
+class Deferred:
+    """A shadow policy's pick left for after serving: its outcome to fill, its model and matrix then."""
+
+    outcome: Outcome
+    policy: Any  # the cached model object at serve time (learning replaces it, never mutates it)
+    X: FeatureMatrix
+
+
+@dataclass(frozen=True)
+class ShadowJob:
+    """The shadow picks of one served tip, scored and logged after serving (`oo.services.tips.shadows`)."""
+
+    pick: Pick
+    tip_id: str
+    served: int
+    kind_p: float
+
+
+@dataclass(frozen=True)
 class Pick:
     """One request's scoring, as the tip log needs it."""
 
@@ -83,10 +102,22 @@ class Pick:
     now: datetime
     zone_ok: bool = True
     mix: advice.Decision | None = None
+    deferred: list[Deferred] = field(default_factory=list)
 
 
-def write(session: Session, pick: Pick, served: Outcome, task: Any, *, channel: str) -> Recommendation:
-    """Log the served task (``tip_view``) and every policy's pick (``tip_score``); commit; say why."""
+def write(
+    session: Session,
+    pick: Pick,
+    served: Outcome,
+    task: Any,
+    *,
+    channel: str,
+    later: list[ShadowJob] | None = None,
+) -> Recommendation:
+    """Log the served task (``tip_view``) and every policy's pick (``tip_score``); commit; say why.
+
+    The picks in ``pick.deferred`` (shadows not scored yet) are left to ``later`` as one `ShadowJob`.
+    """
     assert served.index is not None
     xs = features_of(served.index, pick.views, pick.ctx, pick.matrices)
     kind_p = advice.task_factor(pick.mix, xs)  # the kind draw's factor in every logged probability
@@ -107,10 +138,12 @@ def write(session: Session, pick: Pick, served: Outcome, task: Any, *, channel: 
     view["propensity"] = propensity  # with the kind draw's factor
     conn.execute(_INSERT_VIEW, view)
     conn.execute(
-        _INSERT_SCORE,
+        INSERT_SCORE,
         [score_row(o, tip_id, pick, served.index, kind_p) for o in pick.outcomes if o.index is not None],
     )
     session.commit()
+    if pick.deferred and later is not None:
+        later.append(ShadowJob(pick, tip_id, served.index, kind_p))
     signals.note_served(pick.user_id, tip_id, channel, pick.now)
     return Recommendation(
         tip_id=tip_id,

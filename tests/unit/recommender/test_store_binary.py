@@ -64,3 +64,20 @@ def test_malformed_binary_is_refused():
     for bad in cases:
         with pytest.raises(StoreError):
             loads(bad)
+
+
+@pytest.mark.parametrize("version", [1, 3, 4, 5])
+def test_binary_writes_the_arrays_without_a_list_round_trip_and_the_same_bytes(version, monkeypatch):
+    policy = learned(version)
+    direct = dumps_binary(policy)
+    calls: list[bool] = []
+    real = type(policy).get_state
+
+    def via_lists(self, arrays=False):  # what the format was defined by: the JSON-able lists
+        calls.append(arrays)
+        return real(self)
+
+    monkeypatch.setattr(type(policy), "get_state", via_lists)
+    assert dumps_binary(policy) == direct  # byte for byte (Fortran-ordered covariance included)
+    assert calls == [True]  # the store asks for arrays
+    assert isinstance(real(policy, arrays=True)["covariance"], np.ndarray)

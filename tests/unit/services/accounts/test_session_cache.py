@@ -108,3 +108,36 @@ def test_idle_sessions_still_expire_through_the_cache(engine):
         s.add(row)
         s.commit()
     assert session_cache.resolve(token) is None
+
+
+def test_the_async_lookup_asks_the_database_off_the_event_loop_and_only_on_a_miss(engine):
+    import asyncio
+    import threading
+
+    uid, token = sign_in(engine)
+    threads: list[int] = []
+
+    def note(*_a):
+        threads.append(threading.get_ident())
+
+    async def twice() -> tuple[int, int, int]:
+        loop_thread = threading.get_ident()
+        first = await session_cache.resolve_async(token)  # a miss: the database, in a worker thread
+        second = await session_cache.resolve_async(token)  # a hit: no query
+        assert first is not None and second is not None
+        return first.id, second.id, loop_thread
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        first, second, loop_thread = asyncio.run(twice())
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert first == second == uid
+    assert threads and loop_thread not in threads  # never a blocking query on the event loop
+    assert (
+        len(set(threads)) == 1
+        and statements(engine, lambda: asyncio.run(session_cache.resolve_async(token))) == 0
+    )
+    session_cache.forget_token(token)
+    revoke_in_db(engine, token)
+    assert asyncio.run(session_cache.resolve_async(token)) is None  # revocation still immediate
