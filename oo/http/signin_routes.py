@@ -20,7 +20,7 @@ from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http import limits
 from oo.http.caller import same_origin
-from oo.integrations import oidc
+from oo.integrations import apple, oidc
 from oo.integrations.apple import AppleKey
 from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
@@ -172,7 +172,8 @@ async def auth_callback(request: Request) -> Response:
             issuer=identity.issuer,
             subject=identity.subject,
             email=identity.email,
-            name=identity.name,
+            name=identity.name
+            or (apple.name_from_user_field(params.get("user")) if name == "apple" else None),
             email_verified=identity.email_verified,
             admin_seed_email=settings.admin_seed_email,
         )

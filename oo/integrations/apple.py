@@ -10,6 +10,7 @@ expires, so oO signs a fresh one (valid for five minutes) for every code exchang
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass
 
@@ -61,3 +62,30 @@ def client_secret(key: AppleKey, *, client_id: str, audience: str, now: float | 
         "exp": issued + LIFETIME_SECONDS,
     }
     return jwt.encode(header, claims, load_private_key(key.private_key_pem)).decode()
+
+
+MAX_USER_FIELD = 2048
+MAX_NAME = 200
+
+
+def name_from_user_field(raw: str | None) -> str | None:
+    """The name Apple posts once, at the first authorization, in the ``user`` form field.
+
+    Apple puts no name in the ID token; the callback's ``user`` field is JSON such as
+    ``{"name": {"firstName": "Ada", "lastName": "Lovelace"}, "email": "..."}``. Anything else
+    (absent, too long, not that shape) gives None.
+
+    >>> name_from_user_field('{"name": {"firstName": "Ada", "lastName": "Lovelace"}}')
+    'Ada Lovelace'
+    >>> name_from_user_field('[[[') is None and name_from_user_field(None) is None
+    True
+    """
+    if not raw or len(raw) > MAX_USER_FIELD:
+        return None
+    try:
+        name = json.loads(raw).get("name") or {}
+        parts = [name.get("firstName"), name.get("lastName")]
+    except (ValueError, AttributeError):
+        return None
+    text = " ".join(p.strip() for p in parts if isinstance(p, str) and p.strip())
+    return text[:MAX_NAME] or None

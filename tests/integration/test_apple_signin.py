@@ -67,7 +67,7 @@ def users() -> list[User]:
         return list(s.exec(select(User)))
 
 
-def sign_in(client: TestClient, login: str):
+def sign_in(client: TestClient, login: str, user_field: str | None = None):
     start = client.get("/auth/apple/start")
     assert start.status_code == 303, start.text
     authorize = start.headers["location"]
@@ -75,6 +75,8 @@ def sign_in(client: TestClient, login: str):
     assert query["response_mode"] == ["form_post"] and query["scope"] == ["openid email name"]
     action, fields = complete_login_form_post(authorize, login)
     assert action == CALLBACK and fields.get("code") and fields.get("state")
+    if user_field is not None:  # Apple adds the name once, at the first authorization
+        fields["user"] = user_field
     return client.post("/auth/apple/callback", data=fields)  # the browser's form post
 
 
@@ -88,6 +90,15 @@ def test_apple_sign_in_posts_back_and_signs_its_client_secret(configure):
     assert user.oidc_subject == expected_sub("ada@privaterelay.example")
     with Session(db.get_engine()) as s:
         assert len(s.exec(select(UserSession)).all()) == 1
+
+
+def test_the_name_apple_posts_once_is_kept(configure):
+    client = configure()
+    user = '{"name": {"firstName": "Ada", "lastName": "Lovelace"}, "email": "ada@example.test"}'
+    assert sign_in(client, "ada", user).headers["location"] == "http://testserver/tip"
+    assert users()[0].name == "Ada Lovelace"
+    assert sign_in(client, "ada", "x" * 5000).headers["location"] == "http://testserver/tip"  # ignored
+    assert users()[0].name == "Ada Lovelace"  # a later sign-in without it keeps the name
 
 
 def test_a_client_secret_signed_by_another_key_is_refused(configure):
