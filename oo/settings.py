@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     apple_client_id: str = ""
     apple_client_secret: SecretStr = SecretStr("")
     apple_discovery_url: str = APPLE_DISCOVERY
+    apple_team_id: str = ""
+    apple_key_id: str = ""
+    apple_private_key: SecretStr = SecretStr("")  # the .p8 PEM (EC P-256); signs the client secret
     admin_seed_email: str = ""
 
     todoist_client_id: str = ""
@@ -110,6 +113,12 @@ class Settings(BaseSettings):
             problems.append("OO_DEMO_ADMIN must be off in production")
         if not self.encryption_keys.get_secret_value().strip():
             problems.append("OO_ENCRYPTION_KEYS must be set (kid:base64key,...) to encrypt provider tokens")
+        if self.apple_client_id and not (
+            self.apple_team_id and self.apple_key_id and self.apple_private_key.get_secret_value()
+        ):
+            problems.append(
+                "Sign in with Apple needs OO_APPLE_TEAM_ID, OO_APPLE_KEY_ID and OO_APPLE_PRIVATE_KEY"
+            )
         if not self.google_client_id and not self.apple_client_id:
             problems.append("set OO_GOOGLE_CLIENT_ID/SECRET (or Apple) so people can sign in")
         if problems:

@@ -20,7 +20,8 @@ from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http import limits
 from oo.http.caller import same_origin
-from oo.integrations import oidc
+from oo.integrations import apple, oidc
+from oo.integrations.apple import AppleKey
 from oo.services.accounts import session_cache
 from oo.services.accounts import sessions as accounts
 from oo.settings import Settings, get_settings
@@ -48,9 +49,19 @@ def provider_config(settings: Settings, name: str) -> oidc.OidcProviderConfig | 
             client_secret=settings.apple_client_secret.get_secret_value(),
             discovery_url=settings.apple_discovery_url,
             redirect_uri=f"{settings.backend_url}/auth/apple/callback",
+            scope="openid email name",  # Apple's scopes (no "profile"); the name comes only once, in `user`
             response_mode="form_post",
+            signing_key=_apple_key(settings),
         )
     return None
+
+
+def _apple_key(settings: Settings) -> AppleKey | None:
+    """The key that signs Apple client secrets, when team, key id and private key are all set."""
+    pem = settings.apple_private_key.get_secret_value()
+    if not (settings.apple_team_id and settings.apple_key_id and pem):
+        return None
+    return AppleKey(team_id=settings.apple_team_id, key_id=settings.apple_key_id, private_key_pem=pem)
 
 
 def page_url(settings: Settings, path: str, host: str | None = None, **query: str) -> str:
@@ -161,7 +172,8 @@ async def auth_callback(request: Request) -> Response:
             issuer=identity.issuer,
             subject=identity.subject,
             email=identity.email,
-            name=identity.name,
+            name=identity.name
+            or (apple.name_from_user_field(params.get("user")) if name == "apple" else None),
             email_verified=identity.email_verified,
             admin_seed_email=settings.admin_seed_email,
         )

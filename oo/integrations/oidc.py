@@ -22,6 +22,8 @@ from authlib.jose.errors import JoseError
 from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from authlib.oidc.core import CodeIDToken
 
+from oo.integrations.apple import AppleKey, client_secret
+
 # Asymmetric algorithms only: an attacker must not be able to pick HS256 with a public key.
 ID_TOKEN_ALGORITHMS = ["RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA"]
 # Providers answer within a second or two; a stuck provider must not hold a sign-in for long.
@@ -48,6 +50,7 @@ class OidcProviderConfig:
     redirect_uri: str
     scope: str = "openid email profile"
     response_mode: str | None = None
+    signing_key: AppleKey | None = None  # Apple: the client secret is a JWT signed per exchange
 
 
 @dataclass(frozen=True)
@@ -134,9 +137,12 @@ async def finish(
     meta = await discovery(http, provider)
     if iss is not None and iss != meta["issuer"]:
         raise OidcError("bad_iss", "callback issuer does not match the provider")
+    secret = provider.client_secret
+    if provider.signing_key is not None:
+        secret = client_secret(provider.signing_key, client_id=provider.client_id, audience=meta["issuer"])
     client = AsyncOAuth2Client(
         client_id=provider.client_id,
-        client_secret=provider.client_secret,
+        client_secret=secret,
         redirect_uri=provider.redirect_uri,
         token_endpoint_auth_method="client_secret_post",
         timeout=TIMEOUT,
@@ -157,7 +163,7 @@ async def finish(
         issuer=claims["iss"],
         subject=str(claims["sub"]),
         email=claims.get("email"),
-        email_verified=bool(claims.get("email_verified")),
+        email_verified=is_true(claims.get("email_verified")),
         name=claims.get("name"),
     )
 
@@ -195,6 +201,15 @@ async def _validate(
             raise OidcError("bad_nonce")
         return dict(claims)
     raise OidcError("bad_signature")
+
+
+def is_true(value: Any) -> bool:
+    """A boolean claim that Apple may send as the string "true" or "false".
+
+    >>> [is_true(v) for v in (True, "true", "false", False, None, "yes")]
+    [True, True, False, False, False, False]
+    """
+    return value is True or value == "true"
 
 
 def _reason(exc: JoseError) -> str:

@@ -2,7 +2,8 @@
 
 Every test counts the same things: reactions lost (0), duplicate rows (0), a clear error where the
 person or an operator must see one, and recovery once the part is back. Todoist 5xx/timeouts on
-close live in test_todoist_source_actions.py (retries with the same Sync command uuid); the push
+close live in test_todoist_source_actions.py (retries with the same Sync command uuid) and, as a
+storm while users react, in test_faults_outside.py with Redis restarted and NATS down; the push
 service gone in test_push_delivery.py (404/410 forget the subscription, 5xx retry).
 """
 
@@ -27,6 +28,8 @@ from oo.services.sources import catalog as sources
 from oo.services.tips import feedback
 from oo.services.tips import recommend as recommend_module
 from oo.services.tips.recommend import recommend
+
+pytestmark = pytest.mark.faults
 
 
 @pytest.fixture

@@ -12,6 +12,14 @@
 //                       calendar.freebusy). A code granted with one of them also yields a refresh
 //                       token (like Google's access_type=offline); tokens can be revoked
 //                       (/token/revocation) and introspected (/token/introspection).
+//   OIDC_APPLE_CLIENT_JWK  set to the client's public EC P-256 JWK to behave as Sign in with Apple:
+//                       the client authenticates at /token with client_secret_post where the
+//                       secret is an ES256 JWT it signed (header kid = OIDC_APPLE_KEY_ID; claims
+//                       iss = OIDC_APPLE_TEAM_ID, sub = client id, aud = issuer, iat/exp at most
+//                       6 months apart), verified here; OIDC_CLIENT_SECRET is then unused. The
+//                       scopes are openid, email and name; the ID token carries email and
+//                       email_verified as the strings Apple sends ("false" for a login that
+//                       contains "unverified"), and no name.
 //
 // Accounts: any login name signs in, no password. sub = "sub-" + login; email = login when it
 // contains "@", else login + "@example.test"; name = the part before "@", first letter upper-cased.
@@ -38,6 +46,13 @@ const issuer = process.env.OIDC_ISSUER || `http://127.0.0.1:${port}`;
 const consentMode = process.env.OIDC_CONSENT || 'auto';
 const extraScopes = (process.env.OIDC_EXTRA_SCOPES || '').split(',').map((s) => s.trim()).filter(Boolean);
 
+const appleJwk = process.env.OIDC_APPLE_CLIENT_JWK ? JSON.parse(process.env.OIDC_APPLE_CLIENT_JWK) : null;
+const appleTeamId = process.env.OIDC_APPLE_TEAM_ID || '';
+const appleKeyId = process.env.OIDC_APPLE_KEY_ID || '';
+// In Apple mode the provider's own client secret never leaves this process.
+const clientSecret = appleJwk ? crypto.randomBytes(32).toString('base64url') : requireEnv('OIDC_CLIENT_SECRET');
+const APPLE_MAX_SECRET_SECONDS = 15777000;
+
 function account(accountId) {
   const login = accountId.slice(SUB_PREFIX.length);
   const email = login.includes('@') ? login : `${login}@example.test`;
@@ -45,6 +60,9 @@ function account(accountId) {
   return {
     accountId,
     async claims() {
+      if (appleJwk) {
+        return { sub: accountId, email, email_verified: login.includes('unverified') ? 'false' : 'true' };
+      }
       return {
         sub: accountId,
         email,
@@ -66,20 +84,22 @@ const signingKey = {
 const provider = new Provider(issuer, {
   clients: [{
     client_id: requireEnv('OIDC_CLIENT_ID'),
-    client_secret: requireEnv('OIDC_CLIENT_SECRET'),
+    client_secret: clientSecret,
     redirect_uris: requireEnv('OIDC_REDIRECT_URIS').split(',').map((uri) => uri.trim()).filter(Boolean),
     grant_types: ['authorization_code', 'refresh_token'],
     response_types: ['code'],
     // A client registered for client_secret_basic may also send client_secret_post (same secret).
-    token_endpoint_auth_method: 'client_secret_basic',
+    token_endpoint_auth_method: appleJwk ? 'client_secret_post' : 'client_secret_basic',
   }],
-  clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+  clientAuthMethods: appleJwk ? ['client_secret_post'] : ['client_secret_basic', 'client_secret_post'],
   responseTypes: ['code'],
-  scopes: ['openid', 'email', 'profile', ...extraScopes],
+  scopes: appleJwk ? ['openid', 'email', 'name'] : ['openid', 'email', 'profile', ...extraScopes],
   // Like Google's access_type=offline: a grant that includes an API scope also gets a refresh token.
   issueRefreshToken: async (ctx, client, code) => client.grantTypeAllowed('refresh_token')
     && (code.scopes.has('offline_access') || extraScopes.some((s) => code.scopes.has(s))),
-  claims: { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
+  claims: appleJwk
+    ? { openid: ['sub'], email: ['email', 'email_verified'], name: [] }
+    : { openid: ['sub'], email: ['email', 'email_verified'], profile: ['name'] },
   // Like Google, put the scope claims in the ID token too, not only at the userinfo endpoint.
   conformIdTokenClaims: false,
   pkce: { required: () => true },
@@ -185,11 +205,60 @@ async function interaction(req, res, uid, action) {
   return res.end(`unexpected ${req.method} for prompt ${prompt.name}`);
 }
 
+function appleSecretProblem(secret, clientId) {
+  const parts = (secret || '').split('.');
+  if (parts.length !== 3) return 'client_secret is not a JWT';
+  let header;
+  let claims;
+  try {
+    header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    claims = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+  } catch {
+    return 'client_secret is not a JWT';
+  }
+  if (header.alg !== 'ES256') return `alg ${header.alg} is not ES256`;
+  if (header.kid !== appleKeyId) return 'unknown kid';
+  const key = crypto.createPublicKey({ key: appleJwk, format: 'jwk' });
+  const signed = Buffer.from(`${parts[0]}.${parts[1]}`);
+  const signature = Buffer.from(parts[2], 'base64url');
+  if (!crypto.verify('sha256', signed, { key, dsaEncoding: 'ieee-p1363' }, signature)) return 'bad signature';
+  const now = Math.floor(Date.now() / 1000);
+  if (claims.iss !== appleTeamId) return 'iss is not the team id';
+  if (claims.sub !== clientId) return 'sub is not the client id';
+  if (claims.aud !== issuer) return 'aud is not the issuer';
+  if (!Number.isInteger(claims.iat) || !Number.isInteger(claims.exp)) return 'iat/exp missing';
+  if (claims.exp <= now || claims.iat > now + 60) return 'expired or not yet valid';
+  if (claims.exp - claims.iat > APPLE_MAX_SECRET_SECONDS) return 'valid for more than 6 months';
+  return null;
+}
+
+// Apple's token endpoint: check the ES256 client secret, then hand the request to oidc-provider
+// with the provider's own secret in its place (oidc-provider reads an already-read body from req.body).
+async function appleToken(req, res) {
+  const params = await readForm(req);
+  const problem = appleSecretProblem(params.get('client_secret'), params.get('client_id'));
+  if (problem) {
+    console.error(`apple client secret refused: ${problem}`);
+    res.writeHead(400, { 'content-type': 'application/json' });
+    return res.end(JSON.stringify({ error: 'invalid_client' }));
+  }
+  params.set('client_secret', clientSecret);
+  req.body = params.toString();
+  return handleProvider(req, res);
+}
+
 const INTERACTION = /^\/interaction\/([\w-]+)(?:\/(login|consent|abort))?$/;
 const handleProvider = provider.callback();
 
 const server = http.createServer((req, res) => {
-  const match = INTERACTION.exec(new URL(req.url, issuer).pathname);
+  const { pathname } = new URL(req.url, issuer);
+  if (appleJwk && req.method === 'POST' && pathname === '/token') {
+    return appleToken(req, res).catch((err) => {
+      if (!res.headersSent) res.writeHead(400, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ error: 'invalid_request', error_description: err.message }));
+    });
+  }
+  const match = INTERACTION.exec(pathname);
   if (!match) return handleProvider(req, res);
   return interaction(req, res, match[1], match[2]).catch((err) => {
     console.error(`interaction error: ${err.message}`);

@@ -159,6 +159,11 @@ class OidcProvider:
         extra_scopes: API scopes the client may also request (a grant with one also gets a
             refresh token, as Google's ``access_type=offline`` does); revocation and
             introspection endpoints are always on.
+        apple: behave as Sign in with Apple for this client: ``{"jwk": <public EC P-256 JWK>,
+            "team_id": ..., "key_id": ...}``. The client must then authenticate at the token
+            endpoint with an ES256 client-secret JWT signed by the matching private key
+            (``client_secret`` is not used); scopes are openid, email and name, and the ID
+            token has email and string-valued email_verified but no name (see server.mjs).
     """
 
     def __init__(
@@ -170,6 +175,7 @@ class OidcProvider:
         *,
         consent: str = "auto",
         extra_scopes: Sequence[str] = (),
+        apple: dict[str, Any] | None = None,
     ) -> None:
         if isinstance(redirect_uris, str):
             redirect_uris = [redirect_uris]
@@ -179,6 +185,7 @@ class OidcProvider:
         self.port = port or free_port()
         self.consent = consent
         self.extra_scopes = list(extra_scopes)
+        self.apple = apple
         self.issuer = f"http://127.0.0.1:{self.port}"
         self.discovery_url = f"{self.issuer}/.well-known/openid-configuration"
         self.output: list[str] = []
@@ -216,6 +223,10 @@ class OidcProvider:
             "OIDC_EXTRA_SCOPES": ",".join(self.extra_scopes),
             "OIDC_EXIT_ON_STDIN_CLOSE": "1",
         }
+        if self.apple:
+            env["OIDC_APPLE_CLIENT_JWK"] = json.dumps(self.apple["jwk"])
+            env["OIDC_APPLE_TEAM_ID"] = self.apple["team_id"]
+            env["OIDC_APPLE_KEY_ID"] = self.apple["key_id"]
         # stdin stays open as a lifeline: if this process dies, the provider sees EOF and exits.
         # stderr is inherited so pytest shows the provider's warnings next to a failing test.
         self._process = subprocess.Popen(
@@ -317,6 +328,29 @@ def complete_login(authorize_url: str, login: str) -> str:
     Raises:
         OidcFlowError: the provider answered with an error page or an unexpected page.
     """
+    found = _login_flow(authorize_url, login)
+    if isinstance(found, tuple):
+        raise OidcFlowError(f"the provider posts a form back to {found[0]} (response_mode=form_post)")
+    return found
+
+
+def complete_login_form_post(authorize_url: str, login: str) -> tuple[str, dict[str, str]]:
+    """Like `complete_login`, for ``response_mode=form_post`` (as Apple answers).
+
+    Returns:
+        The form's action (the client's redirect_uri) and its fields (`code`, `state`, ... or
+        `error`), which the browser would POST there; nothing is posted.
+
+    Raises:
+        OidcFlowError: the provider redirected instead, or answered an unexpected page.
+    """
+    found = _login_flow(authorize_url, login)
+    if not isinstance(found, tuple):
+        raise OidcFlowError(f"the provider redirected to {found} instead of posting a form")
+    return found
+
+
+def _login_flow(authorize_url: str, login: str) -> str | tuple[str, dict[str, str]]:
     provider_origin = _origin(authorize_url)
     with httpx.Client(follow_redirects=False, timeout=HTTP_TIMEOUT) as http:
         response = http.get(authorize_url)
@@ -331,6 +365,10 @@ def complete_login(authorize_url: str, login: str) -> str:
                 raise OidcFlowError(f"{response.status_code} from {response.url}: {response.text[:500]}")
             parser = _FormParser()
             parser.feed(response.text)
+            for form in parser.forms.values():  # form_post: the page posts the answer to the client
+                action = urljoin(str(response.url), form["action"])
+                if form["action"] and _origin(action) != provider_origin:
+                    return action, dict(form["fields"])
             if "login-form" in parser.forms:
                 form, data = parser.forms["login-form"], {"login": login}
             elif "consent-form" in parser.forms:

@@ -184,7 +184,8 @@ def sign_in_oidc(
     if user is None:
         user = User(oidc_issuer=issuer, oidc_subject=subject)
     user.email = email
-    user.name = name or (email.split("@")[0] if email else None)
+    # A provider that sends no name this time (Apple names the person only once) keeps the one we have.
+    user.name = name or user.name or (email.split("@")[0] if email else None)
     if email_verified and admin_seed_email and email and email.lower() == admin_seed_email.lower():
         user.role = "admin"
     session.add(user)
