@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from oo import singletons
@@ -185,9 +186,21 @@ def shipped() -> tuple[int, tuple[dict[str, Any], ...]]:
 def seed(*, session: Session) -> dict[str, int]:
     """Bring the built-in pieces up to the shipped version; never touch operators' or edited ones.
 
+    Several workers start at once and each seeds: when another one inserted the same pieces first
+    (a unique key violation at commit), this one rolls back and reads the library again.
+
     Returns:
         Counts: ``inserted``, ``updated`` and ``kept`` (edited, retired or already current).
     """
+    try:
+        return _seed_once(session)
+    except IntegrityError:
+        session.rollback()
+        log.info("advice library: another worker seeded it at the same moment; reading it again")
+        return _seed_once(session)
+
+
+def _seed_once(session: Session) -> dict[str, int]:
     version, pieces = shipped()
     rows = {r.key: r for r in session.exec(select(Advice)).all()}
     counts = {"inserted": 0, "updated": 0, "kept": 0}

@@ -37,6 +37,25 @@ def test_the_seed_is_idempotent(session):
     assert again == {"inserted": 0, "updated": 0, "kept": first["inserted"]}
 
 
+def test_two_workers_seeding_at_once_both_start(session, monkeypatch):
+    """Another worker inserts the pieces between this one's read and its commit: no crash, no double."""
+    from sqlmodel import Session
+
+    real_now, raced = library.utcnow, []
+
+    def other_worker_seeds_first():
+        if not raced:
+            raced.append(True)
+            with Session(session.get_bind()) as other:
+                library._seed_once(other)
+        return real_now()
+
+    monkeypatch.setattr(library, "utcnow", other_worker_seeds_first)
+    counts = library.seed(session=session)
+    assert raced and counts["inserted"] == 0 and counts["kept"] == len(library.shipped()[1])
+    assert len(session.exec(select(Advice)).all()) == len(library.shipped()[1])
+
+
 def test_an_upgrade_keeps_operator_edited_and_retired_pieces(session):
     library.seed(session=session)
     admin = accounts.create_demo_user(session=session)
