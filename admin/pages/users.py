@@ -29,79 +29,87 @@ def _pairs(values: rx.Var, keys: list[tuple[str, str]]) -> rx.Component:
     )
 
 
+IDENTITY = [
+    ("id", "Id"),
+    ("email", "Email"),
+    ("name", "Name"),
+    ("role", "Role"),
+    ("kind", "Kind"),
+    ("timezone", "Time zone"),
+    ("signed_up", "Signed up"),
+    ("issuer", "Sign-in issuer"),
+    ("active_sessions", "Active sessions"),
+    ("push_subscriptions", "Push subscriptions"),
+]
+INTEGRATIONS = [
+    ("provider", "Provider"),
+    ("status", "Status"),
+    ("scopes", "Scopes"),
+    ("last_sync", "Last sync"),
+    ("last_error", "Last error"),
+]
+LAST_TIP = [
+    ("text", "Tip"),
+    ("served", "Served"),
+    ("policy", "Policy"),
+    ("score", "Score"),
+    ("reaction", "Reaction"),
+    ("channel", "Channel"),
+]
+
+
+def _identity() -> rx.Component:
+    """Who the person is, and the actions on their account."""
+    return rx.vstack(
+        _pairs(S.identity, IDENTITY),
+        rx.hstack(
+            danger_button("Reset bandit", S.ask_reset),
+            rx.cond(
+                S.identity["role"] == "admin",
+                danger_button("Revoke admin", S.ask_role("user")),
+                danger_button("Grant admin", S.ask_role("admin")),
+            ),
+            spacing="2",
+            wrap="wrap",
+        ),
+    )
+
+
+def _records() -> rx.Component:
+    """Consents, integrations (each revocable) and the last tip served."""
+    return rx.vstack(
+        rx.text("Consents", weight="bold", size="2"),
+        data_table(
+            S.consents,
+            [("document", "Document"), ("version", "Version"), ("accepted", "Accepted")],
+            "consents",
+        ),
+        rx.text("Integrations", weight="bold", size="2"),
+        data_table(
+            S.integrations,
+            INTEGRATIONS,
+            "integrations",
+            actions=lambda r: danger_button("Revoke", S.ask_revoke(r["provider"])),
+        ),
+        rx.text("Last tip", weight="bold", size="2"),
+        rx.cond(
+            S.last_tip.contains("served"),
+            _pairs(S.last_tip, LAST_TIP),
+            rx.text("No tip served yet.", color=MUTED, size="2"),
+        ),
+        width="100%",
+    )
+
+
 def detail() -> rx.Component:
     """The selected user: identity, consents, integrations, last tip, rewards, actions."""
-    identity = _pairs(
-        S.identity,
-        [
-            ("id", "Id"),
-            ("email", "Email"),
-            ("name", "Name"),
-            ("role", "Role"),
-            ("kind", "Kind"),
-            ("timezone", "Time zone"),
-            ("signed_up", "Signed up"),
-            ("issuer", "Sign-in issuer"),
-            ("active_sessions", "Active sessions"),
-            ("push_subscriptions", "Push subscriptions"),
-        ],
-    )
     return rx.cond(
         S.identity.contains("id"),
         section(
             "User detail",
             rx.grid(
-                rx.vstack(
-                    identity,
-                    rx.hstack(
-                        danger_button("Reset bandit", S.ask_reset),
-                        rx.cond(
-                            S.identity["role"] == "admin",
-                            danger_button("Revoke admin", S.ask_role("user")),
-                            danger_button("Grant admin", S.ask_role("admin")),
-                        ),
-                        spacing="2",
-                        wrap="wrap",
-                    ),
-                ),
-                rx.vstack(
-                    rx.text("Consents", weight="bold", size="2"),
-                    data_table(
-                        S.consents,
-                        [("document", "Document"), ("version", "Version"), ("accepted", "Accepted")],
-                        "consents",
-                    ),
-                    rx.text("Integrations", weight="bold", size="2"),
-                    data_table(
-                        S.integrations,
-                        [
-                            ("provider", "Provider"),
-                            ("status", "Status"),
-                            ("scopes", "Scopes"),
-                            ("last_sync", "Last sync"),
-                            ("last_error", "Last error"),
-                        ],
-                        "integrations",
-                        actions=lambda r: danger_button("Revoke", S.ask_revoke(r["provider"])),
-                    ),
-                    rx.text("Last tip", weight="bold", size="2"),
-                    rx.cond(
-                        S.last_tip.contains("served"),
-                        _pairs(
-                            S.last_tip,
-                            [
-                                ("text", "Tip"),
-                                ("served", "Served"),
-                                ("policy", "Policy"),
-                                ("score", "Score"),
-                                ("reaction", "Reaction"),
-                                ("channel", "Channel"),
-                            ],
-                        ),
-                        rx.text("No tip served yet.", color=MUTED, size="2"),
-                    ),
-                    width="100%",
-                ),
+                _identity(),
+                _records(),
                 columns=rx.breakpoints(initial="1", md="2"),
                 gap="4",
                 width="100%",

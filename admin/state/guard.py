@@ -19,8 +19,6 @@ test checks that, and the architecture test fails for any admin handler that lac
 from __future__ import annotations
 
 import contextvars
-import functools
-import inspect
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -28,6 +26,7 @@ import reflex as rx
 
 from oo.services.accounts.sessions import CurrentUser
 from oo.state.auth import NotAuthorized, NotSignedIn
+from oo.state.guard import guarded
 
 REFUSED = (NotSignedIn, NotAuthorized)
 GUARD_MARKER = "__oo_admin_guard__"
@@ -57,41 +56,14 @@ def admin_only(fn: F) -> F:
     Returns:
         The wrapper, with ``fn``'s name, signature and annotations, marked with `GUARD_MARKER`.
     """
-    if inspect.isasyncgenfunction(fn) or inspect.isgeneratorfunction(fn):
-        raise TypeError(f"{fn.__qualname__}: admin handlers must return, not yield")
-
-    if inspect.iscoroutinefunction(fn):
-
-        @functools.wraps(fn)
-        async def guarded_async(self: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                admin = self._require_admin()
-            except REFUSED:
-                return self._refuse()
-            token = _ADMIN.set(admin)
-            try:
-                return await fn(self, *args, **kwargs)
-            finally:
-                _ADMIN.reset(token)
-
-        wrapper: Any = guarded_async
-    else:
-
-        @functools.wraps(fn)
-        def guarded(self: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                admin = self._require_admin()
-            except REFUSED:
-                return self._refuse()
-            token = _ADMIN.set(admin)
-            try:
-                return fn(self, *args, **kwargs)
-            finally:
-                _ADMIN.reset(token)
-
-        wrapper = guarded
-    setattr(wrapper, GUARD_MARKER, True)
-    return wrapper  # type: ignore[no-any-return]
+    return guarded(
+        fn,
+        check=lambda state: state._require_admin(),
+        refused=REFUSED,
+        refuse=lambda state: state._refuse(),
+        var=_ADMIN,
+        marker=GUARD_MARKER,
+    )
 
 
 def admin_event(fn: F) -> F:

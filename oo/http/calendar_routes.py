@@ -15,8 +15,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from oo import routes
-from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
+from oo.http import limits, oauth_flow
 from oo.http.caller import same_origin
 from oo.integrations.google_calendar import CalendarError
 from oo.services.accounts import sessions as accounts
@@ -24,26 +24,10 @@ from oo.services.push import calendar
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.api.calendar")
-FLOW_COOKIE_SECONDS = 600
-
-
-def _redirect(url: str) -> RedirectResponse:
-    resp = RedirectResponse(url, status_code=303)
-    resp.headers["Referrer-Policy"] = "no-referrer"  # the callback URL carries the code
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
 
 
 def _to_connect(settings: Settings, code: str) -> RedirectResponse:
-    resp = _redirect(f"{settings.base_url}{routes.CONNECT}?calendar={code}")
-    resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
-    return resp
-
-
-def _session_user(request: Request, settings: Settings) -> accounts.CurrentUser | None:
-    token = read_cookie(request.headers.get("cookie"), session_cookie_name(settings.secure_cookies))
-    with session_scope() as session:
-        return accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
+    return oauth_flow.back_to(f"{settings.base_url}{routes.CONNECT}?calendar={code}", settings)
 
 
 async def calendar_start(request: Request) -> Response:
@@ -54,25 +38,17 @@ async def calendar_start(request: Request) -> Response:
     cfg = calendar.config(settings)
     if cfg is None:
         return _to_connect(settings, "not_configured")
-    user = _session_user(request, settings)
+    if await limits.signin_limited(request, "calendar"):  # every start stores a login_flow row
+        return _to_connect(settings, "slow_down")
+    user = oauth_flow.session_user(request, settings)
     if user is None:
-        return _redirect(f"{settings.base_url}{routes.SIGNIN}")
+        return oauth_flow.redirect(f"{settings.base_url}{routes.SIGNIN}")
     try:
         url, binding = await calendar.start_connect(user_id=user.id, cfg=cfg)
     except CalendarError as exc:
         log.warning("calendar connect start failed: %s", exc)
         return _to_connect(settings, "unavailable")
-    resp = _redirect(url)
-    resp.set_cookie(
-        flow_cookie_name(settings.secure_cookies),
-        binding,
-        max_age=FLOW_COOKIE_SECONDS,
-        path="/",
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-    )
-    return resp
+    return oauth_flow.to_provider(url, binding, settings)
 
 
 async def calendar_callback(request: Request) -> Response:
@@ -82,12 +58,12 @@ async def calendar_callback(request: Request) -> Response:
     cfg = calendar.config(settings)
     if cfg is None:
         return _to_connect(settings, "not_configured")
-    binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
+    binding = oauth_flow.flow_binding(request, settings)
     with session_scope() as session:
         flow = accounts.consume_flow(
             session=session, provider=calendar.PROVIDER, state=params.get("state"), binding=binding
         )
-    user = _session_user(request, settings)
+    user = oauth_flow.session_user(request, settings)
     if flow is None or user is None or flow.user_id != user.id:
         log.warning("calendar callback refused: unknown, replayed, expired or foreign state")
         return _to_connect(settings, "bad_state")

@@ -17,9 +17,8 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from oo import loopback, routes
-from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
-from oo.http import limits
+from oo.http import limits, oauth_flow
 from oo.http.caller import same_origin
 from oo.integrations.todoist import WebhookPayloadError, verify_signature
 from oo.integrations.todoist.webhooks import DELIVERY_ID_HEADER, SIGNATURE_HEADER
@@ -32,21 +31,13 @@ from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.http.signin_routes.todoist")
 
-FLOW_COOKIE_SECONDS = 600
 WEBHOOK_MAX_BYTES = 1 << 20  # Todoist's own request body limit
 
 
-def _redirect(url: str) -> RedirectResponse:
-    resp = RedirectResponse(url, status_code=303)
-    resp.headers["Referrer-Policy"] = "no-referrer"  # the callback URL carries the code
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 def _to_connect(settings: Settings, code: str, host: str | None = None) -> RedirectResponse:
-    resp = _redirect(f"{loopback.page_base(settings, host)}{routes.CONNECT}?todoist={code}")
-    resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
-    return resp
+    return oauth_flow.back_to(
+        f"{loopback.page_base(settings, host)}{routes.CONNECT}?todoist={code}", settings
+    )
 
 
 def _config(settings: Settings, host: str | None) -> todoist.TodoistConfig | None:
@@ -55,12 +46,6 @@ def _config(settings: Settings, host: str | None) -> todoist.TodoistConfig | Non
     if cfg is None:
         return None
     return replace(cfg, redirect_uri=f"{loopback.backend_base(settings, host)}{todoist.CALLBACK_PATH}")
-
-
-def _session_user(request: Request, settings: Settings) -> accounts.CurrentUser | None:
-    token = read_cookie(request.headers.get("cookie"), session_cookie_name(settings.secure_cookies))
-    with session_scope() as session:
-        return accounts.resolve_session(session=session, token=token, idle_days=settings.session_idle_days)
 
 
 async def todoist_start(request: Request) -> Response:
@@ -74,22 +59,12 @@ async def todoist_start(request: Request) -> Response:
         return _to_connect(settings, "not_configured", host)
     if await limits.signin_limited(request, "todoist"):  # every start stores a login_flow row
         return _to_connect(settings, "slow_down", host)
-    user = _session_user(request, settings)
+    user = oauth_flow.session_user(request, settings)
     if user is None:
-        return _redirect(f"{loopback.page_base(settings, host)}{routes.SIGNIN}")
+        return oauth_flow.redirect(f"{loopback.page_base(settings, host)}{routes.SIGNIN}")
     with session_scope() as session:
         url, binding = todoist.start_connect(session=session, user_id=user.id, cfg=cfg)
-    resp = _redirect(url)
-    resp.set_cookie(
-        flow_cookie_name(settings.secure_cookies),
-        binding,
-        max_age=FLOW_COOKIE_SECONDS,
-        path="/",
-        httponly=True,
-        secure=settings.secure_cookies,
-        samesite="lax",
-    )
-    return resp
+    return oauth_flow.to_provider(url, binding, settings)
 
 
 async def todoist_callback(request: Request) -> Response:
@@ -99,10 +74,10 @@ async def todoist_callback(request: Request) -> Response:
     cfg = _config(settings, host)
     if cfg is None:
         return _to_connect(settings, "not_configured", host)
-    binding = read_cookie(request.headers.get("cookie"), flow_cookie_name(settings.secure_cookies))
+    binding = oauth_flow.flow_binding(request, settings)
     with session_scope() as session:
         flow = todoist_flow(session=session, state=params.get("state"), binding=binding)
-    user = _session_user(request, settings)
+    user = oauth_flow.session_user(request, settings)
     if flow is None or user is None or flow.user_id != user.id:
         log.warning("Todoist callback refused: unknown, replayed, expired or foreign state")
         return _to_connect(settings, "bad_state", host)

@@ -14,7 +14,8 @@ from oo.services.push import subscriptions as push
 from oo.services.push.rules import QuietHoursError
 from oo.settings import get_settings
 from oo.state import tab_erasure
-from oo.state.auth import AuthState, NotSignedIn
+from oo.state.auth import AuthState
+from oo.state.guard import signed_in_user, user_event
 
 log = logging.getLogger("oo.account")
 
@@ -28,13 +29,10 @@ class AccountState(AuthState):
     confirming_delete: bool = False
     deleting: bool = False
 
-    @rx.event
+    @user_event
     def load(self) -> rx.event.EventSpec | None:
         """Read the user's quiet hours and how many devices get pushes."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         with session_scope() as session:
             row = session.get(User, user.id)
             stored = row.quiet_hours if row else None
@@ -46,13 +44,10 @@ class AccountState(AuthState):
         self.account_message = ""
         return None
 
-    @rx.event
+    @user_event
     def save_quiet_hours(self, form: dict) -> rx.event.EventSpec | None:
         """Store quiet hours from the form (``22-8``, or empty for none)."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         value = form.get("quiet_hours", "") if isinstance(form, dict) else ""
         if not isinstance(value, str) or len(value) > 16:
             self.account_message = "Quiet hours must look like 22-8."
@@ -67,28 +62,21 @@ class AccountState(AuthState):
         self.account_message = "No quiet hours." if saved == "none" else f"Quiet hours saved: {saved}."
         return None
 
-    @rx.event
+    @user_event
     def ask_delete(self) -> rx.event.EventSpec | None:
         """Show the confirmation."""
-        try:
-            self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
         self.confirming_delete = True
         return None
 
-    @rx.event
+    @user_event
     def cancel_delete(self) -> None:
         """Hide the confirmation; nothing happens."""
         self.confirming_delete = False
 
-    @rx.event
+    @user_event
     async def delete_forever(self) -> rx.event.EventSpec | None:
         """Delete the caller's account (confirmed): revoke, purge, tombstone, sign out."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         if not self.confirming_delete:  # the confirmation step is part of the contract, also over the socket
             return None
         self.deleting = True

@@ -6,10 +6,10 @@ import logging
 
 import reflex as rx
 
-from oo import routes
 from oo.db import session_scope
 from oo.services.advice import preferences
-from oo.state.auth import AuthState, NotSignedIn
+from oo.state.auth import AuthState
+from oo.state.guard import signed_in_user, user_event
 
 log = logging.getLogger("oo.advice")
 
@@ -20,25 +20,19 @@ class AdviceSwitchState(AuthState):
     advice_on: bool = True
     advice_message: str = ""
 
-    @rx.event
+    @user_event
     def load(self) -> rx.event.EventSpec | None:
         """Read the switch."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         with session_scope() as session:
             self.advice_on = preferences.is_enabled(session=session, user_id=user.id)
         self.advice_message = ""
         return None
 
-    @rx.event
+    @user_event
     def set_advice(self, checked: bool) -> rx.event.EventSpec | None:
         """Store the switch for the signed-in user (never another's: the id comes from the session)."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         if not isinstance(checked, bool):
             self.advice_message = "That didn't go through. Try again."
             return None

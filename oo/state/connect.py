@@ -6,13 +6,14 @@ import logging
 
 import reflex as rx
 
-from oo import loopback, routes
+from oo import loopback
 from oo.db import session_scope
 from oo.models import DEMO
 from oo.services.push import calendar
 from oo.services.sources import catalog as sources
 from oo.settings import get_settings
-from oo.state.auth import AuthState, NotSignedIn
+from oo.state.auth import AuthState
+from oo.state.guard import signed_in_user, user_event
 
 log = logging.getLogger("oo.connect")
 
@@ -35,6 +36,7 @@ CALENDAR_MESSAGES = {
     "failed": "Google did not grant calendar access. Please try again.",
     "unavailable": "Google could not be reached. Please try again in a moment.",
     "not_configured": "Google Calendar is not configured on this server.",
+    "slow_down": "Many connection attempts just now. Please wait a minute and try again.",
 }
 
 
@@ -61,13 +63,10 @@ class ConnectState(AuthState):
         ]
         self.calendar_status, self.calendar_detail = cal.status, cal.detail
 
-    @rx.event
+    @user_event
     def load(self) -> rx.event.EventSpec | None:
         """Show every source with its status."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         host = self.router.headers.host  # the loopback name this page was opened on (development)
         self.signout_url = loopback.backend_link(get_settings(), host, "/auth/signout")
         self.todoist_start_url = loopback.backend_link(get_settings(), host, "/auth/todoist/start")
@@ -79,13 +78,10 @@ class ConnectState(AuthState):
         self._refresh(user.id)
         return None
 
-    @rx.event
+    @user_event
     def connect(self, provider: str) -> rx.event.EventSpec | None:
         """Connect a source: the demo at once; OAuth providers by redirect."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         if provider == DEMO:  # Todoist connects through a native form POST (OAuth redirect)
             with session_scope() as session:
                 added = sources.connect_demo(session=session, user_id=user.id)
@@ -97,13 +93,10 @@ class ConnectState(AuthState):
         self._refresh(user.id)
         return None
 
-    @rx.event
+    @user_event
     async def disconnect(self, provider: str) -> rx.event.EventSpec | None:
         """Disconnect one of the caller's own sources (Todoist: revoked at Todoist, then forgotten)."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         if not isinstance(provider, str) or provider not in sources.LABELS:
             self.message = "Unknown source."
             return None
@@ -119,13 +112,10 @@ class ConnectState(AuthState):
         self._refresh(user.id)
         return None
 
-    @rx.event
+    @user_event
     async def disconnect_calendar(self) -> rx.event.EventSpec | None:
         """Disconnect the caller's Google Calendar: revoked at Google, then forgotten."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         revoked = await calendar.disconnect(user_id=user.id)
         self.message = {
             True: "Google Calendar disconnected.",

@@ -6,11 +6,11 @@ import logging
 
 import reflex as rx
 
-from oo import routes
 from oo.db import session_scope
 from oo.integrations.push_subscription import InvalidSubscription
 from oo.services.push import subscriptions as push
-from oo.state.auth import AuthState, NotSignedIn
+from oo.state.auth import AuthState
+from oo.state.guard import signed_in_user, user_event
 
 log = logging.getLogger("oo.push.state")
 
@@ -29,13 +29,10 @@ class PushState(AuthState):
     subscribed: bool = False
     push_message: str = ""
 
-    @rx.event
+    @user_event
     def load(self) -> rx.event.EventSpec | None:
         """Read the public key and whether the user has a device subscribed."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         try:
             self.vapid_key = push.vapid_keys().public_key
         except push.PushNotConfigured:
@@ -45,13 +42,10 @@ class PushState(AuthState):
         self.push_message = ""
         return None
 
-    @rx.event
+    @user_event
     def save_subscription(self, result: dict) -> rx.event.EventSpec | None:
         """The browser's answer: a subscription to store, or why there is none."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         if not isinstance(result, dict):
             self.push_message = BROWSER_ERRORS["failed"]
             return None
@@ -69,13 +63,10 @@ class PushState(AuthState):
         self.push_message = "Notifications on. oO will nudge you at good moments, never in your quiet hours."
         return None
 
-    @rx.event
+    @user_event
     def drop_subscription(self, result: dict) -> rx.event.EventSpec | None:
         """The browser unsubscribed; forget its endpoint server-side too."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         endpoint = result.get("endpoint") if isinstance(result, dict) else None
         with session_scope() as session:
             if isinstance(endpoint, str) and endpoint:

@@ -15,7 +15,8 @@ from oo.db import session_scope
 from oo.services.learning import learner
 from oo.services.privacy import your_data
 from oo.settings import get_settings
-from oo.state.auth import AuthState, NotSignedIn
+from oo.state.auth import AuthState
+from oo.state.guard import signed_in_user, user_event
 
 log = logging.getLogger("oo.yours")
 
@@ -32,40 +33,30 @@ class YoursState(AuthState):
         with session_scope() as session:
             self.learned = your_data.learned(session=session, user_id=user_id).sentences
 
-    @rx.event
+    @user_event
     def load(self) -> rx.event.EventSpec | None:
         """What oO has learned, and where the download posts."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         self.my_data_url = loopback.backend_link(get_settings(), self.router.headers.host, routes.MY_DATA)
         self.confirming_reset, self.yours_message = False, ""
         self._read(user.id)
         return None
 
-    @rx.event
+    @user_event
     def ask_reset(self) -> rx.event.EventSpec | None:
         """Show the confirmation."""
-        try:
-            self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
         self.confirming_reset, self.yours_message = True, ""
         return None
 
-    @rx.event
+    @user_event
     def cancel_reset(self) -> None:
         """Hide the confirmation; nothing happens."""
         self.confirming_reset = False
 
-    @rx.event
+    @user_event
     def reset_learning(self) -> rx.event.EventSpec | None:
         """Delete the caller's models (confirmed): oO starts learning again from scratch."""
-        try:
-            user = self._require_user()
-        except NotSignedIn:
-            return rx.redirect(routes.SIGNIN, replace=True)
+        user = signed_in_user()
         if not self.confirming_reset:  # the confirmation is part of the contract, also over the socket
             return None
         try:

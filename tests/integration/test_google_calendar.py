@@ -224,3 +224,17 @@ def test_without_a_google_client_the_row_says_who_sets_it_up(app_env, make_table
     with Session(db.get_engine()) as session:
         shown = calendar.status(session=session, user_id=1, configured=calendar.config() is not None)
     assert shown.status == "not_configured" and "operator" in shown.detail
+
+
+def test_connect_starts_are_rate_limited_per_address(client, monkeypatch):
+    """Every start stores a single-use login_flow row: one browser cannot make thousands."""
+    from oo.models import LoginFlow
+
+    monkeypatch.setenv("OO_RATE_SIGNIN_PER_MINUTE", "3")
+    singletons.reset()
+    sign_in(client)
+    answers = [client.post("/auth/google-calendar/start", headers=ORIGIN) for _ in range(6)]
+    slowed = [a for a in answers if "calendar=slow_down" in a.headers.get("location", "")]
+    assert len(slowed) == 3
+    with Session(db.get_engine()) as session:
+        assert len(session.exec(select(LoginFlow)).all()) == 3

@@ -31,7 +31,7 @@ from oo.http.api_v1.admin_models import (
     StatsOut,
     UserQuery,
 )
-from oo.http.api_v1.common import ApiError, body, caller, limit, ok, validate
+from oo.http.api_v1.common import ApiError, body, caller, feedback_errors, limit, ok, validate
 from oo.http.api_v1.models import ExplanationOut, FeedbackOut
 from oo.models import AdminAction
 from oo.services.accounts.sessions import CurrentUser
@@ -113,25 +113,9 @@ async def reward(request: Request) -> Response:
                 origin="admin",
             )
 
-    try:
+    with feedback_errors("no such tip for that user"):
         result = await asyncio.to_thread(run)
-    except feedback.TipNotFound:
-        raise ApiError(404, "tip_not_found", "no such tip for that user") from None
-    except feedback.FeedbackError as exc:
-        raise ApiError(
-            409 if isinstance(exc, feedback.IdempotencyConflict) else 422, exc.code, str(exc)
-        ) from None
-    out = FeedbackOut(
-        feedback_id=result.feedback_id,
-        tip_id=result.tip_id,
-        reaction=result.reaction,  # type: ignore[arg-type]
-        reward=result.reward,
-        first=result.first,
-        learned=result.learned,
-        duplicate=result.duplicate,
-        created_at=result.created_at,
-    )
-    return ok(out, 200 if result.duplicate else 201)
+    return ok(FeedbackOut.of(result), 200 if result.duplicate else 201)
 
 
 async def reset(request: Request) -> Response:

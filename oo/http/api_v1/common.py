@@ -9,6 +9,8 @@ one JSON shape: ``{"error": {"code", "message", "details"}}``.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -20,6 +22,7 @@ from oo.http import limits
 from oo.http.caller import request_user, same_origin
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.platform import ratelimit
+from oo.services.tips import feedback
 
 M = TypeVar("M", bound=BaseModel)
 MAX_BODY = 16_384
@@ -47,6 +50,19 @@ class ApiError(Exception):
         if self.details is not None:
             body["details"] = self.details
         return JSONResponse({"error": body}, status_code=self.status, headers=self.headers)
+
+
+@contextmanager
+def feedback_errors(not_found: str) -> Iterator[None]:
+    """Turn the feedback service's refusals into API errors (404, 409 or 422 with its code)."""
+    try:
+        yield
+    except feedback.TipNotFound:
+        raise ApiError(404, "tip_not_found", not_found) from None
+    except feedback.IdempotencyConflict as exc:
+        raise ApiError(409, exc.code, str(exc)) from None
+    except feedback.FeedbackError as exc:
+        raise ApiError(422, exc.code, str(exc)) from None
 
 
 def ok(model: BaseModel, status: int = 200) -> JSONResponse:

@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from oo.services.tips.explain import Explanation, Recommendation
+from oo.services.tips.feedback import FeedbackResult
 
 Reaction = Literal["done", "helpful", "snooze", "not_helpful", "dismiss"]
 TIP_ID = r"^[0-9a-f]{32}$"
@@ -173,6 +174,20 @@ class FeedbackOut(BaseModel):
     learned: bool = Field(description="The learner has absorbed it (false for later reactions).")
     duplicate: bool = Field(description="This idempotency key was recorded before; nothing changed.")
     created_at: datetime
+
+    @classmethod
+    def of(cls, result: FeedbackResult) -> FeedbackOut:
+        """The answer for a recorded (or already recorded) reaction."""
+        return cls(
+            feedback_id=result.feedback_id,
+            tip_id=result.tip_id,
+            reaction=result.reaction,  # type: ignore[arg-type]
+            reward=result.reward,
+            first=result.first,
+            learned=result.learned,
+            duplicate=result.duplicate,
+            created_at=result.created_at,
+        )
 
 
 class TokenCreate(Request):

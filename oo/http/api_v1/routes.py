@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from oo.db import session_scope
-from oo.http.api_v1.common import ApiError, body, caller, limit, ok
+from oo.http.api_v1.common import ApiError, body, caller, feedback_errors, limit, ok
 from oo.http.api_v1.models import (
     FeedbackOut,
     FeedbackRequest,
@@ -30,7 +30,6 @@ from oo.http.api_v1.models import (
 )
 from oo.services.accounts import api_tokens
 from oo.services.accounts.sessions import CurrentUser
-from oo.services.tips import feedback
 from oo.services.tips import serving as tips
 
 log = logging.getLogger("oo.http.signin_routes.v1")
@@ -57,7 +56,7 @@ async def post_feedback(request: Request) -> Response:
     user = await caller(request, write=True)
     await limit(user, "feedback", per_minute=FEEDBACK_PER_MINUTE)
     req = await body(request, FeedbackRequest)
-    try:
+    with feedback_errors("no such tip"):
         reacted = await tips.react(
             user_id=user.id,
             tip_id=req.tip_id,
@@ -67,24 +66,8 @@ async def post_feedback(request: Request) -> Response:
             show_next=False,
             write_behind=False,  # the answer says whether it was learned: persist first
         )
-    except feedback.TipNotFound:
-        raise ApiError(404, "tip_not_found", "no such tip") from None
-    except feedback.IdempotencyConflict as exc:
-        raise ApiError(409, exc.code, str(exc)) from None
-    except feedback.FeedbackError as exc:
-        raise ApiError(422, exc.code, str(exc)) from None
     result = reacted.feedback
-    out = FeedbackOut(
-        feedback_id=result.feedback_id,
-        tip_id=result.tip_id,
-        reaction=result.reaction,  # type: ignore[arg-type]
-        reward=result.reward,
-        first=result.first,
-        learned=result.learned,
-        duplicate=result.duplicate,
-        created_at=result.created_at,
-    )
-    return ok(out, 200 if result.duplicate else 201)
+    return ok(FeedbackOut.of(result), 200 if result.duplicate else 201)
 
 
 def _token_out(info: api_tokens.TokenInfo) -> TokenOut:

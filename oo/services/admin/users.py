@@ -104,36 +104,8 @@ def user_detail(*, session: Session, user_id: Any) -> dict[str, Any]:
     consents = session.exec(
         select(Consent).where(Consent.user_id == uid).order_by(col(Consent.accepted_at))
     ).all()
-    now = utcnow()
-    active_sessions = session.exec(
-        select(sa.func.count())
-        .select_from(UserSession)
-        .where(
-            UserSession.user_id == uid,
-            col(UserSession.revoked_at).is_(None),
-            col(UserSession.expires_at) > now,
-        )
-    ).one()
-    pushes = session.exec(
-        select(sa.func.count()).select_from(PushSubscription).where(PushSubscription.user_id == uid)
-    ).one()
-    last = session.exec(
-        select(TipView).where(TipView.user_id == uid).order_by(col(TipView.served_at).desc()).limit(1)
-    ).first()
-    task = session.get(Task, last.task_id) if last and last.task_id else None
     return {
-        "identity": {
-            "id": str(uid),
-            "email": user.email or "",
-            "name": user.name or "",
-            "role": user.role,
-            "kind": "deleted" if user.deleted_at else ("demo" if user.is_demo else "person"),
-            "timezone": user.timezone,
-            "signed_up": _fmt(user.created_at),
-            "issuer": user.oidc_issuer or "",
-            "active_sessions": str(active_sessions),
-            "push_subscriptions": str(pushes),
-        },
+        "identity": _identity(session, user),
         "consents": [
             {"document": c.document, "version": c.version, "accepted": _fmt(c.accepted_at)} for c in consents
         ],
@@ -148,17 +120,54 @@ def user_detail(*, session: Session, user_id: Any) -> dict[str, Any]:
             }
             for i in integrations
         ],
-        "last_tip": {
-            "served": _fmt(last.served_at),
-            "policy": f"{last.policy}@{last.policy_version}",
-            "score": f"{last.score:.3f}",
-            "reaction": last.reaction or "",
-            "channel": last.channel,
-            "text": task.content if task else f"task {last.task_id}",
-        }
-        if last
-        else {},
+        "last_tip": _last_tip(session, uid),
         "rewards": reward_history(session=session, user_id=uid),
+    }
+
+
+def _identity(session: Session, user: User) -> dict[str, str]:
+    """Who the user is, with their live sessions and push subscriptions counted."""
+    active_sessions = session.exec(
+        select(sa.func.count())
+        .select_from(UserSession)
+        .where(
+            UserSession.user_id == user.id,
+            col(UserSession.revoked_at).is_(None),
+            col(UserSession.expires_at) > utcnow(),
+        )
+    ).one()
+    pushes = session.exec(
+        select(sa.func.count()).select_from(PushSubscription).where(PushSubscription.user_id == user.id)
+    ).one()
+    return {
+        "id": str(user.id),
+        "email": user.email or "",
+        "name": user.name or "",
+        "role": user.role,
+        "kind": "deleted" if user.deleted_at else ("demo" if user.is_demo else "person"),
+        "timezone": user.timezone,
+        "signed_up": _fmt(user.created_at),
+        "issuer": user.oidc_issuer or "",
+        "active_sessions": str(active_sessions),
+        "push_subscriptions": str(pushes),
+    }
+
+
+def _last_tip(session: Session, user_id: int) -> dict[str, str]:
+    """The last tip served to the user ({} when none was)."""
+    last = session.exec(
+        select(TipView).where(TipView.user_id == user_id).order_by(col(TipView.served_at).desc()).limit(1)
+    ).first()
+    if last is None:
+        return {}
+    task = session.get(Task, last.task_id) if last.task_id else None
+    return {
+        "served": _fmt(last.served_at),
+        "policy": f"{last.policy}@{last.policy_version}",
+        "score": f"{last.score:.3f}",
+        "reaction": last.reaction or "",
+        "channel": last.channel,
+        "text": task.content if task else f"task {last.task_id}",
     }
 
 

@@ -26,6 +26,7 @@ ADMIN = ROOT / "admin"
 ALLOWED_OO = (
     "oo.components",
     "oo.state.auth",
+    "oo.state.guard",  # the shared handler guard (`guarded`)
     "oo.services",
     "oo.db",
     "oo.models",

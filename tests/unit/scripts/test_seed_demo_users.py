@@ -8,9 +8,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import Session, select
 
-from oo import db, settings
+from oo import settings
 from oo.models import Integration, Task, User
 from oo.services.accounts import sessions as accounts
 
@@ -21,14 +21,8 @@ spec.loader.exec_module(seeder)
 
 
 @pytest.fixture
-def engine(tmp_path, monkeypatch):
-    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    SQLModel.metadata.create_all(db.get_engine())
-    yield db.get_engine()
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+def engine(app_session):
+    return app_session.get_bind()
 
 
 def test_seeds_users_with_sources_and_working_sessions(engine, tmp_path):

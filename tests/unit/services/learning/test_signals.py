@@ -87,22 +87,11 @@ def test_pushed_and_answered_tips_are_never_recorded_as_ignored(session, user_id
 
 
 @pytest.fixture
-def app_user(tmp_path, monkeypatch):
+def app_user(app_session):
     """A user on the app's own database (the write-behind flusher opens its own sessions)."""
-    from sqlmodel import Session, SQLModel
-
-    from oo import db, settings
-
-    monkeypatch.setenv("OO_DATA_DIR", str(tmp_path))
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    SQLModel.metadata.create_all(db.get_engine())
-    with Session(db.get_engine(), expire_on_commit=False) as s:
-        user = accounts.create_demo_user(session=s)
-        sources.connect_demo(session=s, user_id=user.id)
-        yield s, user.id
-    settings.get_settings.cache_clear()
-    db.get_engine.cache_clear()
+    user = accounts.create_demo_user(session=app_session)
+    sources.connect_demo(session=app_session, user_id=user.id)
+    return app_session, user.id
 
 
 def test_an_ignored_tip_and_a_written_behind_reaction_both_reach_the_stored_model(app_user, monkeypatch):
