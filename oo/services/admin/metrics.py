@@ -89,16 +89,16 @@ def _activity(
 
     Marks are compared in SQL, so no timestamp is turned into a Python object.
     """
-    seen = select(
-        TipView.user_id.label("user_id"),  # type: ignore[attr-defined]
+    seen: Any = sa.select(
+        col(TipView.user_id).label("user_id"),
         day_of(TipView.served_at).label("day"),
         col(TipView.served_at).label("at"),
     ).where(*_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SEEN_CHANNELS))
-    reacted = select(
-        TipFeedback.user_id.label("user_id"),  # type: ignore[attr-defined]
+    reacted: Any = sa.select(
+        col(TipFeedback.user_id).label("user_id"),
         day_of(TipFeedback.created_at).label("day"),
         col(TipFeedback.created_at).label("at"),
-    ).where(*_window(col(TipFeedback.created_at), since, until), TipFeedback.origin == ACTIVE_ORIGIN)
+    ).where(*_window(col(TipFeedback.created_at), since, until), col(TipFeedback.origin) == ACTIVE_ORIGIN)
     union = sa.union_all(seen, reacted).subquery()
     flags = [sa.func.max(sa.case((union.c.at >= m, 1), else_=0)) for m in marks]
     stmt = sa.select(union.c.user_id, union.c.day, *flags).group_by(union.c.user_id, union.c.day)
@@ -191,7 +191,7 @@ def funnel(*, session: Session, since: datetime) -> list[dict[str, Any]]:
         sa.exists().where(col(TipView.user_id) == uid, col(TipView.task_id).is_not(None)),
     )
     first_tip = sa.exists().where(col(TipView.user_id) == uid, col(TipView.channel).in_(SERVED_CHANNELS))
-    reacted = sa.exists().where(col(TipFeedback.user_id) == uid, TipFeedback.origin == ACTIVE_ORIGIN)
+    reacted = sa.exists().where(col(TipFeedback.user_id) == uid, col(TipFeedback.origin) == ACTIVE_ORIGIN)
     steps = {
         "signed up": sa.true(),
         "connected": connected,
