@@ -22,7 +22,6 @@ Windows are ``[since, until)`` in UTC; days are UTC days.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -84,10 +83,11 @@ def _window(column: Any, since: datetime, until: datetime | None) -> list[Any]:
 
 def _activity(
     session: Session, since: datetime, until: datetime | None, marks: Sequence[datetime] = ()
-) -> list[tuple[Any, ...]]:
-    """(user, UTC day, active since mark 1?, ...) of every active user-day in the window (see `GLOSSARY`).
+) -> tuple[dict[str, int], list[int]]:
+    """UTC day → distinct active users, and distinct active users since each mark (see `GLOSSARY`).
 
-    Marks are compared in SQL, so no timestamp is turned into a Python object.
+    The active user-days of the window are grouped once (a CTE) and counted per day and per
+    mark in the same statement, so only the counts leave the database.
     """
     seen: Any = sa.select(
         col(TipView.user_id).label("user_id"),
@@ -100,34 +100,46 @@ def _activity(
         col(TipFeedback.created_at).label("at"),
     ).where(*_window(col(TipFeedback.created_at), since, until), col(TipFeedback.origin) == ACTIVE_ORIGIN)
     union = sa.union_all(seen, reacted).subquery()
-    flags = [sa.func.max(sa.case((union.c.at >= m, 1), else_=0)) for m in marks]
-    stmt = sa.select(union.c.user_id, union.c.day, *flags).group_by(union.c.user_id, union.c.day)
-    return list(session.connection().execute(stmt).all())
+    flags = [sa.func.max(sa.case((union.c.at >= m, 1), else_=0)).label(f"f{i}") for i, m in enumerate(marks)]
+    days = (
+        sa.select(union.c.user_id, union.c.day, *flags)
+        .group_by(union.c.user_id, union.c.day)
+        .cte("active_days")
+    )
+    parts: list[Any] = [sa.select(days.c.day, sa.func.count()).group_by(days.c.day)]
+    parts += [
+        sa.select(sa.literal(f"#{i}", sa.String()), sa.func.count(sa.distinct(days.c.user_id))).where(
+            days.c[f"f{i}"] == 1
+        )
+        for i in range(len(marks))
+    ]
+    rows: Any = session.connection().execute(sa.union_all(*parts)).all()
+    found = {str(k): int(n) for k, n in rows}
+    daily = {k: n for k, n in found.items() if not k.startswith("#")}
+    return daily, [found.get(f"#{i}", 0) for i in range(len(marks))]
 
 
 def active_users(*, session: Session, since: datetime, until: datetime | None = None) -> int:
     """Distinct active users (see `GLOSSARY`) in ``[since, until)``."""
-    return len({row[0] for row in _activity(session, since, until)})
+    return _activity(session, since, until, (since,))[1][0]
 
 
 def daily_active(*, session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
     """UTC day → distinct active users that day."""
-    return dict(Counter(str(row[1]) for row in _activity(session, since, until)))
+    return _activity(session, since, until)[0]
 
 
 def activity(
     *, session: Session, since: datetime, marks: Sequence[datetime] = ()
 ) -> tuple[dict[str, int], list[int]]:
-    """`daily_active` since ``since`` and `active_users` since each of ``marks``, in one pass.
+    """`daily_active` since ``since`` and `active_users` since each of ``marks``, in one statement.
 
     Raises:
         ValueError: A mark before ``since`` (its users would not all be in the pass).
     """
     if any(m < since for m in marks):
         raise ValueError("every mark must be at or after since")
-    rows = _activity(session, since, None, marks)
-    daily = dict(Counter(str(row[1]) for row in rows))
-    return daily, [len({row[0] for row in rows if row[2 + i]}) for i in range(len(marks))]
+    return _activity(session, since, None, marks)
 
 
 def tips_served(*, session: Session, since: datetime, until: datetime | None = None) -> int:
