@@ -193,7 +193,17 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default=DEFAULT_URL)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--drop-indexes", default="", help="comma-separated index names to drop, then exit (a 'before' run)"
+    )
     args = parser.parse_args(argv)
+    if args.drop_indexes:
+        engine = make_engine(args.url)
+        with engine.begin() as conn:
+            for name in filter(None, args.drop_indexes.split(",")):
+                conn.execute(sa.text(f'DROP INDEX IF EXISTS "{name.strip()}"'))
+        print(f"dropped (if present): {args.drop_indexes}")
+        return 0
     if args.url.startswith("sqlite:///") and not Path(args.url.split(":///", 1)[1]).exists():
         print("no bench database: run `.venv/bin/python scripts/seed_admin_volume.py` first", file=sys.stderr)
         return 2
