@@ -7,6 +7,7 @@ the worst case over the family. Tuning runs use the tuning seeds; reports use an
     .venv/bin/python bench/learning_family.py                  # report: every version, seed 100
     .venv/bin/python bench/learning_family.py --tune           # candidate params, seeds 1-2
     .venv/bin/python bench/learning_family.py --users 8 --decisions 300 --policies linucb@3,linucb@4
+    .venv/bin/python bench/learning_family.py --tune '[["linucb@7", {}]]' --populations ours,hard
 """
 
 from __future__ import annotations
@@ -43,12 +44,16 @@ def windows(decisions: int) -> list[tuple[int, int]]:
 
 
 def evaluate(
-    policies: Mapping[str, Callable[[int], Policy]], users: int, decisions: int, seeds: tuple[int, ...]
+    policies: Mapping[str, Callable[[int], Policy]],
+    users: int,
+    decisions: int,
+    seeds: tuple[int, ...],
+    populations: tuple[str, ...] = tuple(POPULATIONS),
 ) -> dict[str, dict[str, list[float]]]:
     """Normalized reward per policy, population and window (mean over `seeds`)."""
     spans = windows(decisions)
     out: dict[str, dict[str, list[float]]] = {k: {} for k in policies}
-    for pop in POPULATIONS.values():
+    for pop in (POPULATIONS[name] for name in populations):
         sums = {k: [0.0] * len(spans) for k in policies}
         for seed in seeds:
             res = replay_family(pop, policies, n_users=users, n_decisions=decisions, seed=seed)
@@ -79,6 +84,7 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=500)
     parser.add_argument("--seed", type=int, default=REPORT_SEED)
     parser.add_argument("--policies", default="", help="comma-separated keys (default: every version)")
+    parser.add_argument("--populations", default="", help="comma-separated names (default: all six)")
     parser.add_argument("--tune", default="", help="JSON list of [key, params] candidates, tuning seeds")
     parser.add_argument(
         "--json", default="", help="also write the results to this file (model cards read it)"
@@ -93,7 +99,8 @@ def main() -> None:
         keys = args.policies.split(",") if args.policies else [s.key for s in POLICY_SPECS]
         policies = {k: _factory(k) for k in keys}
         seeds = (args.seed,)
-    results = evaluate(policies, args.users, args.decisions, seeds)
+    pops = tuple(args.populations.split(",")) if args.populations else tuple(POPULATIONS)
+    results = evaluate(policies, args.users, args.decisions, seeds, pops)
     print(f"{args.users} users x {args.decisions} decisions per population, seeds {list(seeds)}")
     print_table(results, args.decisions)
     print(f"({time.perf_counter() - started:.0f} s)")

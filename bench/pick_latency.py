@@ -1,6 +1,6 @@
 """Pick and update latency of the LinUCB policies, median and p99, in microseconds.
 
-Per candidate count it times `choose` (the pick with its propensity; for linucb@4/@5 also the
+Per candidate count it times `choose` (the pick with its propensity; for linucb@4/@5/@7 also the
 softmax-mix and the draw) on a pre-encoded `FeatureMatrix` (the fast path), on a
 pre-encoded list of feature dicts, and end to end from `TaskView`s (batch encoding + pick);
 River's own per-item `predict_one(with_dist=True)` is timed for comparison at <= 1,000.
@@ -76,7 +76,7 @@ def main() -> None:
     print(
         f"{'':<10}{'':>7}  {'median / p99 µs':>15}  {'median / p99 µs':>17}  {'median / p99 µs':>17}  {'median / p99 µs':>17}"
     )
-    for key in ("linucb@1", "linucb@3", "linucb@4", "linucb@5"):
+    for key in ("linucb@1", "linucb@3", "linucb@4", "linucb@5", "linucb@7"):
         _rows(key, context, rng, args.budget)
 
 

@@ -1,7 +1,7 @@
 """Bench: the push job's decide-and-send throughput for N subscribed users (default 10,000).
 
 Usage:
-    .venv/bin/python bench/push_delivery.py [--users 10000] [--calendars]
+    .venv/bin/python bench/push_delivery.py [--users 10000] [--calendars] [--profile out.pstats]
 
 Builds a temporary SQLite database with N demo users (18 open tasks each) and one Web Push
 subscription per user at the local push service (tests/fakes/push_service.py, which verifies the
@@ -12,6 +12,8 @@ two cores with the sender: the number is a floor. With ``--calendars`` every use
 Calendar connected at the fake FreeBusy API (tests/fakes/google_calendar.py, same process): each
 decision reads the calendar (cache off; the first round also refreshes every access token), one
 user in five is in a meeting (no push), and a second round two hours later runs the timing model.
+With ``--profile`` both rounds run under cProfile: the event-loop thread and every worker-thread
+batch (decide, record), merged into one pstats file (read it with ``python -m pstats``).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ def main() -> None:
     parser.add_argument(
         "--calendars", action="store_true", help="every user has Google Calendar connected (fake FreeBusy)"
     )
+    parser.add_argument("--profile", help="write merged cProfile stats (loop + worker threads) here")
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="oo-push-bench-")
     os.environ["OO_DATA_DIR"] = tmp
@@ -90,11 +93,12 @@ def main() -> None:
             ) as sender:
                 return await push_delivery.run_round(sender=sender, now=now)
 
+        profiles = _profile_threads(push_delivery) if args.profile else None
         # Round 1: everyone's first push; round 2 (2 h later): the timing model decides for each.
         for label, now in (("first", NOON), ("timing model", NOON + timedelta(hours=2))):
             accepted = service.counts()["accepted"]
             t0 = time.perf_counter()
-            stats = asyncio.run(one_round(now))
+            stats = asyncio.run(_maybe_profiled(one_round(now), profiles))
             elapsed = time.perf_counter() - t0
             print(
                 f"round ({label}): {stats.users} users, {stats.sent} pushes sent, "
@@ -105,6 +109,48 @@ def main() -> None:
                 f"({service.counts()['accepted'] - accepted} messages verified and decrypted by the push service"
                 + (f"; calendar requests {dict(gcal.fake.requests)})" if gcal is not None else ")")
             )
+        if profiles is not None:
+            import pstats
+
+            merged = pstats.Stats(profiles[0])
+            for prof in profiles[1:]:
+                merged.add(prof)
+            merged.dump_stats(args.profile)
+            print(f"profile: {args.profile} ({len(profiles)} profiles merged)")
+
+
+def _profile_threads(module) -> list:
+    """Wrap the module's worker-thread batch functions so each call runs under its own cProfile."""
+    import cProfile
+
+    profiles: list = []
+
+    def wrap(fn):
+        def run(*args, **kwargs):
+            prof = cProfile.Profile()
+            profiles.append(prof)
+            return prof.runcall(fn, *args, **kwargs)
+
+        return run
+
+    module._decide_batch = wrap(module._decide_batch)
+    module._record_batch = wrap(module._record_batch)
+    return profiles
+
+
+async def _maybe_profiled(coro, profiles):
+    """Await ``coro``, profiling the event-loop thread when ``profiles`` is a list."""
+    if profiles is None:
+        return await coro
+    import cProfile
+
+    prof = cProfile.Profile()
+    profiles.append(prof)
+    prof.enable()
+    try:
+        return await coro
+    finally:
+        prof.disable()
 
 
 def _connect_calendar(session, gcal, user_id: int) -> None:

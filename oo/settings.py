@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     default_quiet_hours: str = "22-8"
     push_allowed_hosts: str = ""
     push_min_gap_minutes: int = Field(90, ge=0, le=1440)
+    push_decision_retention_days: int = Field(90, ge=1, le=3650)
     google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
     google_calendar_cache_seconds: int = Field(300, ge=0, le=3600)
 
@@ -147,9 +148,15 @@ class Settings(BaseSettings):
         return _dev_secret(self.data_dir / "secret_key")
 
 
+_dev_secrets: dict[Path, str] = {}  # read once per path: `secret()` is called per push and per tip ref
+
+
 def _dev_secret(path: Path) -> str:
+    if path in _dev_secrets and path.exists():
+        return _dev_secrets[path]
     if path.exists():
-        return path.read_text().strip()
+        _dev_secrets[path] = value = path.read_text().strip()
+        return value
     path.parent.mkdir(parents=True, exist_ok=True)
     value = secrets.token_urlsafe(48)
     path.write_text(value)

@@ -1,4 +1,4 @@
-"""Job: 30-day retention of the recommendation log, the feature log and the event store."""
+"""Job: retention of the recommendation and feature logs, the event store (30 days) and push decisions (90)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 
 from oo.db import session_scope
 from oo.services.platform import retention
-from oo.settings import Settings
+from oo.settings import Settings, get_settings
 
 JOB_ID = "purge_logs"
 
@@ -22,10 +22,12 @@ def jitter(settings: Settings) -> float:
 
 
 async def run() -> dict[str, int]:
-    """Delete (or clear) what is older than the retention window."""
+    """Delete (or clear) what is older than the retention windows."""
+    push_days = get_settings().push_decision_retention_days
 
     def purge() -> dict[str, int]:
         with session_scope() as session:
-            return retention.purge(session=session)
+            logs = retention.purge(session=session)
+            return {**logs, **retention.purge_push_decisions(session=session, days=push_days)}
 
     return await asyncio.to_thread(purge)

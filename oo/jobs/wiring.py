@@ -23,6 +23,7 @@ from oo.services.advice import library as advice_library
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
 from oo.services.platform import event_bus
+from oo.services.push import calendar_prefetch
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import connection as todoist
 from oo.services.tips import delayed_reward, recommend
@@ -92,3 +93,4 @@ def register(app: rx.App) -> None:
     app.register_lifespan_task(scheduler.lifespan)  # 6. the periodic jobs (on the leader worker)
     app.register_lifespan_task(session_cache.listener)  # 7. other workers' session revocations (Redis)
     app.register_lifespan_task(learner_hot.flusher)  # 8. models written behind (stops first: a last flush)
+    app.register_lifespan_task(calendar_prefetch.lifespan)  # 9. picks' background calendar reads

@@ -51,6 +51,8 @@ class Task(SQLModel, table=True):
     completed_at: datetime | None = timestamp_field(nullable=True)
     snoozed_until: datetime | None = timestamp_field(nullable=True)
     updated_at: datetime = timestamp_field(default=True)
+    # Minutes the task takes: the source's duration, else `oo.recommender.task_length`'s estimate.
+    length_minutes: float | None = None
 
     __table_args__ = (
         sa.UniqueConstraint("user_id", "source", "external_id", name="uq_task_source_id"),

@@ -20,6 +20,7 @@ re-exported: the app does not need it.
 
 from .base import REWARDS, Candidates, Choice, FeatureMatrix, Pick, Policy
 from .features import ENCODERS, IMPROVED, TEXTBOOK, Context, Encoder, TaskBatch, TaskView, get_encoder
+from .features_calendar import IMPROVED_CALENDAR
 from .features_evening import IMPROVED_EVENING
 from .linucb import LinUCBPolicy
 from .random_policy import RandomPolicy
@@ -29,6 +30,7 @@ from .store import StoreError, dumps, dumps_binary, loads
 __all__ = [
     "ENCODERS",
     "IMPROVED",
+    "IMPROVED_CALENDAR",
     "IMPROVED_EVENING",
     "POLICY_SPECS",
     "REWARDS",

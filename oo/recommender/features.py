@@ -11,6 +11,8 @@ readable pure function for one task, and `encode_batch`, the numpy version that 
   and interactions of the task features with time of day and weekend. Everything is O(1) in
   scale, so a single prior precision suits every weight.
 - `improved@2` (`oo.recommender.features_evening`): `improved@1` plus an evening flag.
+- `improved@3` (`oo.recommender.features_calendar`): `improved@2` plus the calendar (busy now,
+  a short free slot) and the task's length, with their interactions.
 """
 
 from __future__ import annotations
@@ -53,9 +55,16 @@ class Context:
 
     Args:
         now: Current time, aware, in the user's time zone (hour and weekday are read from it).
+        calendar_known: Whether the user's free/busy calendar was read (False: the rest is ignored).
+        busy_now: A busy block covers `now`.
+        free_minutes: Minutes from `now` to the next busy block; None when none is in sight
+            (a long free stretch). Ignored while busy.
     """
 
     now: datetime
+    calendar_known: bool = False
+    busy_now: bool = False
+    free_minutes: float | None = None
 
     def __post_init__(self) -> None:
         _require_aware(self.now, "Context.now")
@@ -71,6 +80,7 @@ class TaskView:
         added_at: When the task was created (aware).
         due_at: Deadline with a time (aware), if any.
         due_date: All-day deadline in the user's calendar, if any (ignored when `due_at` is set).
+        minutes: How long the task takes, in minutes (`oo.recommender.task_length`), if known.
 
     Examples:
         >>> from datetime import UTC, date, datetime
@@ -84,6 +94,7 @@ class TaskView:
     added_at: datetime
     due_at: datetime | None = None
     due_date: date | None = None
+    minutes: float | None = None
 
     def __post_init__(self) -> None:
         if self.priority not in (1, 2, 3, 4):
@@ -128,6 +139,7 @@ class TaskBatch:
         added_at: Creation times, POSIX seconds.
         due_at: Deadlines with a time, POSIX seconds, NaN for none.
         due_date: All-day deadlines as ordinals, NaN for none (ignored where `due_at` is set).
+        minutes: Task lengths in minutes, NaN for unknown; None when no task's length is known.
 
     Examples:
         >>> from datetime import UTC, datetime
@@ -143,11 +155,12 @@ class TaskBatch:
     added_at: np.ndarray
     due_at: np.ndarray
     due_date: np.ndarray
+    minutes: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n = len(self.task_ids)
-        for name in ("priority", "added_at", "due_at", "due_date"):
-            if np.shape(getattr(self, name)) != (n,):
+        for name in ("priority", "added_at", "due_at", "due_date", "minutes"):
+            if (name != "minutes" or self.minutes is not None) and np.shape(getattr(self, name)) != (n,):
                 raise ValueError(f"TaskBatch.{name} must have shape ({n},)")
         if n and not np.isin(self.priority, (1.0, 2.0, 3.0, 4.0)).all():
             raise ValueError("TaskBatch.priority must be 1..4")
@@ -167,18 +180,25 @@ class TaskBatch:
             np.array([v.added_at.timestamp() for v in views], dtype=np.float64),
             np.array([v.due_at.timestamp() if v.due_at else nan for v in views], dtype=np.float64),
             np.array([v.due_date.toordinal() if v.due_date else nan for v in views], dtype=np.float64),
+            np.array([nan if v.minutes is None else v.minutes for v in views], dtype=np.float64),
         )
 
     def view(self, i: int) -> TaskView:
         """Task `i` as a `TaskView` (UTC times)."""
         due_at, due_date = self.due_at[i], self.due_date[i]
+        minutes = math.nan if self.minutes is None else float(self.minutes[i])
         return TaskView(
             self.task_ids[i],
             int(self.priority[i]),
             datetime.fromtimestamp(self.added_at[i], UTC),
             due_at=None if math.isnan(due_at) else datetime.fromtimestamp(due_at, UTC),
             due_date=None if math.isnan(due_date) else date.fromordinal(int(due_date)),
+            minutes=None if math.isnan(minutes) else minutes,
         )
+
+    def lengths(self) -> np.ndarray:
+        """Task lengths in minutes, NaN where unknown."""
+        return np.full(len(self), np.nan) if self.minutes is None else self.minutes
 
     def columns(self, now: datetime) -> dict[str, np.ndarray]:
         """Per-task raw columns at `now` (aware), as `TaskView`'s methods define them."""

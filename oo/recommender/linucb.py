@@ -39,7 +39,10 @@ Differences from River, on purpose:
   The full-rank prior term rules out Sherman-Morrison, so `learn` only accumulates P and eta
   (O(d²)) and the next score re-inverts P once (d = 23: ~10 µs);
 - `temperature` / `epsilon` make `pick` stochastic: a softmax over the optimistic scores mixed
-  with uniform, with exact propensities (`oo.recommender.exploration`).
+  with uniform, with exact propensities (`oo.recommender.exploration`);
+- `change` forgets on a detected change (`oo.recommender.change`): each reaction's residual
+  feeds a CUSUM, and an alarm keeps only a share `keep` of the evidence at once,
+  P <- keep·P + (1 - keep)·P_0 (eta likewise), so a long memory can still relearn a changed taste.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import numpy as np
 from river.utils.math import sherman_morrison
 
 from oo.recommender.base import Candidates, Choice, Pick, Policy, as_matrix, check_reward
+from oo.recommender.change import ChangeDetector
 from oo.recommender.exploration import check_exploration, sample, softmax_mix
 
 __all__ = ["LinUCBPolicy"]
@@ -85,6 +89,7 @@ class LinUCBPolicy(Policy):
         discount: Discount gamma in (0, 1) of a posterior with its prior as floor; None keeps all.
         temperature: Softmax temperature of a stochastic pick; None picks the best score.
         epsilon: Uniform share mixed into the stochastic pick (each candidate >= epsilon / n).
+        change: Forget on a detected change: `threshold`, `drift`, `warmup` and `keep` in (0, 1).
         version: Registry version.
         encoder: Key of the encoder that produces `x`.
         seed: Seed for tie-breaking.
@@ -119,6 +124,7 @@ class LinUCBPolicy(Policy):
         discount: float | None = None,
         temperature: float | None = None,
         epsilon: float | None = None,
+        change: Mapping[str, float] | None = None,
         version: int = 1,
         encoder: str | None = None,
         seed: int | None = None,
@@ -158,6 +164,7 @@ class LinUCBPolicy(Policy):
         self._mean = m0
         self._stale = False  # discount: P and eta changed since S and m were computed
         self.n_updates = 0
+        self.change, self._detector = _change_detector(change, smoothing)
 
     @property
     def params(self) -> dict[str, Any]:
@@ -180,6 +187,7 @@ class LinUCBPolicy(Policy):
             "discount": self.discount,
             "temperature": self.temperature,
             "epsilon": self.epsilon,
+            "change": dict(self.change),
         }
 
     def _require(self, f: str) -> int:
@@ -293,6 +301,9 @@ class LinUCBPolicy(Policy):
         y = check_reward(reward)
         v = self._vector(x)
         beta = self.noise_precision
+        # The residual uses the mean as of the last score (no re-inversion here).
+        if self._detector is not None and self._detector.update(y - float(v @ self._mean)):
+            self._forget(self.change["keep"])
         if self.discount is not None:
             g = self.discount
             self._precision *= g
@@ -322,11 +333,22 @@ class LinUCBPolicy(Policy):
             self._cov = np.asfortranarray(np.linalg.inv(self._precision))
         self._mean = self._cov @ self._eta
 
+    def _forget(self, keep: float) -> None:
+        """Keep a share `keep` of the evidence (the prior stays the floor); S and m recomputed."""
+        self._precision *= keep
+        self._precision.flat[:: len(self._p0) + 1] += (1.0 - keep) * self._p0
+        self._eta *= keep
+        self._eta += (1.0 - keep) * self._p0_m0
+        self._cov = np.asfortranarray(np.linalg.inv(self._precision))
+        self._mean = self._cov @ self._eta
+        self._stale = False
+
     def get_state(self) -> dict[str, Any]:
         """Learned state as JSON-able lists."""
         self._refresh()
         return {
             **super().get_state(),
+            **({"change": self._detector.get_state()} if self._detector is not None else {}),
             "n_updates": self.n_updates,
             "precision": self._precision.tolist(),
             "covariance": self._cov.tolist(),
@@ -352,9 +374,26 @@ class LinUCBPolicy(Policy):
         n = state.get("n_updates")
         if not isinstance(n, int) or isinstance(n, bool) or n < 0:
             raise ValueError("state.n_updates must be a non-negative integer")
+        if self._detector is not None:
+            self._detector.set_state(state.get("change") or {})
         super().set_state(state)
         self._precision, self._eta = arrays["precision"], arrays["eta"]
         self._cov = np.asfortranarray(arrays["covariance"])
         self._mean = self._cov @ self._eta
         self._stale = False
         self.n_updates = n
+
+
+def _change_detector(
+    change: Mapping[str, float] | None, smoothing: float | None
+) -> tuple[dict[str, float], ChangeDetector | None]:
+    """Validated `change` params and their detector (None when unset)."""
+    if not change:
+        return {}, None
+    if smoothing is not None:
+        raise ValueError("change detection needs discount or no forgetting, not smoothing")
+    params = {k: float(v) for k, v in change.items()}
+    if set(params) != {"threshold", "drift", "warmup", "keep"} or not 0.0 < params["keep"] < 1.0:
+        raise ValueError(f"change needs threshold, drift, warmup and keep in (0, 1), got {dict(change)!r}")
+    det = ChangeDetector(threshold=params["threshold"], drift=params["drift"], warmup=int(params["warmup"]))
+    return params, det

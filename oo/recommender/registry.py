@@ -21,6 +21,16 @@ keys. To change a policy, append a new version; never edit an old one.
   `linucb@4` on `improved@2` (an explicit evening flag) with an evening-aware prior. The best
   worst case over the simulated population family (`bench/learning_family.py`) on the tuning
   seeds 1-2 and on the reporting seed 100; linucb@4 stays a shadow.
+- `linucb@6` (shipped as a shadow): `linucb@5` on `improved@3`, which adds the free/busy calendar
+  (busy now, a short free slot before the next busy block) and the task's length
+  (`oo.recommender.task_length`) with their interactions. Same cold start as linucb@5: the
+  calendar weights start at zero and are learned from the user's reactions only, so with the
+  calendar unknown it ranks exactly like linucb@5 until data says otherwise.
+- `linucb@7`: `linucb@5` with a longer memory that forgets on a detected change: gamma 0.995
+  (about 200 reactions) plus a CUSUM on the prediction residuals (`oo.recommender.change`) that
+  keeps only a share of the evidence when the user's reactions stop matching the model. A
+  shadow: on the family its worst case ties linucb@5's (better after 500 decisions, worse right
+  after a change of taste).
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ class PolicySpec:
         >>> get_spec("linucb", 1).params["alpha"]
         1.0
         >>> [spec.key for spec in POLICY_SPECS]
-        ['random@1', 'linucb@1', 'linucb@2', 'linucb@3', 'linucb@4', 'linucb@5']
+        ['random@1', 'linucb@1', 'linucb@2', 'linucb@3', 'linucb@4', 'linucb@5', 'linucb@6', 'linucb@7']
     """
 
     name: str
@@ -92,6 +102,13 @@ EVENING_PRIOR = {
 }
 #: Exploration and forgetting shared by linucb@4 and @5.
 STOCHASTIC = {"discount": 0.99, "temperature": 0.02, "epsilon": 0.01}
+#: linucb@7: a longer memory, and forgetting when the residuals show a change (CUSUM, in residual
+#: sds: alarm above `threshold`, `drift` allowed per reaction, none in the first `warmup`); an
+#: alarm keeps a share `keep` of the evidence.
+FORGET_ON_CHANGE = {
+    "discount": 0.995,
+    "change": {"threshold": 5.0, "drift": 0.5, "warmup": 50.0, "keep": 0.2},
+}
 
 POLICY_SPECS: tuple[PolicySpec, ...] = (
     PolicySpec("random", 1, "Uniform random pick; baseline and fallback.", {"encoder": "textbook@1"}),
@@ -143,6 +160,33 @@ POLICY_SPECS: tuple[PolicySpec, ...] = (
             "noise_precision": 1.0,
             "prior_mean": EVENING_PRIOR,
             **STOCHASTIC,
+        },
+    ),
+    PolicySpec(
+        "linucb",
+        6,
+        "linucb@5 on improved@3: + calendar (busy now, short free slot) and task length; shadow first.",
+        {
+            "encoder": "improved@3",
+            "alpha": 0.1,
+            "prior_precision": 10.0,
+            "noise_precision": 1.0,
+            "prior_mean": EVENING_PRIOR,
+            **STOCHASTIC,
+        },
+    ),
+    PolicySpec(
+        "linucb",
+        7,
+        "linucb@5 with a longer memory (gamma 0.995) that forgets on a detected change (CUSUM on residuals).",
+        {
+            "encoder": "improved@2",
+            "alpha": 0.1,
+            "prior_precision": 10.0,
+            "noise_precision": 1.0,
+            "prior_mean": EVENING_PRIOR,
+            **STOCHASTIC,
+            **FORGET_ON_CHANGE,
         },
     ),
 )

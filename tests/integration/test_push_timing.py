@@ -67,6 +67,7 @@ def world(app_env, make_tables, monkeypatch, service, gcal):
     calendar.clear_cache()
     gcal.fake.busy.clear()
     gcal.fake.requests.clear()
+    gcal.fake._faults.clear()  # an earlier test's unused injected failures
     keys = push.vapid_keys()
     service.expected_key = keys.public_key
     return keys
@@ -164,6 +165,14 @@ async def test_quiet_hours_hold_above_the_model(world, service):
     new_user(service)
     stats = await round_at(world, datetime(2026, 11, 26, 23, tzinfo=UTC))
     assert stats.sent == 0 and stats.skipped["quiet"] == 1
+
+
+async def test_no_calendar_is_read_for_a_user_in_quiet_hours(world, service, gcal):
+    new_user(service, gcal, calendar_subject="sub-asleep")
+    stats = await round_at(world, datetime(2026, 11, 26, 23, tzinfo=UTC))
+    assert stats.skipped["quiet"] == 1 and not gcal.fake.requests
+    stats = await round_at(world, NOON)
+    assert stats.sent == 1 and gcal.fake.requests["freeBusy"] == 1
 
 
 async def test_a_reaction_to_the_pushed_tip_teaches_the_timing_model(world, service):

@@ -41,6 +41,13 @@ class TodoistDeadline(_Payload):
     lang: str | None = None
 
 
+class TodoistDuration(_Payload):
+    """A task's `duration` object: an amount of `minute`s or `day`s."""
+
+    amount: float | None = None
+    unit: str | None = None
+
+
 class TodoistTask(_Payload):
     """A task as returned by `/tasks`, `/sync` items and webhook `event_data`."""
 
@@ -55,6 +62,7 @@ class TodoistTask(_Payload):
     labels: list[str] = Field(default_factory=list)
     due: TodoistDue | None = None
     deadline: TodoistDeadline | None = None
+    duration: TodoistDuration | None = None
     checked: bool = False
     is_deleted: bool = False
     added_at: datetime | None = None
@@ -134,6 +142,7 @@ class NormalizedTask:
     checked: bool
     is_deleted: bool
     url: str | None
+    duration_minutes: float | None = None
 
 
 def resolve_due(due: TodoistDue | None, user_tz: str) -> tuple[DueKind, date | None, datetime | None]:
@@ -168,6 +177,25 @@ def resolve_due(due: TodoistDue | None, user_tz: str) -> tuple[DueKind, date | N
         return "floating", local.date(), local
     instant = moment.astimezone(UTC)
     return "fixed", instant.astimezone(tz).date(), instant
+
+
+DAY_MINUTES = 480  # a `day` duration counts as a working day
+
+
+def _duration_minutes(duration: TodoistDuration | None) -> float | None:
+    """A duration in minutes (``minute`` or ``day`` units); None when absent or odd.
+
+    Examples:
+        >>> _duration_minutes(TodoistDuration(amount=30, unit="minute"))
+        30.0
+        >>> _duration_minutes(TodoistDuration(amount=1, unit="day")), _duration_minutes(None)
+        (480.0, None)
+    """
+    if duration is None or not duration.amount or duration.amount <= 0:
+        return None
+    if duration.unit not in ("minute", "day"):
+        return None
+    return float(duration.amount) * (DAY_MINUTES if duration.unit == "day" else 1)
 
 
 def normalize_task(raw: TodoistTask | Mapping[str, Any], user_tz: str) -> NormalizedTask:
@@ -206,4 +234,5 @@ def normalize_task(raw: TodoistTask | Mapping[str, Any], user_tz: str) -> Normal
         checked=task.checked,
         is_deleted=task.is_deleted,
         url=task.url,
+        duration_minutes=_duration_minutes(task.duration),
     )

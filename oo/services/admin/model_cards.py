@@ -29,6 +29,13 @@ LIMITS = {
     "linucb@5": "As linucb@4, with an explicit evening step at 18:00 (28 features: a slower start on our own "
     "simulator's population, where evenings are not special); forgetting costs a little where tastes never "
     "change.",
+    "linucb@6": "As linucb@5 plus the calendar and the task's length (40 features): the calendar weights start "
+    "at zero and need reactions given in busy and short-slot moments; a task's length is often an estimate "
+    "from its text; with no calendar connected it ranks like linucb@5. Not evaluated on the simulated family "
+    "(no simulated calendar yet): off-policy estimates on real traffic decide.",
+    "linucb@7": "As linucb@5 with a longer memory (gamma 0.995) and forgetting when a change is detected: a "
+    "change hidden in sparse or noisy reactions is detected late, so right after a change of taste it "
+    "trails linucb@5; a false alarm throws away 80 % of the evidence.",
 }
 
 

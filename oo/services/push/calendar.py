@@ -33,6 +33,7 @@ from oo.integrations import google_calendar as gcal
 from oo.models import Integration, utcnow
 from oo.services.accounts import sessions as accounts
 from oo.services.platform.keyring import keyring
+from oo.services.tips import calendar_view
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.calendar")
@@ -43,12 +44,15 @@ CALLBACK_PATH = "/auth/google-calendar/callback"
 WINDOW = timedelta(hours=12)
 CONCURRENCY = 32
 REFRESH_MARGIN = 60.0  # seconds before expiry at which the access token is refreshed
-_cache: dict[int, tuple[float, list[gcal.Busy] | None]] = {}
+_cache = calendar_view.cache  # shared with the pick (`oo.services.tips.calendar_view`)
 # Fresh access tokens stay in memory (user → refresh token they came from, token, expiry): a
 # refresh writes the database only when Google rotates the refresh token.
 _access: dict[int, tuple[str, str, float]] = {}
 _endpoints: dict[str, tuple[float, gcal.Endpoints]] = {}
-_http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+SHARDS = 4  # clients per loop: httpcore scans every pooled connection per request, so keep pools small
+_http: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, httpx.AsyncClient]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class ConnectResult(StrEnum):
@@ -95,13 +99,14 @@ def config(settings: Settings | None = None) -> CalendarConfig | None:
     )
 
 
-def http_client() -> httpx.AsyncClient:
-    """The shared HTTP client of the running event loop."""
-    loop = asyncio.get_running_loop()
-    client = _http.get(loop)
+def http_client(shard: int = 0) -> httpx.AsyncClient:
+    """One of the running loop's `SHARDS` shared clients (``shard``: e.g. the user id)."""
+    clients = _http.setdefault(asyncio.get_running_loop(), {})
+    client = clients.get(shard % SHARDS)
     if client is None or client.is_closed:
-        limits = httpx.Limits(max_connections=CONCURRENCY * 2, max_keepalive_connections=CONCURRENCY)
-        client = _http[loop] = httpx.AsyncClient(limits=limits)
+        size = CONCURRENCY // SHARDS  # together no more connections than reads in flight
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        client = clients[shard % SHARDS] = httpx.AsyncClient(limits=limits)
     return client
 
 
@@ -261,7 +266,7 @@ async def _access_token(user_id: int, creds: dict, cfg: CalendarConfig, *, force
     if not force and creds.get("expires_at", 0) - REFRESH_MARGIN > time.time():
         return str(creds["access_token"])
     tokens = await gcal.refresh(
-        http_client(),
+        http_client(user_id),
         await endpoints(cfg),
         client_id=cfg.client_id,
         client_secret=cfg.client_secret,
@@ -291,12 +296,12 @@ async def fetch(
         token = await _access_token(user_id, creds, cfg)
         try:
             return await gcal.free_busy(
-                http_client(), cfg.api_url, access_token=token, time_min=now, time_max=now + WINDOW
+                http_client(user_id), cfg.api_url, access_token=token, time_min=now, time_max=now + WINDOW
             )
         except gcal.AccessExpired:
             token = await _access_token(user_id, creds, cfg, force=True)
             return await gcal.free_busy(
-                http_client(), cfg.api_url, access_token=token, time_min=now, time_max=now + WINDOW
+                http_client(user_id), cfg.api_url, access_token=token, time_min=now, time_max=now + WINDOW
             )
     except gcal.GrantRevoked:
         await asyncio.to_thread(_needs_reconnect, user_id, str(creds["refresh_token"]))

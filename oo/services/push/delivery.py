@@ -174,7 +174,7 @@ async def deliver(plan: Planned, sender: WebPushSender) -> dict[int, str]:
 
 
 def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool:
-    """Apply results to the subscriptions and the tip log; True if any device got it."""
+    """Apply results to the subscriptions and the tip log (the caller commits); True if any device got it."""
     for row, _ in plan.devices:
         fresh = session.get(PushSubscription, row.id)
         if fresh is not None:
@@ -186,7 +186,6 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
         if view is not None:
             view.channel = "push_failed"
             session.add(view)
-    session.commit()
     return delivered
 
 
@@ -220,8 +219,26 @@ def _record_batch(plans: list[Planned], sent: list[dict[int, str]], stats: Round
         for plan, statuses in zip(plans, sent, strict=True):
             stats.results.update(statuses.values())
             outcomes.append(record(session=session, plan=plan, statuses=statuses))
+        session.commit()  # one commit per batch, not per push
     stats.sent += sum(outcomes)
     return outcomes
+
+
+def _awake(user_ids: list[int], now: datetime, settings: Settings) -> list[int]:
+    """The users outside their quiet hours: only their calendars are worth reading this round."""
+    with session_scope() as session:
+        users = session.exec(select(User).where(col(User.id).in_(user_ids))).all()
+        return [
+            u.id
+            for u in users
+            if u.id is not None and not is_quiet(now, quiet_window(u, settings), u.timezone)
+        ]
+
+
+async def _calendars(user_ids: list[int], now: datetime, settings: Settings) -> dict[int, list | None]:
+    """Busy blocks of the batch's users who may get a push now (quiet hours need no calendar)."""
+    awake = await asyncio.to_thread(_awake, user_ids, now, settings)
+    return await calendar.busy_many(awake, now)
 
 
 async def run_round(
@@ -248,11 +265,12 @@ async def run_round(
     user_ids = await asyncio.to_thread(subscribed)
     batches = [user_ids[i : i + BATCH] for i in range(0, len(user_ids), BATCH)]
     # The next batch's calendars are read while this batch is decided and sent.
-    ahead = asyncio.create_task(calendar.busy_many(batches[0], now)) if batches else None
+    ahead = asyncio.create_task(_calendars(batches[0], now, settings)) if batches else None
     for i, batch in enumerate(batches):
         assert ahead is not None
         calendars = await ahead
-        ahead = asyncio.create_task(calendar.busy_many(batches[i + 1], now)) if i + 1 < len(batches) else None
+        more = i + 1 < len(batches)
+        ahead = asyncio.create_task(_calendars(batches[i + 1], now, settings)) if more else None
         plans = await asyncio.to_thread(
             _decide_batch, batch, RoundInput(now, settings, calendars, draw), stats
         )

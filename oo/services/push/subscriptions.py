@@ -104,7 +104,7 @@ def unsubscribe(*, session: Session, user_id: int, endpoint: str) -> bool:
 
 def subscriptions(*, session: Session, user_id: int) -> list[tuple[PushSubscription, Subscription]]:
     """The user's subscriptions, decrypted; undecryptable rows (lost key) are dropped and logged."""
-    out = []
+    out, dropped = [], False
     for row in session.exec(select(PushSubscription).where(PushSubscription.user_id == user_id)).all():
         try:
             out.append(
@@ -118,7 +118,9 @@ def subscriptions(*, session: Session, user_id: int) -> list[tuple[PushSubscript
         except (CryptoError, InvalidSubscription, ValueError):
             log.warning("dropping unreadable push subscription %s", row.endpoint_hash[:12])
             session.delete(row)
-    session.commit()
+            dropped = True
+    if dropped:  # no commit per user otherwise: the push round commits its batch
+        session.commit()
     return out
 
 

@@ -10,6 +10,7 @@ from sqlmodel import Session, col, delete, select
 from oo.db import session_scope
 from oo.integrations.demo import sample_tasks
 from oo.models import DEMO, TODOIST, Integration, Task, utcnow
+from oo.recommender.task_length import estimate_minutes
 from oo.services.sources.todoist import connection as todoist
 
 LABELS = {DEMO: "Demo tasks", TODOIST: "Todoist"}
@@ -69,6 +70,7 @@ def connect_demo(*, session: Session, user_id: int) -> int:
                 content=t.content,
                 priority=t.priority,
                 labels=t.labels,
+                length_minutes=estimate_minutes(t.content, t.labels.split(",")),
                 added_at=t.added_at,
                 due_kind="date" if t.due_date else "none",
                 due_date=t.due_date,

@@ -97,7 +97,12 @@ def user_zone(*, session: Session, user_id: int) -> tzinfo:
 
 
 _OPEN_TASKS = sa.select(
-    _raw(Task.id), _raw(Task.priority), _raw(Task.added_at), _raw(Task.due_at), _raw(Task.due_date)
+    _raw(Task.id),
+    _raw(Task.priority),
+    _raw(Task.added_at),
+    _raw(Task.due_at),
+    _raw(Task.due_date),
+    _raw(Task.length_minutes),
 ).where(
     col(Task.user_id) == sa.bindparam("user_id"),
     col(Task.completed_at).is_(None),
@@ -122,7 +127,7 @@ def load(
         rows = [r for r in rows if r[0] not in skip]
     if not rows:
         return [], _EMPTY
-    ids, priority, added_at, due_at, due_date = zip(*rows, strict=True)
+    ids, priority, added_at, due_at, due_date, length = zip(*rows, strict=True)
     added = _seconds(added_at)
     added[np.isnan(added)] = now.timestamp()
     batch = TaskBatch(
@@ -131,6 +136,7 @@ def load(
         added,
         _seconds(due_at),
         _ordinals(due_date),
+        np.array([np.nan if v is None else v for v in length], dtype=np.float64),
     )
     return [int(i) for i in ids], batch
 

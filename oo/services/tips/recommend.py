@@ -40,7 +40,7 @@ from oo.models import utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
 from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, ServingSet, serving_set
-from oo.services.tips import advice, candidates, facts, tip_log
+from oo.services.tips import advice, calendar_view, candidates, facts, tip_log
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.tip_log import Outcome
 from oo.timezones import zone
@@ -169,7 +169,8 @@ def recommend(
     if tz is None:
         name = candidates.user_zone_name(session=session, user_id=user_id)
         tz, zone_ok = zone(name), facts.zone_known(name)
-    ctx = Context(now.astimezone(tz))
+    # The calendar comes from the busy cache only: never a wait, unknown on a miss.
+    ctx = Context(now.astimezone(tz), **calendar_view.read(user_id, now))
     _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
     mix = advice.decide_or_task(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=len(ids))

@@ -77,7 +77,7 @@ def test_context_requires_an_aware_datetime():
 
 
 def test_encoders_are_versioned_and_looked_up_by_key():
-    assert sorted(ENCODERS) == ["improved@1", "improved@2", "textbook@1"]
+    assert sorted(ENCODERS) == ["improved@1", "improved@2", "improved@3", "textbook@1"]
     assert get_encoder("improved@1") is IMPROVED
     with pytest.raises(KeyError, match="unknown encoder"):
         get_encoder("improved@9")

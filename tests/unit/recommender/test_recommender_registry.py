@@ -15,6 +15,8 @@ def test_registry_lists_the_shipped_versions():
         "linucb@3",
         "linucb@4",
         "linucb@5",
+        "linucb@6",
+        "linucb@7",
     ]
     assert get_spec("linucb", 1).params == {
         "encoder": "textbook@1",

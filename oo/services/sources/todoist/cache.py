@@ -20,6 +20,7 @@ from sqlmodel import Session, col, delete, select
 from oo.bus import SyncCounts
 from oo.integrations.todoist import NormalizedTask, SyncResult, TodoistTask, normalize_task
 from oo.models import TODOIST, Integration, SourceAction, Task, User, table, utcnow
+from oo.recommender.task_length import estimate_minutes
 
 log = logging.getLogger("oo.todoist.sync")
 
@@ -185,6 +186,7 @@ def _values(task: NormalizedTask, now: datetime) -> dict[str, Any]:
         "is_recurring": task.is_recurring,
         "deadline": task.deadline,
         "url": (task.url or TASK_URL.format(id=task.id))[:500],
+        "length_minutes": estimate_minutes(task.content, task.labels, task.duration_minutes),
         "completed_at": None,
         "snoozed_until": None,
         "updated_at": now,

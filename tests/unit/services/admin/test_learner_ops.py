@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from oo.crypto import sha256_hex
 from oo.models import ApiToken, EventRecord, Task, TipScore, TipView
-from oo.recommender import ENCODERS, Context, TaskBatch, TaskView
+from oo.recommender import ENCODERS, POLICY_SPECS, Context, TaskBatch, TaskView
 from oo.services.accounts import api_tokens
 from oo.services.accounts import sessions as accounts
 from oo.services.admin import learner_ops
@@ -89,7 +89,7 @@ def test_retention_drops_old_logs_and_keeps_counts(session, user_id):
     session.add(EventRecord(id="b" * 32, subject="signals.tip.served", user_id=user_id))
     session.commit()
     counts = retention.purge(session=session)
-    assert counts == {"tip_score": 6, "tip_view_explanations": 1, "event": 1}
+    assert counts == {"tip_score": len(POLICY_SPECS), "tip_view_explanations": 1, "event": 1}
     kept = session.get(TipView, stale.tip_id)
     session.refresh(kept)
     assert kept.features == "{}" and kept.explanation == "{}" and kept.policy == "linucb"
@@ -117,7 +117,7 @@ def test_ops_score_ranks_every_open_task_without_serving(session, user_id):
 def test_ops_features_lists_the_feature_log(session, user_id):
     rec = recommend(session=session, user_id=user_id)
     rows = learner_ops.features(session=session, user_id=user_id)
-    assert len(rows) == 6 and {r["tip_id"] for r in rows} == {rec.tip_id}
+    assert len(rows) == len(POLICY_SPECS) and {r["tip_id"] for r in rows} == {rec.tip_id}
     active = learner_ops.features(session=session, user_id=user_id, policy_key="linucb@5")
     assert len(active) == 1 and active[0]["role"] == "active" and len(active[0]["features"]) == 28
     assert learner_ops.features(session=session, user_id=user_id + 1) == []

@@ -11,7 +11,7 @@ import pytest
 from sqlmodel import select
 
 from oo.models import Task, TipScore, TipView, User
-from oo.recommender import LinUCBPolicy
+from oo.recommender import POLICY_SPECS, LinUCBPolicy
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import policies
 from oo.services.sources import catalog as sources
@@ -38,7 +38,12 @@ def test_recommend_serves_one_logged_tip_with_its_explanation(session, user_id):
     view = session.get(TipView, rec.tip_id)
     assert view.user_id == user_id and view.task_id == rec.task_id and view.score == rec.score
     features = json.loads(view.features)
-    assert set(features) == {"improved@1", "improved@2", "textbook@1"}  # every encoder a learner needs
+    assert set(features) == {
+        "improved@1",
+        "improved@2",
+        "improved@3",
+        "textbook@1",
+    }  # every encoder a learner needs
     assert len(features["improved@1"]) == 23 and features["textbook@1"]["priority"] == task.priority
     logged = json.loads(view.explanation)
     assert logged["policy"] == "linucb@5" and logged["summary"] == rec.explanation.summary
@@ -53,7 +58,7 @@ def test_every_shadow_policy_is_scored_and_logged_but_never_served(session, user
     rec = pick(session=session, user_id=user_id)
     rows = session.exec(select(TipScore).where(TipScore.tip_id == rec.tip_id)).all()
     by_policy = {f"{r.policy}@{r.policy_version}": r for r in rows}
-    assert set(by_policy) == {"linucb@4", "linucb@3", "linucb@1", "linucb@2", "linucb@5", "random@1"}
+    assert set(by_policy) == {s.key for s in POLICY_SPECS}
     assert by_policy["linucb@5"].role == "active" and by_policy["linucb@5"].task_id == rec.task_id
     assert by_policy["linucb@5"].served_probability == pytest.approx(rec.propensity)
     assert {by_policy[k].role for k in ("linucb@1", "linucb@2", "random@1")} == {"shadow"}
@@ -68,7 +73,9 @@ def test_every_shadow_policy_is_scored_and_logged_but_never_served(session, user
 def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
     statuses = {f"{p.name}@{p.version}": p.status for p in policies.list_policies(session=session)}
     assert statuses == {
+        "linucb@7": "shadow",
         "linucb@5": "active",
+        "linucb@6": "shadow",
         "linucb@4": "shadow",
         "linucb@3": "shadow",
         "linucb@1": "shadow",
