@@ -1,7 +1,7 @@
 """covering indexes for the admin console: sampled tip-log reads, shadow join, pulls per policy, funnel probes
 
 Revision ID: console02_admin_cover_indexes
-Revises: harden01_api_token_expiry
+Revises: moment01_task_length
 Create Date: 2026-11-28 14:05:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision: str = 'console02_admin_cover_indexes'
-down_revision: Union[str, Sequence[str], None] = 'harden01_api_token_expiry'
+down_revision: Union[str, Sequence[str], None] = 'moment01_task_length'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
