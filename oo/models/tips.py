@@ -64,6 +64,26 @@ class TipView(SQLModel, table=True):
             "task_priority",
             "local_hour",
         ),
+        # Covers the console's uniform samples (``id < bound``, ids are random): rewards' and
+        # experiments' per-user rows and the shadow join read this index, never the wide rows.
+        sa.Index(
+            "ix_tip_view_id_cover",
+            "id",
+            "served_at",
+            "reaction",
+            "policy",
+            "policy_version",
+            "fallback",
+            "user_id",
+            "task_id",
+            "task_priority",
+            "local_hour",
+        ),
+        # The Experiments page's pulls per policy and reaction: its order is the GROUP BY's, so
+        # SQLite counts while it scans (no temporary B-tree), over the retention window's tips.
+        sa.Index("ix_tip_view_policy_group", "policy", "policy_version", "fallback", "reaction", "served_at"),
+        # The activation funnel's per-person probes: ever served a tip on a channel, or from a source.
+        sa.Index("ix_tip_view_user_channel", "user_id", "channel", "task_id"),
     )
 
 
@@ -88,6 +108,8 @@ class TipFeedback(SQLModel, table=True):
         sa.Index("ix_tip_feedback_pending", "applied_at"),
         # Covers the console's active-user counts (own reactions per window).
         sa.Index("ix_tip_feedback_created_origin", "created_at", "origin", "user_id"),
+        # The activation funnel's per-person probe: ever reacted themselves.
+        sa.Index("ix_tip_feedback_user_origin", "user_id", "origin"),
     )
 
 
@@ -115,6 +137,8 @@ class TipScore(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_tip_score_user_created", "user_id", "created_at"),
         sa.Index("ix_tip_score_created", "created_at"),
+        # Covers the Experiments page's shadow agreement (joined on request id), never the feature JSON.
+        sa.Index("ix_tip_score_request_cover", "request_id", "role", "policy", "policy_version", "task_id"),
     )
 
 

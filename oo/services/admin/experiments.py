@@ -66,17 +66,18 @@ def _served(session: Session, since: Any) -> dict[str, dict[str | None, int]]:
 
 def _per_user(session: Session, since: Any, reacted: int) -> list[tuple[str, int, str | None, int, str]]:
     """(policy key, user, reaction, tips, signup month) of the window's reacted tips (a sample past the limit)."""
+    # User first: SQLite then reads the sample through its id range, not the policy-ordered index.
     keys: list[Any] = [
+        TipView.user_id,
+        TipView.reaction,
         TipView.policy,
         TipView.policy_version,
         TipView.fallback,
-        TipView.user_id,
-        TipView.reaction,
     ]
     stmt = sa.select(*keys, sa.func.count()).select_from(TipView).group_by(*keys)
     found: Any = session.execute(reacted_tips(session, stmt, since=since, reacted=reacted)).all()
-    months = signup_months(session, {row[3] for row in found})
-    return [(_key(p, v, f), u, r, n, months.get(u) or "unknown") for p, v, f, u, r, n in found]
+    months = signup_months(session, {row[0] for row in found})
+    return [(_key(p, v, f), u, r, n, months.get(u) or "unknown") for u, r, p, v, f, n in found]
 
 
 def _shadow(session: Session, since: Any, reacted: int) -> dict[str, dict[tuple[bool, str | None], int]]:

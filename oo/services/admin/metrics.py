@@ -22,6 +22,7 @@ Windows are ``[since, until)`` in UTC; days are UTC days.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -29,11 +30,12 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from oo.models import Integration, TipFeedback, TipView, User
-from oo.services.admin.portable_sql import day_of
+from oo.services.admin.portable_sql import day_of, utc_days
 
 SEEN_CHANNELS = ("web", "api")
 SERVED_CHANNELS = ("web", "api", "push")
 ACTIVE_ORIGIN = "user"
+DAYS_PER_STATEMENT = 100  # per-day range counts per UNION ALL (SQLite allows 500 compound terms)
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
     (
@@ -79,30 +81,65 @@ def _window(column: Any, since: datetime, until: datetime | None) -> list[Any]:
     return [column >= since] if until is None else [column >= since, column < until]
 
 
-def _active_union(since: datetime, until: datetime | None) -> Any:
-    """(user_id, day) of every activity in the window: tips seen in the app and own reactions."""
-    seen = select(TipView.user_id.label("user_id"), day_of(TipView.served_at).label("day")).where(  # type: ignore[attr-defined]
-        *_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SEEN_CHANNELS)
+def _activity(
+    session: Session, since: datetime, until: datetime | None, marks: Sequence[datetime] = ()
+) -> tuple[dict[str, int], list[int]]:
+    """UTC day → distinct active users, and distinct active users since each mark (see `GLOSSARY`).
+
+    The active user-days of the window are grouped once (a CTE) and counted per day and per
+    mark in the same statement, so only the counts leave the database.
+    """
+    seen: Any = sa.select(
+        col(TipView.user_id).label("user_id"),
+        day_of(TipView.served_at).label("day"),
+        col(TipView.served_at).label("at"),
+    ).where(*_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SEEN_CHANNELS))
+    reacted: Any = sa.select(
+        col(TipFeedback.user_id).label("user_id"),
+        day_of(TipFeedback.created_at).label("day"),
+        col(TipFeedback.created_at).label("at"),
+    ).where(*_window(col(TipFeedback.created_at), since, until), col(TipFeedback.origin) == ACTIVE_ORIGIN)
+    union = sa.union_all(seen, reacted).subquery()
+    flags = [sa.func.max(sa.case((union.c.at >= m, 1), else_=0)).label(f"f{i}") for i, m in enumerate(marks)]
+    days = (
+        sa.select(union.c.user_id, union.c.day, *flags)
+        .group_by(union.c.user_id, union.c.day)
+        .cte("active_days")
     )
-    reacted = select(TipFeedback.user_id.label("user_id"), day_of(TipFeedback.created_at).label("day")).where(  # type: ignore[attr-defined]
-        *_window(col(TipFeedback.created_at), since, until), TipFeedback.origin == ACTIVE_ORIGIN
-    )
-    return sa.union(seen, reacted).subquery()
+    parts: list[Any] = [sa.select(days.c.day, sa.func.count()).group_by(days.c.day)]
+    parts += [
+        sa.select(sa.literal(f"#{i}", sa.String()), sa.func.count(sa.distinct(days.c.user_id))).where(
+            days.c[f"f{i}"] == 1
+        )
+        for i in range(len(marks))
+    ]
+    rows: Any = session.connection().execute(sa.union_all(*parts)).all()
+    found = {str(k): int(n) for k, n in rows}
+    daily = {k: n for k, n in found.items() if not k.startswith("#")}
+    return daily, [found.get(f"#{i}", 0) for i in range(len(marks))]
 
 
 def active_users(*, session: Session, since: datetime, until: datetime | None = None) -> int:
     """Distinct active users (see `GLOSSARY`) in ``[since, until)``."""
-    union = _active_union(since, until)
-    return int(session.exec(select(sa.func.count(sa.distinct(union.c.user_id)))).one())
+    return _activity(session, since, until, (since,))[1][0]
 
 
 def daily_active(*, session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
     """UTC day → distinct active users that day."""
-    union = _active_union(since, until)
-    rows = session.exec(
-        select(union.c.day, sa.func.count(sa.distinct(union.c.user_id))).group_by(union.c.day)
-    ).all()
-    return {d: int(n) for d, n in rows}
+    return _activity(session, since, until)[0]
+
+
+def activity(
+    *, session: Session, since: datetime, marks: Sequence[datetime] = ()
+) -> tuple[dict[str, int], list[int]]:
+    """`daily_active` since ``since`` and `active_users` since each of ``marks``, in one statement.
+
+    Raises:
+        ValueError: A mark before ``since`` (its users would not all be in the pass).
+    """
+    if any(m < since for m in marks):
+        raise ValueError("every mark must be at or after since")
+    return _activity(session, since, None, marks)
 
 
 def tips_served(*, session: Session, since: datetime, until: datetime | None = None) -> int:
@@ -115,14 +152,17 @@ def tips_served(*, session: Session, since: datetime, until: datetime | None = N
 
 
 def daily_tips(*, session: Session, since: datetime, until: datetime | None = None) -> dict[str, int]:
-    """UTC day → tips served that day."""
-    day = day_of(TipView.served_at).label("day")
-    rows = session.exec(
-        select(day, sa.func.count())
-        .where(*_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SERVED_CHANNELS))
-        .group_by(day)
-    ).all()
-    return {d: int(n) for d, n in rows}
+    """UTC day → tips served that day (days without tips are left out)."""
+    parts = [
+        select(sa.literal(day, sa.String()).label("day"), sa.func.count().label("n"))
+        .select_from(TipView)
+        .where(*_window(col(TipView.served_at), lo, hi), col(TipView.channel).in_(SERVED_CHANNELS))
+        for day, lo, hi in utc_days(since, until)
+    ]
+    rows: list[Any] = []
+    for i in range(0, len(parts), DAYS_PER_STATEMENT):
+        rows += session.execute(sa.union_all(*parts[i : i + DAYS_PER_STATEMENT])).all()
+    return {str(d): int(n) for d, n in rows if n}
 
 
 def signups(*, session: Session, since: datetime | None = None, until: datetime | None = None) -> int:
@@ -152,32 +192,27 @@ def reaction_counts(*, session: Session, since: datetime, until: datetime | None
 
 
 def funnel(*, session: Session, since: datetime) -> list[dict[str, Any]]:
-    """The activation funnel of the people who signed up since ``since`` (not deleted)."""
-    cohort = select(User.id).where(col(User.deleted_at).is_(None), col(User.created_at) >= since)
-    steps: list[tuple[str, Any]] = [
-        ("signed up", select(sa.func.count()).select_from(cohort.subquery())),
-        (
-            "connected",
-            select(sa.func.count(sa.distinct(sa.literal_column("uid")))).select_from(
-                sa.union(
-                    select(Integration.user_id.label("uid")).where(col(Integration.user_id).in_(cohort)),  # type: ignore[attr-defined]
-                    select(TipView.user_id.label("uid")).where(  # type: ignore[attr-defined]
-                        col(TipView.user_id).in_(cohort), col(TipView.task_id).is_not(None)
-                    ),
-                ).subquery()
-            ),
-        ),
-        (
-            "first tip",
-            select(sa.func.count(sa.distinct(col(TipView.user_id)))).where(
-                col(TipView.user_id).in_(cohort), col(TipView.channel).in_(SERVED_CHANNELS)
-            ),
-        ),
-        (
-            "first reaction",
-            select(sa.func.count(sa.distinct(col(TipFeedback.user_id)))).where(
-                col(TipFeedback.user_id).in_(cohort), TipFeedback.origin == ACTIVE_ORIGIN
-            ),
-        ),
-    ]
-    return [{"step": name, "users": int(session.exec(stmt).one() or 0)} for name, stmt in steps]
+    """The activation funnel of the people who signed up since ``since`` (not deleted).
+
+    One pass over the cohort with an index probe per step and person (``EXISTS``), so the cost
+    follows the cohort's size, not the size of the tip log.
+    """
+    uid = col(User.id)
+    connected = sa.or_(
+        sa.exists().where(col(Integration.user_id) == uid),
+        sa.exists().where(col(TipView.user_id) == uid, col(TipView.task_id).is_not(None)),
+    )
+    first_tip = sa.exists().where(col(TipView.user_id) == uid, col(TipView.channel).in_(SERVED_CHANNELS))
+    reacted = sa.exists().where(col(TipFeedback.user_id) == uid, col(TipFeedback.origin) == ACTIVE_ORIGIN)
+    steps = {
+        "signed up": sa.true(),
+        "connected": connected,
+        "first tip": first_tip,
+        "first reaction": reacted,
+    }
+    row: Any = session.execute(
+        sa.select(*(sa.func.count(sa.case((cond, 1))) for cond in steps.values())).where(
+            col(User.deleted_at).is_(None), col(User.created_at) >= since
+        )
+    ).one()
+    return [{"step": name, "users": int(n or 0)} for name, n in zip(steps, row, strict=True)]

@@ -6,7 +6,7 @@ Every figure comes from `oo.services.admin.metrics`, where its definition is wri
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session
@@ -28,11 +28,22 @@ class Overview:
     daily: list[dict[str, Any]] = field(default_factory=list)
 
 
-def daily(*, session: Session, days: int = SERIES_DAYS) -> list[dict[str, Any]]:
-    """Per UTC day of the last ``days``: tips served and active users (both as defined in metrics)."""
-    since = (utcnow() - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+def series_start(now: datetime, days: int = SERIES_DAYS) -> datetime:
+    """The UTC midnight that starts the daily series of the last ``days`` days."""
+    return (now - timedelta(days=days - 1)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def daily(
+    *, session: Session, days: int = SERIES_DAYS, active: dict[str, int] | None = None
+) -> list[dict[str, Any]]:
+    """Per UTC day of the last ``days``: tips served and active users (both as defined in metrics).
+
+    ``active`` is `metrics.daily_active` over the same days when the caller already has it.
+    """
+    since = series_start(utcnow(), days)
     tips = metrics.daily_tips(session=session, since=since)
-    active = metrics.daily_active(session=session, since=since)
+    if active is None:
+        active = metrics.daily_active(session=session, since=since)
     return [
         {"day": d, "tips served": tips.get(d, 0), "active users": active.get(d, 0)}
         for d in sorted(set(tips) | set(active))
@@ -43,9 +54,11 @@ def overview(*, session: Session) -> Overview:
     """Everything the overview page shows."""
     now = utcnow()
     day_ago, week_ago = now - timedelta(days=1), now - timedelta(days=7)
+    # One pass over the series' days gives the daily line, DAU and WAU (all inside it).
+    active, (dau, wau) = metrics.activity(session=session, since=series_start(now), marks=(day_ago, week_ago))
     kpis = {
-        "dau": metrics.active_users(session=session, since=day_ago),
-        "wau": metrics.active_users(session=session, since=week_ago),
+        "dau": dau,
+        "wau": wau,
         "tips_24h": metrics.tips_served(session=session, since=day_ago),
         "tips_7d": metrics.tips_served(session=session, since=week_ago),
         "users": metrics.signups(session=session),
@@ -57,5 +70,5 @@ def overview(*, session: Session) -> Overview:
         kpis=kpis,
         reactions=[{"reaction": r, "count": n} for r, n in sorted(reactions.items(), key=lambda kv: -kv[1])],
         funnel=metrics.funnel(session=session, since=now - timedelta(days=FUNNEL_DAYS)),
-        daily=daily(session=session),
+        daily=daily(session=session, active=active),
     )

@@ -6,6 +6,7 @@ bound as parameters.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,3 +87,30 @@ def json_key(column: Any, *keys: str) -> json_field:
     sqlite_path = "$" + "".join(f'."{k}"' for k in keys)
     pg_path = "{" + ",".join(f'"{k}"' for k in keys) + "}"
     return json_field(column, sa.literal(sqlite_path, sa.String()), sa.literal(pg_path, sa.String()))
+
+
+def utc_days(
+    since: datetime, until: datetime | None = None, *, now: datetime | None = None
+) -> list[tuple[str, datetime, datetime | None]]:
+    """``[since, until)`` cut at UTC midnights: (``YYYY-MM-DD``, start, end), the last end ``until``.
+
+    Without ``until`` the days run to ``now`` (default: the clock) and the last one stays open.
+
+    Counting each day as its own range on a time-ordered index needs no sort (``GROUP BY`` on
+    the day of a timestamp does), so per-day figures are one range count per day.
+
+    Examples:
+        >>> t = datetime(2026, 1, 1, 22, tzinfo=UTC)
+        >>> [(d, a.hour, b and b.day) for d, a, b in utc_days(t, t + timedelta(hours=4))]
+        [('2026-01-01', 22, 2), ('2026-01-02', 0, 2)]
+        >>> utc_days(t)[-1][2] is None  # no ``until``: the last day is open-ended
+        True
+    """
+    out: list[tuple[str, datetime, datetime | None]] = []
+    start, last = since.astimezone(UTC), (until or now or datetime.now(UTC)).astimezone(UTC)
+    while start < last:
+        midnight = (start + timedelta(days=1)).replace(hour=0, minute=0, second=0, microsecond=0)
+        end = midnight if midnight < last else until
+        out.append((start.strftime("%Y-%m-%d"), start, end))
+        start = midnight
+    return out

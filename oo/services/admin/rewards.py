@@ -22,7 +22,8 @@ from oo.models import TipView, User
 from oo.recommender import REWARDS
 from oo.services.admin import intervals
 from oo.services.admin.inputs import parse_window, sample_bound, since_days
-from oo.services.admin.portable_sql import day_of
+from oo.services.admin.metrics import DAYS_PER_STATEMENT
+from oo.services.admin.portable_sql import day_of, utc_days
 
 SLICES = ("day", "policy", "hour", "priority", "cohort")
 EXACT_LIMIT = 5_000
@@ -72,6 +73,33 @@ def priority_name(api_priority: int | None) -> str:
     return f"p{5 - api_priority}" if api_priority in (1, 2, 3, 4) else "unknown"
 
 
+def daily_reactions(
+    session: Session, since: datetime, now: datetime | None = None
+) -> tuple[list[tuple[str, str, int]], int]:
+    """(day, reaction, tips) of the window's first reactions, and how many tips have any reaction.
+
+    One range count per UTC day (`utc_days`) with a count per reaction, so the time-ordered
+    covering index is read once and nothing is sorted (a ``GROUP BY`` on the day would sort).
+    """
+    names = sorted(REWARDS)
+    parts = [
+        sa.select(
+            sa.literal(day, sa.String()),
+            sa.func.count(),
+            *(sa.func.count(sa.case((col(TipView.reaction) == r, 1))) for r in names),
+        )
+        .select_from(TipView)
+        .where(col(TipView.served_at) >= lo, *([] if hi is None else [col(TipView.served_at) < hi]))
+        .where(col(TipView.reaction).is_not(None))
+        for day, lo, hi in utc_days(since, now=now)
+    ]
+    rows: list[Any] = []
+    for i in range(0, len(parts), DAYS_PER_STATEMENT):
+        rows += session.connection().execute(sa.union_all(*parts[i : i + DAYS_PER_STATEMENT])).all()
+    daily = [(str(row[0]), r, int(n)) for row in rows for r, n in zip(names, row[2:], strict=True) if n]
+    return daily, sum(int(row[1]) for row in rows)
+
+
 def counts(
     *, session: Session, window: Any = "7d", now: datetime | None = None
 ) -> dict[str, list[tuple[Any, ...]]]:
@@ -84,16 +112,8 @@ def counts(
         AdminInputError: Unknown window.
     """
     since = since_days(parse_window(window), now=now)
+    daily, reacted = daily_reactions(session, since, now)
     day = day_of(TipView.served_at).label("day")
-    daily = (
-        session.connection()
-        .execute(
-            sa.select(day, col(TipView.reaction), sa.func.count())
-            .where(col(TipView.served_at) >= since, col(TipView.reaction).is_not(None))
-            .group_by(day, col(TipView.reaction))
-        )
-        .all()
-    )
     keys: list[Any] = [
         day,
         TipView.policy,
@@ -105,14 +125,14 @@ def counts(
     ]
     # tip_view alone (its covering index); the signup cohort is looked up per user afterwards.
     stmt = sa.select(*keys, sa.func.count()).select_from(TipView).group_by(*keys)
-    stmt = reacted_tips(session, stmt, since=since, reacted=sum(row[-1] for row in daily))
+    stmt = reacted_tips(session, stmt, since=since, reacted=reacted)
     found: Any = session.connection().execute(stmt).all()
     cohorts = signup_months(session, {row[3] for row in found})
     per_user = [
         (d, f"{policy}@{version}", user, prio, hour, cohorts.get(user), reaction, n)
         for d, policy, version, user, prio, hour, reaction, n in found
     ]
-    return {"daily": [tuple(r) for r in daily], "per_user": per_user}
+    return {"daily": list(daily), "per_user": per_user}
 
 
 def summarize(counted: dict[str, list[tuple[Any, ...]]]) -> dict[str, list[dict[str, Any]]]:

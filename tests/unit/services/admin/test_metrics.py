@@ -108,6 +108,17 @@ def test_active_users_count_seeing_or_reacting_only(session, cast):
     assert m.daily_active(session=session, since=WEEK, until=T) == {"2026-01-10": 1, "2026-01-04": 1}
 
 
+def test_one_activity_pass_gives_the_daily_line_dau_and_wau(session, cast):
+    # Since T-14d (the Overview's series): ann on 01-10, fay on 01-04 and eve's API tip on 01-02
+    # (T-8d, inside 14 days but outside the week). DAU: ann. WAU: ann + fay. The same figures
+    # as active_users / daily_active, from one query.
+    daily, (dau, wau) = m.activity(session=session, since=T - timedelta(days=14), marks=(DAY, WEEK))
+    assert daily == {"2026-01-10": 1, "2026-01-04": 1, "2026-01-02": 1}
+    assert (dau, wau) == (1, 2)
+    with pytest.raises(ValueError):
+        m.activity(session=session, since=DAY, marks=(WEEK,))
+
+
 def test_tips_served_exclude_failed_pushes(session, cast):
     # 24 h: ann's web tip + cat's delivered push = 2 (ben's failed push is not served).
     assert m.tips_served(session=session, since=DAY, until=T) == 2

@@ -70,7 +70,7 @@ def test_every_shadow_policy_is_scored_and_logged_but_never_served(session, user
     assert len(session.exec(select(TipView)).all()) == 1  # shadows never produce a served tip
 
 
-def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
+def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id, generous_budget):
     statuses = {f"{p.name}@{p.version}": p.status for p in policies.list_policies(session=session)}
     assert statuses == {
         "linucb@7": "shadow",
@@ -90,10 +90,10 @@ def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id):
     with pytest.raises(policies.PolicyError, match="promote another"):
         policies.set_status(session=session, name="linucb", version=1, status="archived")
     policies.set_status(session=session, name="random", version=1, status="archived")
-    rows = session.exec(select(TipScore.policy, TipScore.policy_version)).all()
+    rows = session.exec(select(TipScore.policy, TipScore.policy_version, TipScore.role)).all()
     pick(session=session, user_id=user_id)
-    new = session.exec(select(TipScore.policy, TipScore.policy_version)).all()[len(rows) :]
-    assert ("random", 1) not in new, "archived policies are no longer scored"
+    new = session.exec(select(TipScore.policy, TipScore.policy_version, TipScore.role)).all()[len(rows) :]
+    assert ("random", 1, "shadow") not in new, "archived policies are no longer scored"
 
 
 def test_a_failing_learner_falls_back_to_random_and_is_recorded(session, user_id, monkeypatch, caplog):
