@@ -236,7 +236,9 @@ def test_cancel_changes_nothing_and_confirm_writes_one_audit_row(admin_page, app
     assert "e2e canary" in scalar(app, "SELECT params FROM admin_action ORDER BY id DESC LIMIT 1")
     # Put the original policy back for the other tests of this app.
     set_override_reason(admin_page, "restore")
-    admin_page.get_by_test_id("table-policies").locator("tbody tr", has_text=active).get_by_role(
+    rows = admin_page.get_by_test_id("table-policies").locator("tbody tr")
+    # By the key in its first cell: another row's description may mention this key.
+    rows.filter(has=admin_page.get_by_role("cell", name=active, exact=True)).get_by_role(
         "button", name="Promote"
     ).click()
     confirm(admin_page, app, expect_text=f"Promote {active}", action="policy.promote")
