@@ -44,6 +44,7 @@ from oo.models import (
 from oo.services.accounts import session_cache
 from oo.services.learning import learner
 from oo.services.push import calendar
+from oo.services.push import subscriptions as push_subscriptions
 from oo.services.sources import catalog as sources
 
 log = logging.getLogger("oo.deletion")
@@ -144,6 +145,7 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
     """Delete every row of the user and turn the user row into a tombstone, in one transaction."""
     counts: dict[str, int] = {}
     learner.forget_user(user_id)
+    push_subscriptions.forget_user(user_id)  # decrypted endpoints kept in memory
     for model in USER_TABLES:
         result = session.exec(delete(model).where(col(model.user_id) == user_id))
         counts[table(model).name] = int(result.rowcount or 0)

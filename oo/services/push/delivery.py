@@ -21,7 +21,7 @@ import logging
 import random
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import partial
 
@@ -38,8 +38,10 @@ from oo.services.push import subscriptions as push
 from oo.services.push import timing as push_timing
 from oo.services.push.rules import QuietHoursError, is_quiet, local_day_start, parse_quiet_hours
 from oo.services.tips import refs as tip_refs
+from oo.services.tips import shadows
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.recommend import recommend, served_event
+from oo.services.tips.tip_log import ShadowJob
 from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.push.delivery")
@@ -86,12 +88,19 @@ def quiet_window(user: User, settings: Settings) -> tuple[int, int] | None:
 
 @dataclass
 class RoundInput:
-    """What a batch's decisions need beyond the database: calendars and the random draw."""
+    """What a batch's decisions need beyond the database: calendars and the random draw.
+
+    ``devices`` (the batch's decrypted subscriptions, read in one query) and ``later`` (the
+    shadow policies' picks, scored by `oo.services.tips.shadows` after the batch is committed)
+    are filled by the round; a lone `decide` reads the devices itself and scores shadows inline.
+    """
 
     now: datetime
     settings: Settings
     calendars: dict[int, list | None]
     draw: Callable[[], float]
+    devices: dict[int, list[tuple[PushSubscription, Subscription]]] | None = None
+    later: list[ShadowJob] | None = None
 
 
 def _hard_rule(user: User, sig: push_timing.Signals, busy: object, inp: RoundInput) -> str | None:
@@ -120,7 +129,10 @@ def decide(*, session: Session, user: User, sig: push_timing.Signals, inp: Round
     busy = inp.calendars.get(user.id, NO_CALENDAR)
     if (rule := _hard_rule(user, sig, busy, inp)) is not None:
         return rule
-    devices = push.subscriptions(session=session, user_id=user.id)
+    if inp.devices is not None:
+        devices = inp.devices.get(user.id, [])
+    else:
+        devices = push.subscriptions(session=session, user_id=user.id)
     if not devices:
         return "no_device"
     ctx = push_timing.context(
@@ -139,7 +151,14 @@ def decide(*, session: Session, user: User, sig: push_timing.Signals, inp: Round
         entry(send=False, reason=reason)  # committed with the batch
         return "wait"
     recent = {t for at, t in sig.pushes if at >= inp.now - timedelta(hours=24) and t is not None}
-    rec = recommend(session=session, user_id=user.id, now=inp.now, channel="push", exclude_task_ids=recent)
+    rec = recommend(
+        session=session,
+        user_id=user.id,
+        now=inp.now,
+        channel="push",
+        exclude_task_ids=recent,
+        later=inp.later,
+    )
     entry(send=True, reason=reason if not rec.empty else "nothing", tip_id=rec.tip_id)
     session.commit()
     if rec.empty:
@@ -191,25 +210,31 @@ def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool
 
 def _decide_batch(user_ids: list[int], inp: RoundInput, stats: RoundStats) -> list[Planned]:
     plans: list[Planned] = []
+    later: list[ShadowJob] = []
     with session_scope() as session:
         users = session.exec(
             select(User).where(col(User.id).in_(user_ids), col(User.deleted_at).is_(None))
         ).all()
         signals = push_timing.load_signals(session=session, user_ids=list(user_ids), now=inp.now)
+        devices = push.subscriptions_of(session=session, user_ids=list(user_ids))
+        inp = replace(inp, devices=devices, later=later)
         for user in users:
             stats.users += 1
+            mark = len(later)
             try:
                 assert user.id is not None
                 outcome = decide(session=session, user=user, sig=signals[user.id], inp=inp)
             except Exception:  # one user's failure never stops the round
                 log.exception("push decision failed for user %s", user.id)
                 session.rollback()
+                del later[mark:]  # its tip was rolled back: no shadow rows for it
                 outcome = "error"
             if isinstance(outcome, str):
                 stats.skipped[outcome] += 1
             else:
                 plans.append(outcome)
         session.commit()
+    shadows.start(later)  # the shadow policies' picks, scored and logged off the decide path
     return plans
 
 
@@ -224,21 +249,29 @@ def _record_batch(plans: list[Planned], sent: list[dict[int, str]], stats: Round
     return outcomes
 
 
-def _awake(user_ids: list[int], now: datetime, settings: Settings) -> list[int]:
-    """The users outside their quiet hours: only their calendars are worth reading this round."""
+def _worth_reading(user_ids: list[int], inp: RoundInput) -> list[int]:
+    """The users whom no hard rule but the calendar excludes now: only their calendars are read.
+
+    The same `_hard_rule` as the decision, on the rules' own signals and without a calendar:
+    quiet hours, the daily cap, the minimum gap and the decision spacing.
+    """
     with session_scope() as session:
-        users = session.exec(select(User).where(col(User.id).in_(user_ids))).all()
+        users = session.exec(
+            select(User).where(col(User.id).in_(user_ids), col(User.deleted_at).is_(None))
+        ).all()
+        signals = push_timing.load_rule_signals(session=session, user_ids=list(user_ids), now=inp.now)
         return [
-            u.id
-            for u in users
-            if u.id is not None and not is_quiet(now, quiet_window(u, settings), u.timezone)
+            u.id for u in users if u.id is not None and _hard_rule(u, signals[u.id], NO_CALENDAR, inp) is None
         ]
 
 
 async def _calendars(user_ids: list[int], now: datetime, settings: Settings) -> dict[int, list | None]:
-    """Busy blocks of the batch's users who may get a push now (quiet hours need no calendar)."""
-    awake = await asyncio.to_thread(_awake, user_ids, now, settings)
-    return await calendar.busy_many(awake, now)
+    """Busy blocks of the batch's users who may get a push now (see `_worth_reading`)."""
+    if calendar.config() is None:  # as `calendar.busy_many`: nothing to read, no screen either
+        return {}
+    inp = RoundInput(now, settings, {}, random.random)
+    wanted = await asyncio.to_thread(_worth_reading, user_ids, inp)
+    return await calendar.busy_many(wanted, now)
 
 
 async def run_round(

@@ -2,6 +2,11 @@
 
 A subscription endpoint is a capability (anyone holding it can push to the browser), so the row
 keeps it encrypted with the token keyring and identifies it only by a SHA-256 for dedupe.
+
+The push round decrypts every user's subscriptions at every round; the decrypted form is kept in
+memory by row id (`_plain`), used only while the row still holds the same ciphertext, and dropped
+when the row is deleted (unsubscribe, a ``gone`` answer, an unreadable row, account deletion via
+`forget_user`).
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.crypto import CryptoError, sha256_hex
 from oo.integrations.push_subscription import (
     DEFAULT_ALLOWED_HOSTS,
@@ -28,6 +34,9 @@ from oo.settings import Settings, get_settings
 
 log = logging.getLogger("oo.push")
 MAX_SUBSCRIPTIONS_PER_USER = 10
+MAX_CACHED = 200_000  # decrypted subscriptions kept in memory (past that the cache starts over)
+# row id → (user id, ciphertext, allowed hosts it was parsed under, the parsed subscription)
+_plain: dict[int, tuple[int, str, tuple[str, ...], Subscription]] = {}
 
 
 class PushNotConfigured(RuntimeError):
@@ -82,6 +91,7 @@ def subscribe(*, session: Session, user_id: int, data: Mapping[str, Any]) -> Pus
     session.add(row)
     session.commit()
     session.refresh(row)
+    _plain.pop(row.id or 0, None)  # a new ciphertext (or owner): decrypted afresh at the next round
     log.info("push subscription %s stored for user %s", digest[:12], user_id)
     return row
 
@@ -97,6 +107,7 @@ def unsubscribe(*, session: Session, user_id: int, endpoint: str) -> bool:
     ).first()
     if row is None:
         return False
+    _plain.pop(row.id or 0, None)
     session.delete(row)
     session.commit()
     return True
@@ -104,24 +115,48 @@ def unsubscribe(*, session: Session, user_id: int, endpoint: str) -> bool:
 
 def subscriptions(*, session: Session, user_id: int) -> list[tuple[PushSubscription, Subscription]]:
     """The user's subscriptions, decrypted; undecryptable rows (lost key) are dropped and logged."""
-    out, dropped = [], False
-    for row in session.exec(select(PushSubscription).where(PushSubscription.user_id == user_id)).all():
+    return subscriptions_of(session=session, user_ids=[user_id]).get(user_id, [])
+
+
+def subscriptions_of(
+    *, session: Session, user_ids: list[int]
+) -> dict[int, list[tuple[PushSubscription, Subscription]]]:
+    """Every listed user's subscriptions, decrypted (one query; see `subscriptions`)."""
+    out: dict[int, list[tuple[PushSubscription, Subscription]]] = {}
+    dropped, hosts = False, allowed_hosts()
+    rows = session.exec(select(PushSubscription).where(col(PushSubscription.user_id).in_(user_ids))).all()
+    for row in rows:
         try:
-            out.append(
-                (
-                    row,
-                    parse_subscription(
-                        json.loads(keyring().decrypt(row.data)), allowed_hosts=allowed_hosts()
-                    ),
-                )
-            )
+            out.setdefault(row.user_id, []).append((row, _decrypted(row, hosts)))
         except (CryptoError, InvalidSubscription, ValueError):
             log.warning("dropping unreadable push subscription %s", row.endpoint_hash[:12])
+            _plain.pop(row.id or 0, None)
             session.delete(row)
             dropped = True
-    if dropped:  # no commit per user otherwise: the push round commits its batch
+    if dropped:  # no commit otherwise: the push round commits its batch
         session.commit()
     return out
+
+
+def _decrypted(row: PushSubscription, hosts: tuple[str, ...]) -> Subscription:
+    cached = _plain.get(row.id or 0)
+    if cached is not None and cached[0] == row.user_id and cached[1] == row.data and cached[2] == hosts:
+        return cached[3]
+    sub = parse_subscription(json.loads(keyring().decrypt(row.data)), allowed_hosts=hosts)
+    if row.id is not None:
+        if len(_plain) >= MAX_CACHED:
+            _plain.clear()
+        _plain[row.id] = (row.user_id, row.data, hosts, sub)
+    return sub
+
+
+def forget_user(user_id: int) -> None:
+    """Drop the user's decrypted subscriptions from memory (account deletion)."""
+    for row_id in [k for k, v in _plain.items() if v[0] == user_id]:
+        _plain.pop(row_id, None)
+
+
+singletons.on_reset("push.subscriptions", _plain.clear)
 
 
 def has_subscription(*, session: Session, user_id: int) -> bool:
@@ -152,6 +187,7 @@ def set_quiet_hours(*, session: Session, user_id: int, value: str) -> str:
 def mark_result(*, session: Session, row: PushSubscription, status: str) -> None:
     """Apply a delivery result: gone → delete; retry → count the failure; delivered → reset."""
     if status == "gone":
+        _plain.pop(row.id or 0, None)
         session.delete(row)
     elif status == "delivered":
         row.failures, row.last_success_at = 0, utcnow()

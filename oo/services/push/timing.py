@@ -105,6 +105,27 @@ def load_signals(*, session: Session, user_ids: list[int], now: datetime) -> dic
     return out
 
 
+def load_rule_signals(*, session: Session, user_ids: list[int], now: datetime) -> dict[int, Signals]:
+    """Only what the hard rules read (recent push times, the last "not now"), in two light queries."""
+    out = {uid: Signals() for uid in user_ids}
+    for uid, at in session.exec(
+        select(TipView.user_id, TipView.served_at).where(
+            col(TipView.user_id).in_(user_ids),
+            TipView.channel == "push",
+            col(TipView.served_at) >= now - HISTORY,
+        )
+    ).all():
+        out[uid].pushes.append((at, None))
+    wait_at = sa.func.max(PushDecision.decided_at)
+    for uid, at in session.exec(
+        select(PushDecision.user_id, wait_at)
+        .where(col(PushDecision.user_id).in_(user_ids), col(PushDecision.send).is_(False))
+        .group_by(col(PushDecision.user_id))
+    ).all():
+        out[uid].last_wait = _aware(at)
+    return out
+
+
 def _aware(value: datetime | str | None) -> datetime | None:
     """``max()`` over a UTC column comes back naive (SQLite) or as text: make it aware."""
     if value is None:
