@@ -175,6 +175,19 @@ async def test_no_calendar_is_read_for_a_user_in_quiet_hours(world, service, gca
     assert stats.sent == 1 and gcal.fake.requests["freeBusy"] == 1
 
 
+async def test_no_calendar_is_read_for_a_user_whom_the_gap_or_the_spacing_excludes(world, service, gcal):
+    user_id, _ = new_user(service, gcal, calendar_subject="sub-gap")
+    await round_at(world, NOON)
+    assert gcal.fake.requests["freeBusy"] == 1
+    stats = await round_at(world, NOON + timedelta(minutes=89))  # within the minimum gap
+    assert stats.skipped["gap"] == 1 and gcal.fake.requests["freeBusy"] == 1
+    stats = await round_at(world, NOON + timedelta(minutes=91), draw=NEVER)  # read, then "not now"
+    assert stats.skipped["wait"] == 1 and gcal.fake.requests["freeBusy"] == 2
+    stats = await round_at(world, NOON + timedelta(minutes=100))  # within the decision spacing
+    assert stats.skipped["spacing"] == 1 and gcal.fake.requests["freeBusy"] == 2
+    assert len(decisions(user_id)) == 2
+
+
 async def test_a_reaction_to_the_pushed_tip_teaches_the_timing_model(world, service):
     user_id, _ = new_user(service)
     await round_at(world, NOON)

@@ -11,8 +11,10 @@ queued within `LINGER` (up to `BATCH`) into one transaction: measured in process
 same CPU as scoring inline and takes ~0.5 ms off each request; a commit per job would cost ~1 ms more.
 
 A job whose user was deleted meanwhile fails its insert (the user's foreign key) and is
-dropped with a warning; that loses only log rows of a user who is gone. Callers that need the
-rows at once (push, the JSON API, tests) call `recommend` without ``later``: shadows inline.
+dropped with a warning; that loses only log rows of a user who is gone. The push round
+(`oo.services.push.delivery`) defers too, a batch of users at a time, after the batch's commit.
+Callers that need the rows at once (the JSON API, tests) call `recommend` without ``later``:
+shadows inline.
 """
 
 from __future__ import annotations

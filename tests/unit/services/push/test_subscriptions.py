@@ -79,3 +79,38 @@ def test_dev_vapid_keys_are_generated_once(tmp_path):
     first = push.vapid_keys()
     assert first == push.vapid_keys() and (tmp_path / "vapid.json").exists()
     assert len(first.public_key) == 87  # base64url of a 65-byte point
+
+
+def test_decrypted_subscriptions_are_kept_in_memory_only_while_the_row_lives(session):
+    from oo.services.privacy import deletion
+
+    a = accounts.create_demo_user(session=session)
+    b = accounts.create_demo_user(session=session)
+    sub_a, sub_b = browser_subscription(), browser_subscription()
+    push.subscribe(session=session, user_id=a.id, data=sub_a)
+    push.subscribe(session=session, user_id=b.id, data=sub_b)
+    devices = push.subscriptions_of(session=session, user_ids=[a.id, b.id])
+    assert {u: [p.endpoint for _, p in d] for u, d in devices.items()} == {
+        a.id: [sub_a["endpoint"]],
+        b.id: [sub_b["endpoint"]],
+    }
+    assert {v[0] for v in push._plain.values()} == {a.id, b.id}
+    push.unsubscribe(session=session, user_id=a.id, endpoint=sub_a["endpoint"])
+    assert {v[0] for v in push._plain.values()} == {b.id}
+    assert push.subscriptions(session=session, user_id=a.id) == []
+    deletion.purge(session=session, user_id=b.id)  # an erased user's endpoint leaves memory too
+    assert push._plain == {}
+    assert push.subscriptions_of(session=session, user_ids=[a.id, b.id]) == {}
+
+
+def test_a_cached_subscription_is_not_used_once_the_row_holds_another(session):
+    a = accounts.create_demo_user(session=session)
+    b = accounts.create_demo_user(session=session)
+    sub = browser_subscription()
+    push.subscribe(session=session, user_id=a.id, data=sub)
+    assert push.subscriptions(session=session, user_id=a.id)
+    moved = dict(sub, keys=dict(browser_subscription()["keys"]))  # the browser moved to b, new keys
+    push.subscribe(session=session, user_id=b.id, data=moved)
+    assert push.subscriptions(session=session, user_id=a.id) == []
+    [(_, parsed)] = push.subscriptions(session=session, user_id=b.id)
+    assert parsed.p256dh == moved["keys"]["p256dh"]
