@@ -153,6 +153,13 @@ def _decode(row: ModelState, ref: PolicyRef) -> Policy:
     return policy
 
 
+def _rows(session: Session, user_id: int, keys: list[str]) -> dict[str, ModelState]:
+    if not keys:
+        return {}
+    query = select(ModelState).where(ModelState.user_id == user_id, col(ModelState.policy_key).in_(keys))
+    return {r.policy_key: r for r in session.exec(query).all()}
+
+
 def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> dict[str, Policy]:
     """The user's policies for ``refs``: cached when current, else loaded, else cold.
 
@@ -175,14 +182,8 @@ def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> 
         else:
             stale.append(ref)
     if stale:
-        found = {
-            r.policy_key: r
-            for r in session.exec(
-                select(ModelState).where(
-                    ModelState.user_id == user_id, col(ModelState.policy_key).in_([r.key for r in stale])
-                )
-            ).all()
-        }
+        # Only refs with a stored row are read; the others (a new user's) start cold at once.
+        found = _rows(session, user_id, [r.key for r in stale if r.key in versions])
         for ref in stale:
             row = found.get(ref.key)
             policy = _decode(row, ref) if row else _fresh(ref, user_id)

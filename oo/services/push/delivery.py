@@ -31,7 +31,7 @@ from oo.bus import Event, PushSent
 from oo.db import session_scope
 from oo.integrations.push_subscription import Subscription
 from oo.integrations.webpush import WebPushSender, make_topic
-from oo.models import PushSubscription, TipView, User, utcnow
+from oo.models import PushDecision, PushSubscription, TipView, User, utcnow
 from oo.services.platform.event_bus import publish
 from oo.services.push import calendar
 from oo.services.push import subscriptions as push
@@ -192,14 +192,27 @@ async def deliver(plan: Planned, sender: WebPushSender) -> dict[int, str]:
     return {row.id: r.status for (row, _), r in zip(plan.devices, results, strict=True) if row.id is not None}
 
 
-def record(*, session: Session, plan: Planned, statuses: dict[int, str]) -> bool:
-    """Apply results to the subscriptions and the tip log (the caller commits); True if any device got it."""
+def record(
+    *,
+    session: Session,
+    plan: Planned,
+    statuses: dict[int, str],
+    decisions: dict[str, PushDecision] | None = None,
+) -> bool:
+    """Apply results to the subscriptions and the tip log (the caller commits); True if any device got it.
+
+    ``decisions``: the push decisions by tip id, when the caller read a batch of them at once.
+    """
     for row, _ in plan.devices:
         fresh = session.get(PushSubscription, row.id)
         if fresh is not None:
             push.mark_result(session=session, row=fresh, status=statuses.get(row.id or 0, "retry"))
     delivered = "delivered" in statuses.values()
-    push_timing.mark_delivered(session=session, tip_id=plan.tip_id, delivered=delivered)
+    if decisions is None:
+        push_timing.mark_delivered(session=session, tip_id=plan.tip_id, delivered=delivered)
+    elif (decision := decisions.get(plan.tip_id)) is not None:
+        decision.delivered = delivered
+        session.add(decision)
     if not delivered:
         view = session.get(TipView, plan.tip_id)
         if view is not None:
@@ -239,11 +252,16 @@ def _decide_batch(user_ids: list[int], inp: RoundInput, stats: RoundStats) -> li
 
 
 def _record_batch(plans: list[Planned], sent: list[dict[int, str]], stats: RoundStats) -> list[bool]:
+    if not plans:
+        return []
     with session_scope() as session:
         outcomes = []
+        rows = [row.id for plan in plans for row, _ in plan.devices]
+        session.exec(select(PushSubscription).where(col(PushSubscription.id).in_(rows))).all()  # one read
+        decisions = push_timing.decisions_of(session=session, tip_ids=[p.tip_id for p in plans])
         for plan, statuses in zip(plans, sent, strict=True):
             stats.results.update(statuses.values())
-            outcomes.append(record(session=session, plan=plan, statuses=statuses))
+            outcomes.append(record(session=session, plan=plan, statuses=statuses, decisions=decisions))
         session.commit()  # one commit per batch, not per push
     stats.sent += sum(outcomes)
     return outcomes
@@ -297,21 +315,38 @@ async def run_round(
 
     user_ids = await asyncio.to_thread(subscribed)
     batches = [user_ids[i : i + BATCH] for i in range(0, len(user_ids), BATCH)]
-    # The next batch's calendars are read while this batch is decided and sent.
+    # The next batch's calendars are read, and this batch's pushes sent, while the next batch is
+    # decided; the database work (decide, record) stays one batch at a time.
     ahead = asyncio.create_task(_calendars(batches[0], now, settings)) if batches else None
-    for i, batch in enumerate(batches):
-        assert ahead is not None
-        calendars = await ahead
-        more = i + 1 < len(batches)
-        ahead = asyncio.create_task(_calendars(batches[i + 1], now, settings)) if more else None
-        plans = await asyncio.to_thread(
-            _decide_batch, batch, RoundInput(now, settings, calendars, draw), stats
-        )
-        sent = await asyncio.gather(*(deliver(p, sender) for p in plans))
-        delivered = await asyncio.to_thread(_record_batch, plans, sent, stats)
-        for plan, ok in zip(plans, delivered, strict=True):
-            await _announce(plan, ok=ok)
+    sending: asyncio.Task | None = None
+    try:
+        for i, batch in enumerate(batches):
+            assert ahead is not None
+            calendars = await ahead
+            more = i + 1 < len(batches)
+            ahead = asyncio.create_task(_calendars(batches[i + 1], now, settings)) if more else None
+            plans = await asyncio.to_thread(
+                _decide_batch, batch, RoundInput(now, settings, calendars, draw), stats
+            )
+            if sending is not None:
+                await _finish(await sending, stats)
+            sending = asyncio.create_task(_send(plans, sender))
+    finally:  # pushes already sent are recorded, even when a later batch failed
+        if sending is not None:
+            await _finish(await sending, stats)
     return stats
+
+
+async def _send(plans: list[Planned], sender: WebPushSender) -> tuple[list[Planned], list[dict[int, str]]]:
+    return plans, list(await asyncio.gather(*(deliver(p, sender) for p in plans)))
+
+
+async def _finish(done: tuple[list[Planned], list[dict[int, str]]], stats: RoundStats) -> None:
+    """Record a sent batch's results, then announce each push."""
+    plans, sent = done
+    delivered = await asyncio.to_thread(_record_batch, plans, sent, stats)
+    for plan, ok in zip(plans, delivered, strict=True):
+        await _announce(plan, ok=ok)
 
 
 async def _announce(plan: Planned, *, ok: bool) -> None:

@@ -239,6 +239,14 @@ def mark_delivered(*, session: Session, tip_id: str, delivered: bool) -> None:
         session.add(row)
 
 
+def decisions_of(*, session: Session, tip_ids: list[str]) -> dict[str, PushDecision]:
+    """The push decisions that served these tips, by tip id (one query)."""
+    if not tip_ids:
+        return {}
+    rows = session.exec(select(PushDecision).where(col(PushDecision.tip_id).in_(tip_ids))).all()
+    return {row.tip_id: row for row in rows if row.tip_id is not None}
+
+
 def mark_opened(*, session: Session, user_id: int, tip_id: str, now: datetime | None = None) -> bool:
     """The notification opened its tip (first time only); False when it was no push of this user's."""
     row = session.exec(
