@@ -1,15 +1,18 @@
 """Bench: the push job's decide-and-send throughput for N subscribed users (default 10,000).
 
 Usage:
-    .venv/bin/python bench/push_delivery.py [--users 10000] [--calendars] [--profile out.pstats]
+    .venv/bin/python bench/push_delivery.py [--users 10000] [--calendars] [--fakes-inline]
+        [--profile out.pstats]
 
 Builds a temporary SQLite database with N demo users (18 open tasks each) and one Web Push
 subscription per user at the local push service (tests/fakes/push_service.py, which verifies the
 VAPID JWT and decrypts every RFC 8291 message), then times one `run_round` at noon UTC: per user
 the quiet-hours/cap/dedupe checks, one `recommend()` (LinUCB + shadow policies + logging) and one
-encrypted, signed send. The fake service runs in the same process, so its decryption shares the
-two cores with the sender: the number is a floor. With ``--calendars`` every user also has Google
-Calendar connected at the fake FreeBusy API (tests/fakes/google_calendar.py, same process): each
+encrypted, signed send. The round counts as done when the shadow policies' picks (scored by a
+writer thread after each batch) are all logged. The fakes run in a child process
+(bench/push_fakes.py) so that the number measures oO, not oO plus its fakes on one GIL;
+``--fakes-inline`` runs them in this process as before. With ``--calendars`` every user also has
+Google Calendar connected at the fake FreeBusy API (tests/fakes/google_calendar.py): each
 decision reads the calendar (cache off; the first round also refreshes every access token), one
 user in five is in a meeting (no push), and a second round two hours later runs the timing model.
 With ``--profile`` both rounds run under cProfile: the event-loop thread and every worker-thread
