@@ -54,74 +54,92 @@ def main() -> None:
 
     host = InlineFakes if args.fakes_inline else FakesProcess
     with host(calendars=args.calendars) as fakes:
-        ends = fakes.endpoints
-        assert ends is not None
-        if args.calendars:
-            os.environ.update(
-                OO_GOOGLE_CLIENT_ID=ends.gcal_client_id,
-                OO_GOOGLE_CLIENT_SECRET=ends.gcal_client_secret,
-                OO_GOOGLE_DISCOVERY_URL=ends.gcal_discovery_url,
-                OO_GOOGLE_CALENDAR_API_URL=ends.gcal_api_url,
-                OO_GOOGLE_CALENDAR_CACHE_SECONDS="0",  # worst case: a calendar read per user per round
-            )
-        os.environ["OO_PUSH_ALLOWED_HOSTS"] = ends.push_origin
-        os.environ["OO_PUSH_DAILY_CAP"] = "3"
-        from sqlmodel import Session, SQLModel
+        _configure(fakes.endpoints, calendars=args.calendars)
+        keys = _setup(fakes, args.users, calendars=args.calendars)
+        _rounds(fakes, keys, calendars=args.calendars, profile=args.profile)
 
-        from oo import db
-        from oo.integrations.webpush import WebPushSender
-        from oo.services.push import delivery as push_delivery
-        from oo.services.push import subscriptions as push
-        from oo.services.tips import shadows
 
-        SQLModel.metadata.create_all(db.get_engine())
-        keys = push.vapid_keys()
-        fakes.call("expect", keys.public_key)
+def _configure(ends, *, calendars: bool) -> None:
+    """Point oO at the fakes (before oO reads its settings)."""
+    assert ends is not None
+    if calendars:
+        os.environ.update(
+            OO_GOOGLE_CLIENT_ID=ends.gcal_client_id,
+            OO_GOOGLE_CLIENT_SECRET=ends.gcal_client_secret,
+            OO_GOOGLE_DISCOVERY_URL=ends.gcal_discovery_url,
+            OO_GOOGLE_CALENDAR_API_URL=ends.gcal_api_url,
+            OO_GOOGLE_CALENDAR_CACHE_SECONDS="0",  # worst case: a calendar read per user per round
+        )
+    os.environ["OO_PUSH_ALLOWED_HOSTS"] = ends.push_origin
+    os.environ["OO_PUSH_DAILY_CAP"] = "3"
+
+
+def _setup(fakes, users: int, *, calendars: bool):
+    """The database with ``users`` subscribed demo users; returns the VAPID keys."""
+    from sqlmodel import Session, SQLModel
+
+    from oo import db
+    from oo.services.push import subscriptions as push
+
+    SQLModel.metadata.create_all(db.get_engine())
+    keys = push.vapid_keys()
+    fakes.call("expect", keys.public_key)
+    t0 = time.perf_counter()
+    with Session(db.get_engine()) as s:
+        for first in range(0, users, 1000):
+            _add_users(s, fakes, min(1000, users - first), calendars=calendars)
+        s.commit()
+    print(f"setup: {users} users in {time.perf_counter() - t0:.1f} s")
+    return keys
+
+
+async def _one_round(keys, now: datetime):
+    from oo.integrations.webpush import WebPushSender
+    from oo.services.push import delivery as push_delivery
+    from oo.services.push import subscriptions as push
+    from oo.services.tips import shadows
+
+    async with WebPushSender(
+        keys.private_key,
+        "mailto:bench@oo.test",
+        allowed_hosts=push.allowed_hosts(),
+        max_concurrency=200,
+    ) as sender:
+        stats = await push_delivery.run_round(sender=sender, now=now)
+    # Shadow picks are scored by a writer thread after each batch: the round counts as done only
+    # when every one is logged (so their CPU is in the number).
+    if not await asyncio.to_thread(shadows.drain, 600.0):
+        raise RuntimeError("shadow picks not written within 10 minutes")
+    return stats
+
+
+def _rounds(fakes, keys, *, calendars: bool, profile: str | None) -> None:
+    """Round 1: everyone's first push; round 2 (2 h later): the timing model decides for each."""
+    from oo.services.push import delivery as push_delivery
+
+    profiles = _profile_threads(push_delivery) if profile else None
+    for label, now in (("first", NOON), ("timing model", NOON + timedelta(hours=2))):
+        accepted = fakes.call("counts")["accepted"]
         t0 = time.perf_counter()
-        with Session(db.get_engine()) as s:
-            for first in range(0, args.users, 1000):
-                _add_users(s, fakes, min(1000, args.users - first), calendars=args.calendars)
-            s.commit()
-        print(f"setup: {args.users} users in {time.perf_counter() - t0:.1f} s")
+        stats = asyncio.run(_maybe_profiled(_one_round(keys, now), profiles))
+        elapsed = time.perf_counter() - t0
+        print(
+            f"round ({label}): {stats.users} users, {stats.sent} pushes sent, "
+            f"results {dict(stats.results)}, skipped {dict(stats.skipped)}"
+        )
+        print(
+            f"decide-and-send: {elapsed:.1f} s → {stats.users / elapsed:.0f} users/s "
+            f"({fakes.call('counts')['accepted'] - accepted} messages verified and decrypted by the push service"
+            + (f"; calendar requests {fakes.call('calendar_requests')})" if calendars else ")")
+        )
+    if profiles is not None:
+        import pstats
 
-        async def one_round(now: datetime):
-            async with WebPushSender(
-                keys.private_key,
-                "mailto:bench@oo.test",
-                allowed_hosts=push.allowed_hosts(),
-                max_concurrency=200,
-            ) as sender:
-                stats = await push_delivery.run_round(sender=sender, now=now)
-            # Shadow picks are scored by a writer thread after each batch: the round counts as
-            # done only when every one is logged (so their CPU is in the number).
-            if not await asyncio.to_thread(shadows.drain, 600.0):
-                raise RuntimeError("shadow picks not written within 10 minutes")
-            return stats
-
-        profiles = _profile_threads(push_delivery) if args.profile else None
-        # Round 1: everyone's first push; round 2 (2 h later): the timing model decides for each.
-        for label, now in (("first", NOON), ("timing model", NOON + timedelta(hours=2))):
-            accepted = fakes.call("counts")["accepted"]
-            t0 = time.perf_counter()
-            stats = asyncio.run(_maybe_profiled(one_round(now), profiles))
-            elapsed = time.perf_counter() - t0
-            print(
-                f"round ({label}): {stats.users} users, {stats.sent} pushes sent, "
-                f"results {dict(stats.results)}, skipped {dict(stats.skipped)}"
-            )
-            print(
-                f"decide-and-send: {elapsed:.1f} s → {stats.users / elapsed:.0f} users/s "
-                f"({fakes.call('counts')['accepted'] - accepted} messages verified and decrypted by the push service"
-                + (f"; calendar requests {fakes.call('calendar_requests')})" if args.calendars else ")")
-            )
-        if profiles is not None:
-            import pstats
-
-            merged = pstats.Stats(profiles[0])
-            for prof in profiles[1:]:
-                merged.add(prof)
-            merged.dump_stats(args.profile)
-            print(f"profile: {args.profile} ({len(profiles)} profiles merged)")
+        merged = pstats.Stats(profiles[0])
+        for prof in profiles[1:]:
+            merged.add(prof)
+        merged.dump_stats(profile)
+        print(f"profile: {profile} ({len(profiles)} profiles merged)")
 
 
 def _profile_threads(module) -> list:
