@@ -169,5 +169,7 @@ def test_export_covers_every_table_keyed_by_the_person(session, user_id):
         "active_day": "active_days",
     }
     keyed = {t.name for t in SQLModel.metadata.sorted_tables if "user_id" in t.c}
-    assert keyed == set(section) | set(not_exported), "a new table keyed by the user: export it or say why not"
+    assert keyed == set(section) | set(not_exported), (
+        "a new table keyed by the user: export it or say why not"
+    )
     assert all(name in data for name in section.values())
