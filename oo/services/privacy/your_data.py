@@ -170,6 +170,12 @@ def _models(session: Session, user_id: int) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: m["policy"])
 
 
+def _push_decisions(session: Session, user_id: int) -> list[dict[str, Any]]:
+    """Each push timing decision (send or not) with its context, oldest first."""
+    query = select(PushDecision).where(PushDecision.user_id == user_id).order_by(col(PushDecision.id))
+    return [{**_row(d, PUSH_DECISION_FIELDS), "context": _json(d.context)} for d in session.exec(query)]
+
+
 def export(*, session: Session, user_id: int) -> dict[str, Any]:
     """Everything oO holds about the user, as one JSON-able document (no secret in it).
 
@@ -226,12 +232,7 @@ def export(*, session: Session, user_id: int) -> dict[str, Any]:
                 select(TipScore).where(TipScore.user_id == user_id).order_by(col(TipScore.id))
             )
         ],
-        "push_decisions": [
-            {**_row(d, PUSH_DECISION_FIELDS), "context": _json(d.context)}
-            for d in session.exec(
-                select(PushDecision).where(PushDecision.user_id == user_id).order_by(col(PushDecision.id))
-            )
-        ],
+        "push_decisions": _push_decisions(session, user_id),
         "active_days": rows(ActiveDay, ("day", "last_at"), col(ActiveDay.day)),
         "models": _models(session, user_id),
     }

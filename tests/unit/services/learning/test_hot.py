@@ -186,6 +186,6 @@ def test_learning_on_a_copy_leaves_the_cached_model_as_it_was():
     before = original.get_state()
     twin = hot._clone(original)
     for _ in range(5):
-        twin.learn({f: 1.0 for f in original.features[:3]}, 1.0)
+        twin.learn(dict.fromkeys(original.features[:3], 1.0), 1.0)
     assert twin.get_state() != before
     assert original.get_state() == before
