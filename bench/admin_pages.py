@@ -153,9 +153,13 @@ def page_loads(session: Session, url: str) -> dict[str, Callable[[], Any]]:
 
 
 def model_indexes(engine: sa.Engine) -> list[str]:
-    """Create every index of the models (the migrations' head) that the database lacks; their names."""
+    """Create every table and index of the models (the migrations' head) the database lacks; their names."""
     created = []
     with engine.begin() as conn:
+        for name, table in SQLModel.metadata.tables.items():
+            if not sa.inspect(conn).has_table(name):
+                table.create(conn)
+                created.append(name)
         existing = {
             t: {ix["name"] for ix in sa.inspect(conn).get_indexes(t)} for t in SQLModel.metadata.tables
         }
@@ -167,23 +171,31 @@ def model_indexes(engine: sa.Engine) -> list[str]:
     return created
 
 
-def measure(url: str, runs: int = 5) -> dict[str, tuple[float, float]]:
-    """(median, max) milliseconds per page after one warm-up call; missing model indexes are created first."""
+def measure(url: str, runs: int = 5) -> dict[str, tuple[float, float, float]]:
+    """(first, median, max) milliseconds per page: the first call, then ``runs`` more.
+
+    The first call also fills the page cache and, on a fresh database, rolls up the days that are
+    over (`services/admin/activity.py`); the budget applies to the median. Missing model tables
+    and indexes are created first.
+    """
     engine = make_engine(url)
     created = model_indexes(engine)
     if created:
-        print(f"created the models' indexes the bench database lacked: {', '.join(created)}")
+        print(f"created the models' tables and indexes the bench database lacked: {', '.join(created)}")
     out = {}
     with Session(engine) as session:
         for name, load in page_loads(session, url).items():
-            load()  # warm-up: the first call also fills the page cache
+            start = time.perf_counter()
+            load()  # warm-up
+            first = (time.perf_counter() - start) * 1000
+            session.rollback()
             times = []
             for _ in range(runs):
                 start = time.perf_counter()
                 load()
                 times.append((time.perf_counter() - start) * 1000)
                 session.rollback()  # end the read transaction, as each handler's own session does
-            out[name] = (statistics.median(times), max(times))
+            out[name] = (first, statistics.median(times), max(times))
     engine.dispose()
     return out
 
@@ -209,11 +221,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     print(args.url)
     results = measure(args.url, args.runs)
-    print(f"{'page':26s} {'median ms':>10s} {'max ms':>8s}")
+    print(f"{'page':26s} {'first ms':>9s} {'median ms':>10s} {'max ms':>8s}")
     over = []
-    for name, (median, worst) in results.items():
+    for name, (first, median, worst) in results.items():
         flag = "" if median <= BUDGET_MS else "  OVER BUDGET"
-        print(f"{name:26s} {median:10.1f} {worst:8.1f}{flag}")
+        print(f"{name:26s} {first:9.1f} {median:10.1f} {worst:8.1f}{flag}")
         if flag:
             over.append(name)
     print(

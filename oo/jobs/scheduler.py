@@ -20,7 +20,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from oo.jobs import apply_feedback, purge_logs, push_tips, run_source_actions, sync_todoist
+from oo.jobs import apply_feedback, purge_logs, push_tips, roll_activity, run_source_actions, sync_todoist
 from oo.jobs.leader import Leader, LocalLeader, RedisLeader
 from oo.settings import Settings, get_settings
 
@@ -50,6 +50,7 @@ JOBS: list[JobSpec] = [
     job_spec(run_source_actions),
     job_spec(apply_feedback),
     job_spec(purge_logs),
+    job_spec(roll_activity),
     job_spec(push_tips),
 ]
 

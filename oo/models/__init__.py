@@ -5,7 +5,15 @@ Importing this package registers every table on ``SQLModel.metadata`` (Alembic's
 """
 
 from oo.models.columns import DEMO, TODOIST, UTCDateTime, json_text_field, table, timestamp_field, utcnow
-from oo.models.ops import AdminAction, EventRecord, PushDecision, PushSubscription, SavedQuery
+from oo.models.ops import (
+    ActiveDay,
+    ActiveDayRollup,
+    AdminAction,
+    EventRecord,
+    PushDecision,
+    PushSubscription,
+    SavedQuery,
+)
 from oo.models.people import ApiToken, Consent, LoginFlow, User, UserSession
 from oo.models.sources import Integration, SourceAction, Task, WebhookDelivery
 from oo.models.tips import Advice, ModelState, Policy, TipFeedback, TipScore, TipView
@@ -13,6 +21,8 @@ from oo.models.tips import Advice, ModelState, Policy, TipFeedback, TipScore, Ti
 __all__ = [
     "DEMO",
     "TODOIST",
+    "ActiveDay",
+    "ActiveDayRollup",
     "AdminAction",
     "Advice",
     "ApiToken",

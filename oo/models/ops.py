@@ -1,4 +1,4 @@
-"""Operations: stored events, push subscriptions and timing decisions, the admin audit log, saved queries."""
+"""Operations: stored events, the activity rollup, push subscriptions and timing decisions, the admin audit log, saved queries."""
 
 from __future__ import annotations
 
@@ -75,6 +75,30 @@ class PushDecision(SQLModel, table=True):
         sa.Index("ix_push_decision_time", "decided_at"),
         sa.Index("ix_push_decision_unsettled", "user_id", "settled_at"),
     )
+
+
+class ActiveDay(SQLModel, table=True):
+    """A person active on a UTC day: the console's activity rollup (`services/admin/activity.py`).
+
+    Written only for days that are over (`ActiveDayRollup` marks them), from the tip log and the
+    reactions; ``last_at`` is the day's last activity, so "active since t" is ``last_at >= t``.
+    Keyed by the user, so account deletion removes it with the rest.
+    """
+
+    __tablename__ = "active_day"
+
+    day: str = Field(primary_key=True, max_length=10)  # YYYY-MM-DD, UTC
+    user_id: int = Field(primary_key=True, foreign_key="user.id")
+    last_at: datetime = timestamp_field()
+
+
+class ActiveDayRollup(SQLModel, table=True):
+    """A UTC day whose active users are in `ActiveDay` (the marker is inserted once, first)."""
+
+    __tablename__ = "active_day_rollup"
+
+    day: str = Field(primary_key=True, max_length=10)
+    rolled_at: datetime = timestamp_field(default=True)
 
 
 class AdminAction(SQLModel, table=True):

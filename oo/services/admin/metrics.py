@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from oo.models import Integration, TipFeedback, TipView, User
-from oo.services.admin.portable_sql import day_of, utc_days
+from oo.services.admin.activity import ACTIVE_ORIGIN
+from oo.services.admin.activity import rows as activity_rows
+from oo.services.admin.portable_sql import utc_days
 
-SEEN_CHANNELS = ("web", "api")
 SERVED_CHANNELS = ("web", "api", "push")
-ACTIVE_ORIGIN = "user"
 DAYS_PER_STATEMENT = 100  # per-day range counts per UNION ALL (SQLite allows 500 compound terms)
 
 GLOSSARY: tuple[tuple[str, str], ...] = (
@@ -87,19 +87,10 @@ def _activity(
     """UTC day → distinct active users, and distinct active users since each mark (see `GLOSSARY`).
 
     The active user-days of the window are grouped once (a CTE) and counted per day and per
-    mark in the same statement, so only the counts leave the database.
+    mark in the same statement, so only the counts leave the database. Days that are over come
+    from the daily rollup (`activity`), so the cost follows people per day, not events.
     """
-    seen: Any = sa.select(
-        col(TipView.user_id).label("user_id"),
-        day_of(TipView.served_at).label("day"),
-        col(TipView.served_at).label("at"),
-    ).where(*_window(col(TipView.served_at), since, until), col(TipView.channel).in_(SEEN_CHANNELS))
-    reacted: Any = sa.select(
-        col(TipFeedback.user_id).label("user_id"),
-        day_of(TipFeedback.created_at).label("day"),
-        col(TipFeedback.created_at).label("at"),
-    ).where(*_window(col(TipFeedback.created_at), since, until), col(TipFeedback.origin) == ACTIVE_ORIGIN)
-    union = sa.union_all(seen, reacted).subquery()
+    union = activity_rows(session, since, until).subquery()
     flags = [sa.func.max(sa.case((union.c.at >= m, 1), else_=0)).label(f"f{i}") for i, m in enumerate(marks)]
     days = (
         sa.select(union.c.user_id, union.c.day, *flags)

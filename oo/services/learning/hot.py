@@ -48,14 +48,16 @@ singletons.on_reset("learning.hot", _dirty.clear)
 
 
 def _clone(policy: Policy) -> Policy:
-    """A copy to learn on: LinUCB's arrays copied (a deep copy costs ten times more), else deepcopy."""
+    """A copy to learn on: LinUCB's arrays and learning-state objects copied, constants shared (else deepcopy)."""
     if type(policy) is not LinUCBPolicy:
         return copy.deepcopy(policy)
     twin = copy.copy(policy)
     for name, value in vars(policy).items():
         if isinstance(value, np.ndarray):
             setattr(twin, name, value.copy(order="K"))  # keeps Fortran order for the in-place updates
-        elif isinstance(value, list | dict | set):
+        elif isinstance(value, list | dict | set) or (
+            hasattr(value, "__dict__") and not isinstance(value, np.random.Generator)
+        ):  # learning state held in an object of its own (linucb@7's change detector) is copied too
             setattr(twin, name, copy.deepcopy(value))
     return twin
 

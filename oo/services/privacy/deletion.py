@@ -20,6 +20,7 @@ from sqlmodel import Session, col, delete, select, update
 
 from oo.db import session_scope
 from oo.models import (
+    ActiveDay,
     AdminAction,
     ApiToken,
     Consent,
@@ -52,6 +53,7 @@ MIN_TERM = 3  # shorter names ("Al") would erase unrelated text; the e-mail stil
 
 # Child tables first: every row here is keyed by the user and deleted outright.
 USER_TABLES = (
+    ActiveDay,
     TipFeedback,
     TipScore,
     TipView,

@@ -4,7 +4,8 @@
 the profile, consents, sources (never their tokens or sync cursors), cached tasks, every tip with
 its explanation and reactions, push subscriptions (only the push service's host: the endpoint
 URL and its keys are capabilities), sessions and API tokens (never their hashes), queued source
-actions, events, scoring logs, and each stored model's weights by feature name. `learned` turns
+actions, events, scoring logs, push timing decisions (send or not, with their context), the days
+counted as active in the console, and each stored model's weights by feature name. `learned` turns
 the active model's weights into a few plain words. The caller passes the user id it derived from
 the server-side session; nothing here takes an id from a client.
 """
@@ -21,11 +22,13 @@ from urllib.parse import urlsplit
 from sqlmodel import Session, col, select
 
 from oo.models import (
+    ActiveDay,
     ApiToken,
     Consent,
     EventRecord,
     Integration,
     ModelState,
+    PushDecision,
     PushSubscription,
     SourceAction,
     Task,
@@ -43,6 +46,21 @@ from oo.services.platform.keyring import keyring
 log = logging.getLogger("oo.your_data")
 FORMAT = "oo.your-data"
 FORMAT_VERSION = 1
+PUSH_DECISION_FIELDS = (
+    "decided_at",
+    "policy",
+    "send",
+    "probability",
+    "reason",
+    "local_hour",
+    "tip_id",
+    "delivered",
+    "opened_at",
+    "reaction",
+    "reacted_via",
+    "reacted_at",
+    "reward",
+)
 TOP = 3  # features named in "what oO has learned"
 # Task features in a person's words (p1 is Todoist's highest priority, the API's 4). Clock and
 # interaction terms shift every task alike at a given moment, so they say nothing about taste.
@@ -152,6 +170,12 @@ def _models(session: Session, user_id: int) -> list[dict[str, Any]]:
     return sorted(out, key=lambda m: m["policy"])
 
 
+def _push_decisions(session: Session, user_id: int) -> list[dict[str, Any]]:
+    """Each push timing decision (send or not) with its context, oldest first."""
+    query = select(PushDecision).where(PushDecision.user_id == user_id).order_by(col(PushDecision.id))
+    return [{**_row(d, PUSH_DECISION_FIELDS), "context": _json(d.context)} for d in session.exec(query)]
+
+
 def export(*, session: Session, user_id: int) -> dict[str, Any]:
     """Everything oO holds about the user, as one JSON-able document (no secret in it).
 
@@ -208,6 +232,8 @@ def export(*, session: Session, user_id: int) -> dict[str, Any]:
                 select(TipScore).where(TipScore.user_id == user_id).order_by(col(TipScore.id))
             )
         ],
+        "push_decisions": _push_decisions(session, user_id),
+        "active_days": rows(ActiveDay, ("day", "last_at"), col(ActiveDay.day)),
         "models": _models(session, user_id),
     }
 

@@ -224,11 +224,7 @@ def record(
         TipNotFound: When the tip does not exist or is another user's.
         IdempotencyConflict: When the key was used for another tip or reaction.
     """
-    key, reaction = check_key(idempotency_key), check_reaction(reaction)
-    if origin not in ORIGINS:
-        raise FeedbackError(f"origin must be one of {ORIGINS}")
-    if not isinstance(tip_id, str) or not TIP_ID_RE.match(tip_id):
-        raise FeedbackError("tip id must be 32 lowercase hex characters")
+    key, reaction = _checked(idempotency_key, reaction, origin, tip_id)
     known = _existing(session, user_id, key, tip_id, reaction)
     if known is not None:
         return known
@@ -236,19 +232,53 @@ def record(
     if tip is None or tip.user_id != user_id:
         raise TipNotFound("no such tip")
     now = now or utcnow()
+    written = _write(session, tip, key, reaction, origin, now, snooze_hours, hold)
+    if isinstance(written, FeedbackResult):
+        return written  # the same key raced in from another request, which recorded it
+    row, first, learn = written
+    if learn and not hold:  # held: learned once its undo window has passed (`undo.settle`)
+        _teach(session, tip, row, now, write_behind=write_behind)
+    return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
+
+
+def _checked(idempotency_key: object, reaction: object, origin: str, tip_id: object) -> tuple[str, str]:
+    """The validated key and reaction; `FeedbackError` for anything malformed."""
+    key, checked = check_key(idempotency_key), check_reaction(reaction)
+    if origin not in ORIGINS:
+        raise FeedbackError(f"origin must be one of {ORIGINS}")
+    if not isinstance(tip_id, str) or not TIP_ID_RE.match(tip_id):
+        raise FeedbackError("tip id must be 32 lowercase hex characters")
+    return key, checked
+
+
+def _write(
+    session: Session,
+    tip: TipView,
+    key: str,
+    reaction: str,
+    origin: str,
+    now: datetime,
+    snooze_hours: int,
+    hold: timedelta | None,
+) -> tuple[TipFeedback, bool, bool] | FeedbackResult:
+    """Claim the tip's first reaction, apply it to the task, insert the row: one commit.
+
+    Returns the row, whether it is the tip's first reaction and whether the learner should learn
+    from it; or, when the same key raced in from another request, that request's result.
+    """
     claim = session.exec(
         update(TipView)
-        .where(col(TipView.id) == tip_id, col(TipView.reaction).is_(None))
+        .where(col(TipView.id) == tip.id, col(TipView.reaction).is_(None))
         .values(reaction=reaction, reacted_at=now)
     )
     first = claim.rowcount == 1
-    learn = first or signals.later_absorbed(session, tip_id, reaction)
-    signals.note_answered(user_id, tip_id)
+    learn = first or signals.later_absorbed(session, tip.id, reaction)
+    signals.note_answered(tip.user_id, tip.id)
     if origin == "user":
-        _apply_to_task(session, user_id, tip, reaction, now, snooze_hours, hold)
+        _apply_to_task(session, tip.user_id, tip, reaction, now, snooze_hours, hold)
     row = TipFeedback(
-        tip_id=tip_id,
-        user_id=user_id,
+        tip_id=tip.id,
+        user_id=tip.user_id,
         reaction=reaction,
         reward=REWARDS[reaction],
         idempotency_key=key,
@@ -259,36 +289,41 @@ def record(
     session.add(row)
     try:
         session.commit()
-    except IntegrityError:  # the same key raced in from another request: that one won
+    except IntegrityError:
         session.rollback()
-        raced = _existing(session, user_id, key, tip_id, reaction)
+        raced = _existing(session, tip.user_id, key, tip.id, reaction)
         if raced is None:
             raise
         return raced
-    if learn and hold:
-        pass  # learned when its undo window has passed (`oo.services.tips.undo.settle`)
-    elif learn and write_behind:
-        if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
-            _learn_kind_now(session, user_id, tip_id, row, now)
-        try:
-            learner_hot.learn_now(
-                session=session,
-                user_id=user_id,
-                feedback_id=row.id,  # type: ignore[arg-type]
-                reward=row.reward,
-                xs=learner.served_features(tip),
-            )
-        except Exception:
-            session.rollback()
-            log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
-    elif learn:
+    return row, first, learn
+
+
+def _teach(session: Session, tip: TipView, row: TipFeedback, now: datetime, *, write_behind: bool) -> None:
+    """Teach the learner from a recorded reaction: in memory (write-behind) or written now.
+
+    A failure is logged and left to the outbox job (the row stays unapplied), never raised.
+    """
+    if not write_behind:
         try:
             learner.apply(session=session, feedback_id=row.id)  # type: ignore[arg-type]
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         session.refresh(row)
-    return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
+        return
+    if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
+        _learn_kind_now(session, tip.user_id, tip.id, row, now)
+    try:
+        learner_hot.learn_now(
+            session=session,
+            user_id=tip.user_id,
+            feedback_id=row.id,  # type: ignore[arg-type]
+            reward=row.reward,
+            xs=learner.served_features(tip),
+        )
+    except Exception:
+        session.rollback()
+        log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
 
 
 def _learn_kind_now(session: Session, user_id: int, tip_id: str, row: TipFeedback, now: datetime) -> None:

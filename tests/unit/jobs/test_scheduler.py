@@ -30,7 +30,7 @@ def settings(tmp_path) -> Settings:
 def test_the_default_jobs_are_registered():
     ids = [job.id for job in sched.JOBS]
     assert sorted(ids) == sorted(
-        ["sync_todoist", "run_source_actions", "apply_feedback", "purge_logs", "push_tips"]
+        ["sync_todoist", "run_source_actions", "apply_feedback", "purge_logs", "roll_activity", "push_tips"]
     )
     assert len(set(ids)) == len(ids)
     for job in sched.JOBS:

@@ -24,6 +24,7 @@ from uuid import uuid4
 import pytest
 
 from oo.models import AdminAction, Integration, TipFeedback, TipView, User
+from oo.services.admin import activity
 from oo.services.admin import metrics as m
 
 T = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
@@ -70,6 +71,13 @@ def _react(session, user: User, tip_id: str, reaction: str, at: datetime, origin
         )
     )
     session.commit()
+
+
+@pytest.fixture(autouse=True, params=["rolled up", "live"])
+def activity_path(request, monkeypatch) -> None:
+    """Every activity figure twice: days over read from the daily rollup, and all read from events."""
+    if request.param == "live":
+        monkeypatch.setattr(activity, "rolled_span", lambda since, until, now: None)
 
 
 @pytest.fixture

@@ -173,3 +173,19 @@ def test_many_users_are_written_in_one_transaction(session):
     assert len(commits) == 1
     assert applied(session) == [True] * 10
     assert {u for u, _ in stored(session, users[0]).values()} == {2}
+
+
+def test_learning_on_a_copy_leaves_the_cached_model_as_it_was():
+    """Copy-on-write: readers of the cached model never see a half-taught one (arrays, change detector)."""
+    from oo.recommender import POLICY_SPECS
+    from oo.services.learning import hot
+    from oo.services.learning.learner import build_policy
+
+    spec = next(s for s in POLICY_SPECS if s.name == "linucb" and "change" in s.params)
+    original = build_policy(spec.name, spec.version, spec.params, seed=1)
+    before = original.get_state()
+    twin = hot._clone(original)
+    for _ in range(5):
+        twin.learn(dict.fromkeys(original.features[:3], 1.0), 1.0)
+    assert twin.get_state() != before
+    assert original.get_state() == before

@@ -126,3 +126,50 @@ def test_reset_leaves_no_model_row(session, user_id):
     assert session.exec(select(ModelState).where(ModelState.user_id == user_id)).all() == []
     assert your_data.learned(session=session, user_id=user_id).reactions == 0
     assert len(session.exec(select(TipFeedback)).all()) == 1  # the reactions themselves stay
+
+
+def test_export_covers_every_table_keyed_by_the_person(session, user_id):
+    """Each table with a ``user_id`` column is in the export, or named here with the reason it is not."""
+    from sqlmodel import SQLModel
+
+    from oo.models import ActiveDay, PushDecision, utcnow
+
+    not_exported = {
+        "tip_feedback": "inside each tip as its reactions",
+        "model_state": "as models (weights by feature name)",
+        "webhook_delivery": "the provider's delivery ids (deduplication), no content",
+        "login_flow": "a sign-in or connect in progress: single-use secrets that expire in minutes",
+    }
+    tip = react(session, user_id, "done", "k1")
+    now = utcnow()
+    session.add(
+        PushDecision(
+            user_id=user_id, send=True, probability=0.4, reason="model", context='{"busy_now": 0}', tip_id=tip
+        )
+    )
+    session.add(ActiveDay(day=now.strftime("%Y-%m-%d"), user_id=user_id, last_at=now))
+    session.commit()
+    data = your_data.export(session=session, user_id=user_id)
+    json.dumps(data)
+    assert data["push_decisions"][0]["context"] == {"busy_now": 0}
+    assert data["push_decisions"][0]["probability"] == 0.4 and data["push_decisions"][0]["tip_id"] == tip
+    assert data["active_days"] == [{"day": now.strftime("%Y-%m-%d"), "last_at": now.isoformat()}]
+    section = {
+        "consent": "consents",
+        "integration": "sources",
+        "task": "tasks",
+        "tip_view": "tips",
+        "push_subscription": "push_subscriptions",
+        "user_session": "sessions",
+        "api_token": "api_tokens",
+        "source_action": "source_actions",
+        "event": "events",
+        "tip_score": "scoring_log",
+        "push_decision": "push_decisions",
+        "active_day": "active_days",
+    }
+    keyed = {t.name for t in SQLModel.metadata.sorted_tables if "user_id" in t.c}
+    assert keyed == set(section) | set(not_exported), (
+        "a new table keyed by the user: export it or say why not"
+    )
+    assert all(name in data for name in section.values())

@@ -8,7 +8,7 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlmodel import col, select
+from sqlmodel import select
 
 from oo.models import Task, TipScore, TipView, User
 from oo.recommender import POLICY_SPECS, LinUCBPolicy
@@ -90,11 +90,11 @@ def test_registry_is_seeded_and_promotion_changes_who_serves(session, user_id, g
     with pytest.raises(policies.PolicyError, match="promote another"):
         policies.set_status(session=session, name="linucb", version=1, status="archived")
     policies.set_status(session=session, name="random", version=1, status="archived")
-    # In insertion order: without ORDER BY, SQLite may read a covering index in its own order.
-    scores = select(TipScore.policy, TipScore.policy_version, TipScore.role).order_by(col(TipScore.id))
-    rows = session.exec(scores).all()
-    pick(session=session, user_id=user_id)
-    new = session.exec(scores).all()[len(rows) :]
+    after = pick(session=session, user_id=user_id)
+    new = session.exec(
+        select(TipScore.policy, TipScore.policy_version, TipScore.role).where(TipScore.tip_id == after.tip_id)
+    ).all()
+    assert ("linucb", 5, "shadow") in new, "the shadows of this pick are in the log"
     assert ("random", 1, "shadow") not in new, "archived policies are no longer scored"
 
 
