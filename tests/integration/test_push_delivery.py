@@ -72,6 +72,19 @@ async def test_a_push_is_a_decrypted_tip_with_vapid_ttl_urgency_topic(world, ser
     assert msg.claims["sub"] == "mailto:ops@oo.test" and msg.claims["aud"] == service.origin
 
 
+async def test_the_shadow_policies_of_a_push_are_scored_and_logged_after_the_batch(world, service):
+    from oo.models import TipScore
+    from oo.services.tips import shadows
+
+    user_id, _, keys = world
+    assert (await round_at(keys, NOON)).sent == 1
+    assert shadows.drain(10.0)
+    [view] = views(user_id)
+    with Session(db.get_engine()) as s:
+        roles = s.exec(select(TipScore.role).where(TipScore.tip_id == view.id)).all()
+    assert roles.count("active") == 1 and roles.count("shadow") >= 2, roles
+
+
 async def test_cap_dedupe_and_topic_replacement(world, service, monkeypatch):
     monkeypatch.setenv("OO_PUSH_MIN_GAP_MINUTES", "0")
     singletons.reset()
