@@ -161,6 +161,26 @@ async def test_minimum_gap_and_a_logged_not_now(world, service):
     assert stats.skipped["spacing"] == 1 and len(decisions(user_id)) == 2
 
 
+async def test_a_later_users_failure_keeps_the_earlier_not_now_decisions(world, service, monkeypatch):
+    first, _ = new_user(service)
+    second, _ = new_user(service)
+    assert first < second  # decided in this order within the batch
+    await round_at(world, NOON)
+    context = push_delivery.push_timing.context
+
+    def failing_for_second(*, user, **kw):
+        if user.id == second:
+            raise RuntimeError("boom")
+        return context(user=user, **kw)
+
+    monkeypatch.setattr(push_delivery.push_timing, "context", failing_for_second)
+    stats = await round_at(world, NOON + timedelta(minutes=91), draw=NEVER)
+    assert stats.skipped["wait"] == 1 and stats.skipped["error"] == 1
+    _, wait = decisions(first)  # the rollback for the second user did not take it away
+    assert not wait.send and wait.reason == "model"
+    assert len(decisions(second)) == 1
+
+
 async def test_quiet_hours_hold_above_the_model(world, service):
     new_user(service)
     stats = await round_at(world, datetime(2026, 11, 26, 23, tzinfo=UTC))

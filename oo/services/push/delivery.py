@@ -101,6 +101,7 @@ class RoundInput:
     draw: Callable[[], float]
     devices: dict[int, list[tuple[PushSubscription, Subscription]]] | None = None
     later: list[ShadowJob] | None = None
+    waits: list[PushDecision] | None = None  # the batch's not-send decisions, added at its end
 
 
 def _hard_rule(user: User, sig: push_timing.Signals, busy: object, inp: RoundInput) -> str | None:
@@ -148,7 +149,10 @@ def decide(*, session: Session, user: User, sig: push_timing.Signals, inp: Round
         push_timing.log_decision, session=session, user_id=user.id, now=inp.now, ctx=ctx, probability=p
     )
     if not send:
-        entry(send=False, reason=reason)  # committed with the batch
+        row = entry(send=False, reason=reason)
+        if inp.waits is not None:  # held out of the session until the batch commits, so another
+            session.expunge(row)  # user's failure (a rollback) cannot drop this decision
+            inp.waits.append(row)
         return "wait"
     recent = {t for at, t in sig.pushes if at >= inp.now - timedelta(hours=24) and t is not None}
     rec = recommend(
@@ -230,7 +234,8 @@ def _decide_batch(user_ids: list[int], inp: RoundInput, stats: RoundStats) -> li
         ).all()
         signals = push_timing.load_signals(session=session, user_ids=list(user_ids), now=inp.now)
         devices = push.subscriptions_of(session=session, user_ids=list(user_ids))
-        inp = replace(inp, devices=devices, later=later)
+        waits: list[PushDecision] = []
+        inp = replace(inp, devices=devices, later=later, waits=waits)
         for user in users:
             stats.users += 1
             mark = len(later)
@@ -246,6 +251,7 @@ def _decide_batch(user_ids: list[int], inp: RoundInput, stats: RoundStats) -> li
                 stats.skipped[outcome] += 1
             else:
                 plans.append(outcome)
+        session.add_all(waits)
         session.commit()
     shadows.start(later)  # the shadow policies' picks, scored and logged off the decide path
     return plans
