@@ -22,7 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col
 
-from oo.models import ActiveDay, ActiveDayRollup, TipFeedback, TipView, table, utcnow
+from oo.models import ActiveDay, ActiveDayRollup, TipFeedback, TipView, User, table, utcnow
 from oo.services.admin.portable_sql import day_of
 
 SEEN_CHANNELS = ("web", "api")
@@ -110,10 +110,18 @@ def ensure_rolled(session: Session, first: datetime, end: datetime) -> int:
 
 
 def roll_recent(*, session: Session, now: datetime | None = None, days: int = ROLL_DAYS) -> int:
-    """Roll up the days of the last ``days`` that are over and not rolled yet (the hourly job)."""
+    """Roll up the days of the last ``days`` that are over and not rolled yet (the hourly job).
+
+    It also deletes any rolled day of a deleted account: a rollup that read a person's events
+    just before their account was deleted could commit its row just after the deletion's.
+    """
     now = now or utcnow()
     span = rolled_span(_midnight(now) - timedelta(days=days), None, now)
-    return ensure_rolled(session, *span) if span else 0
+    rolled = ensure_rolled(session, *span) if span else 0
+    gone = sa.select(col(User.id)).where(col(User.deleted_at).is_not(None))
+    session.connection().execute(sa.delete(table(ActiveDay)).where(col(ActiveDay.user_id).in_(gone)))
+    session.commit()
+    return rolled
 
 
 def rows(session: Session, since: datetime, until: datetime | None, now: datetime | None = None) -> Any:

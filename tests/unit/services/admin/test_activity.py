@@ -127,3 +127,15 @@ def test_deleting_an_account_removes_its_rolled_days(session, people):
     deletion.purge(session=session, user_id=people["ann"])
     session.commit()
     assert {r.user_id for r in session.exec(select(ActiveDay))} == {people["ben"], people["cat"]}
+
+
+def test_the_hourly_roll_removes_a_day_that_raced_an_account_deletion(session, people):
+    """A rollup that read ann's events just before her deletion committed its row just after it."""
+    activity.ensure_rolled(session, at(1, 0), at(5, 0))
+    ann = session.get(User, people["ann"])
+    ann.deleted_at = N
+    session.add(ann)
+    session.commit()
+    activity.roll_recent(session=session, now=N)
+    assert people["ann"] not in {r.user_id for r in session.exec(select(ActiveDay))}
+    assert {r.user_id for r in session.exec(select(ActiveDay))} == {people["ben"], people["cat"]}
