@@ -27,8 +27,12 @@ def redirect(url: str) -> RedirectResponse:
     return resp
 
 
-def to_provider(url: str, binding: str, settings: Settings) -> RedirectResponse:
-    """Off to the provider's consent screen, with the browser binding of the state in a cookie."""
+def to_provider(url: str, binding: str, settings: Settings, *, samesite: str = "lax") -> RedirectResponse:
+    """Off to the provider's consent screen, with the browser binding of the state in a cookie.
+
+    ``samesite`` is "none" only for a provider that posts its callback cross-site (Apple's
+    form_post), which a Lax cookie would not survive.
+    """
     resp = redirect(url)
     resp.set_cookie(
         flow_cookie_name(settings.secure_cookies),
@@ -37,7 +41,7 @@ def to_provider(url: str, binding: str, settings: Settings) -> RedirectResponse:
         path="/",
         httponly=True,
         secure=settings.secure_cookies,
-        samesite="lax",
+        samesite=samesite,  # type: ignore[arg-type]
     )
     return resp
 

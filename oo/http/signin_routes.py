@@ -12,13 +12,13 @@ from urllib.parse import urlencode
 
 import httpx
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from oo import loopback, routes
 from oo.cookies import flow_cookie_name, read_cookie, session_cookie_name
 from oo.db import session_scope
-from oo.http import limits
+from oo.http import limits, oauth_flow
 from oo.http.caller import same_origin
 from oo.integrations import apple, oidc
 from oo.integrations.apple import AppleKey
@@ -28,7 +28,6 @@ from oo.settings import Settings, get_settings
 from oo.state import tab_erasure
 
 log = logging.getLogger("oo.http.signin_routes")
-FLOW_COOKIE_SECONDS = 600
 CALLBACK_MAX_BYTES = 16_384
 
 
@@ -73,13 +72,6 @@ def page_url(settings: Settings, path: str, host: str | None = None, **query: st
     return f"{loopback.page_base(settings, host)}{path}" + (f"?{urlencode(query)}" if query else "")
 
 
-def _redirect(url: str) -> RedirectResponse:
-    resp = RedirectResponse(url, status_code=303)
-    resp.headers["Referrer-Policy"] = "no-referrer"
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
 def _set_session_cookie(resp: Response, settings: Settings, token: str) -> None:
     resp.set_cookie(
         session_cookie_name(settings.secure_cookies),
@@ -97,15 +89,15 @@ async def auth_start(request: Request) -> Response:
     settings = get_settings()
     provider = provider_config(settings, request.path_params["provider"])
     if provider is None:
-        return _redirect(page_url(settings, routes.SIGNIN, error="not_configured"))
+        return oauth_flow.redirect(page_url(settings, routes.SIGNIN, error="not_configured"))
     if await limits.signin_limited(request, "start"):  # every start stores a login_flow row
-        return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
+        return oauth_flow.redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     try:
         async with httpx.AsyncClient() as http:
             req = await oidc.start(http, provider)
     except oidc.OidcError as exc:
         log.warning("sign-in start failed for %s: %s", provider.name, exc.code)
-        return _redirect(page_url(settings, routes.SIGNIN, error=exc.code))
+        return oauth_flow.redirect(page_url(settings, routes.SIGNIN, error=exc.code))
     with session_scope() as session:
         binding = accounts.start_flow(
             session=session,
@@ -115,18 +107,9 @@ async def auth_start(request: Request) -> Response:
             code_verifier=req.code_verifier,
             next_path=request.query_params.get("next", routes.TIP),
         )
-    resp = _redirect(req.url)
-    resp.set_cookie(
-        flow_cookie_name(settings.secure_cookies),
-        binding,
-        max_age=FLOW_COOKIE_SECONDS,
-        path="/",
-        httponly=True,
-        secure=settings.secure_cookies,
-        # Apple posts the callback cross-site (form_post), which a Lax cookie would not survive.
-        samesite="none" if settings.secure_cookies and provider.response_mode else "lax",
-    )
-    return resp
+    # Apple posts the callback cross-site (form_post), which a Lax cookie would not survive.
+    samesite = "none" if settings.secure_cookies and provider.response_mode else "lax"
+    return oauth_flow.to_provider(req.url, binding, settings, samesite=samesite)
 
 
 async def auth_callback(request: Request) -> Response:
@@ -179,19 +162,14 @@ async def auth_callback(request: Request) -> Response:
         )
         assert user.id is not None
         token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
-    resp = _redirect(page_url(settings, flow.next_path, request.headers.get("host")))
+    resp = oauth_flow.back_to(page_url(settings, flow.next_path, request.headers.get("host")), settings)
     _set_session_cookie(resp, settings, token)
-    resp.delete_cookie(flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies)
     return resp
 
 
 def _fail_redirect(settings: Settings):
     def fail(code: str) -> Response:
-        resp = _redirect(page_url(settings, routes.SIGNIN, error=code))
-        resp.delete_cookie(
-            flow_cookie_name(settings.secure_cookies), path="/", secure=settings.secure_cookies
-        )
-        return resp
+        return oauth_flow.back_to(page_url(settings, routes.SIGNIN, error=code), settings)
 
     return fail
 
@@ -204,12 +182,12 @@ async def auth_demo(request: Request) -> Response:
     if not same_origin(request, settings):
         return Response("Cross-site request refused.", status_code=403)
     if await limits.signin_limited(request, "demo"):  # every demo sign-in creates an account
-        return _redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
+        return oauth_flow.redirect(page_url(settings, routes.SIGNIN, error="slow_down"))
     with session_scope() as session:
         user = accounts.create_demo_user(session=session, admin=settings.demo_admin)
         assert user.id is not None
         token = accounts.create_session(session=session, user_id=user.id, days=settings.session_days)
-    resp = _redirect(page_url(settings, routes.CONNECT, request.headers.get("host")))
+    resp = oauth_flow.redirect(page_url(settings, routes.CONNECT, request.headers.get("host")))
     _set_session_cookie(resp, settings, token)
     return resp
 
@@ -227,7 +205,7 @@ async def auth_signout(request: Request) -> Response:
     session_cache.forget_token(token)  # every worker stops trusting it now
     if user is not None:  # the signed-out person's tab states (tip text, name) go with the session
         await tab_erasure.erase_user_tabs(user.id)
-    resp = _redirect(page_url(settings, routes.SIGNIN, request.headers.get("host")))
+    resp = oauth_flow.redirect(page_url(settings, routes.SIGNIN, request.headers.get("host")))
     resp.delete_cookie(name, path="/", secure=settings.secure_cookies, httponly=True, samesite="lax")
     return resp
 

@@ -140,3 +140,10 @@ def test_production_refuses_apple_without_its_signing_key():
             encryption_keys="k1:" + "A" * 44,
             apple_client_id=CLIENT_ID,
         )
+
+
+def test_over_https_apples_flow_cookie_survives_its_cross_site_post(configure):
+    """Apple posts the callback from its own site: the flow cookie must be SameSite=None (and Secure)."""
+    client = configure(OO_BASE_URL="https://oo.example")
+    cookie = client.get("/auth/apple/start").headers["set-cookie"]
+    assert cookie.startswith("__Host-") and "SameSite=none" in cookie and "Secure" in cookie
