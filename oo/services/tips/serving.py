@@ -101,16 +101,29 @@ def show_in(
     later: list[ShadowJob] | None = None,
 ) -> Shown:
     """The synchronous core of `show`, on the caller's session (``later``: see `recommend`)."""
+    sources = source_state(session=session, user_id=user_id)
+    return _pick(session, user_id, channel, timezone, exclude_task_ids, later, sources)
+
+
+def _pick(
+    session: Session,
+    user_id: int,
+    channel: str,
+    timezone: str | None,
+    exclude: Collection[int],
+    later: list[ShadowJob] | None,
+    sources: SourceState,
+) -> Shown:
     rec = recommend(
         session=session,
         user_id=user_id,
         channel=channel,
-        exclude_task_ids=exclude_task_ids,
+        exclude_task_ids=exclude,
         tz=_tz(timezone),
         later=later,
     )
     ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
-    return Shown(rec, ref, source_state(session=session, user_id=user_id))
+    return Shown(rec, ref, sources)
 
 
 def _show_unless_stale(
@@ -125,16 +138,7 @@ def _show_unless_stale(
     sources, stale = _sources(session, user_id)
     if stale:
         return None
-    rec = recommend(
-        session=session,
-        user_id=user_id,
-        channel=channel,
-        exclude_task_ids=exclude,
-        tz=_tz(timezone),
-        later=later,
-    )
-    ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
-    return Shown(rec, ref, sources)
+    return _pick(session, user_id, channel, timezone, exclude, later, sources)
 
 
 def react_in(
