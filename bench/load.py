@@ -118,7 +118,7 @@ def profiler(server: AppServer, args: argparse.Namespace, label: str) -> subproc
         return None
     assert server.proc is not None
     out = WORK / f"{label}.pyspy.txt"
-    cmd = [str(args.profile), "record", "-p", str(server.proc.pid), "--subprocesses", "--nonblocking"]
+    cmd = [str(args.profile), "record", "-p", str(server.proc.pid), "--subprocesses", "--nonblocking", "--gil"]
     cmd += ["-r", "50", "-d", str(int(args.warmup + args.duration)), "--format", "raw", "-o", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 

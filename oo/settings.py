@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     todoist_api_url: str = "https://api.todoist.com/api/v1"
     sync_interval_seconds: int = Field(300, ge=5)
     snooze_hours: int = Field(3, ge=1, le=168)
+    tip_reshow_seconds: int = Field(90, ge=0, le=3600)  # a reload this soon shows the same tip (0: never)
     advice_default: bool = True  # the Advice switch of users who never touched it
     advice_repeat_days: int = Field(7, ge=0, le=365)  # a shown piece of advice rests this long
     advice_dismiss_days: int = Field(60, ge=1, le=3650)  # a dismissed one this long

@@ -178,8 +178,8 @@ async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "", clear_
     try:
         if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
             shown = await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone)
-        else:
-            shown = await tips.show(user_id=user.id, timezone=user.timezone)
+        else:  # a load (clear_ack) shows the tip on screen again while it is current (`reshow`)
+            shown = await tips.show(user_id=user.id, timezone=user.timezone, again=clear_ack)
     except Exception:  # the database is down: keep what is on screen, say so quietly
         log.exception("loading a tip for user %s failed", user.id)
         async with state:

@@ -47,6 +47,7 @@ from oo.services.learning import learner
 from oo.services.push import calendar
 from oo.services.push import subscriptions as push_subscriptions
 from oo.services.sources import catalog as sources
+from oo.services.tips import reshow
 
 log = logging.getLogger("oo.deletion")
 MIN_TERM = 3  # shorter names ("Al") would erase unrelated text; the e-mail still goes
@@ -148,6 +149,7 @@ def purge(*, session: Session, user_id: int) -> dict[str, int]:
     counts: dict[str, int] = {}
     learner.forget_user(user_id)
     push_subscriptions.forget_user(user_id)  # decrypted endpoints kept in memory
+    reshow.forget(user_id)  # the tip last served, kept in memory for a reload
     for model in USER_TABLES:
         result = session.exec(delete(model).where(col(model.user_id) == user_id))
         counts[table(model).name] = int(result.rowcount or 0)

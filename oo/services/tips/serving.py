@@ -30,7 +30,7 @@ from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform import event_bus as events
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
-from oo.services.tips import feedback, shadows, undo
+from oo.services.tips import feedback, reshow, shadows, undo
 from oo.services.tips import refs as tip_refs
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
@@ -126,21 +126,6 @@ def _pick(
     return Shown(rec, ref, sources)
 
 
-def _show_unless_stale(
-    session: Session,
-    user_id: int,
-    channel: str,
-    timezone: str | None,
-    exclude: Collection[int],
-    later: list[ShadowJob],
-) -> Shown | None:
-    """`show_in`, or None when a connected Todoist's tasks are stale and want a refresh first."""
-    sources, stale = _sources(session, user_id)
-    if stale:
-        return None
-    return _pick(session, user_id, channel, timezone, exclude, later, sources)
-
-
 def react_in(
     session: Session,
     *,
@@ -206,35 +191,47 @@ async def show(
     timezone: str | None = None,
     exclude_task_ids: Collection[int] = (),
     refresh: bool = True,
+    again: bool = False,
 ) -> Shown:
     """Pick, log and announce the user's next tip; with its reference and the source state.
 
     Todoist tasks cached longer than `todoist_sync.STALE_SECONDS` are refreshed first (within a
-    budget; never raises); the freshness check shares the pick's database session.
+    budget; never raises); the freshness check shares the pick's database session. With
+    ``again`` (a web load), the tip this process last served the user is shown again instead of
+    a new pick while `reshow` finds it still current (nothing is logged or announced then).
     """
     later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
+    remembered = reshow.recalled(user_id) if again and channel == "web" and not exclude_task_ids else None
+    reshown: list[Shown] = []  # set when the remembered tip was shown again
 
     def run(check: bool) -> Shown | None:
         with session_scope() as session:
-            if check:
-                return _show_unless_stale(session, user_id, channel, timezone, exclude_task_ids, later)
-            return show_in(
-                session,
-                user_id=user_id,
-                channel=channel,
-                timezone=timezone,
-                exclude_task_ids=exclude_task_ids,
-                later=later,
-            )
+            sources, stale = _sources(session, user_id)
+            if check and stale:
+                return None
+            if remembered is not None and _current(session, user_id, remembered[0]):
+                reshown.append(Shown(remembered[0], remembered[1], sources))
+                return reshown[0]
+            return _pick(session, user_id, channel, timezone, exclude_task_ids, later, sources)
 
     shown = await asyncio.to_thread(run, refresh)
     if shown is None:
         await todoist_sync.refresh_if_stale(user_id=user_id)
         shown = await asyncio.to_thread(run, False)
     assert shown is not None
+    if reshown:
+        return shown
     shadows.start(later)
+    if channel == "web":
+        reshow.remember(user_id, shown.tip, shown.ref)
     await _announce(user_id, channel, shown, None)
     return shown
+
+
+def _current(session: Session, user_id: int, tip: Recommendation) -> bool:
+    return bool(tip.tip_id) and reshow.still_current(
+        session, user_id=user_id, tip_id=tip.tip_id or "", kind=tip.kind
+    )
 
 
 def _in_session(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
@@ -291,6 +288,8 @@ async def react(
         undoable=undoable, write_behind=write_behind, later=later,
     )  # fmt: skip
     shadows.start(later)
+    if channel == "web" and reacted.next is not None:
+        reshow.remember(user_id, reacted.next.tip, reacted.next.ref)
     await _announce(user_id, channel, reacted.next, reacted.feedback)
     if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
         undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)
@@ -314,6 +313,7 @@ async def take_back(*, user_id: int, tip_ref: str, key: str) -> undo.Withdrawn:
             return undo.withdraw(session=session, user_id=user_id, tip_id=tip_id, key=key)
 
     withdrawn = await asyncio.to_thread(run)
+    reshow.forget(user_id)  # the page shows the restored tip again: a reload picks afresh
     if withdrawn.reopen:
         source_actions.kick(user_id=user_id)
     return withdrawn

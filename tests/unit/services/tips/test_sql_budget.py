@@ -6,6 +6,8 @@ loaded, session remembered). Raise one only with a reason in the commit message.
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import event
 from sqlmodel import Session, SQLModel
@@ -24,6 +26,8 @@ from oo.services.tips import serving as tips
 SHOW_BUDGET = 6
 # react: key lookup, tip, first-reaction claim, task, feedback insert, model versions, then a show
 REACT_BUDGET = 6 + SHOW_BUDGET
+# a reload of the tip on screen (`reshow`): integrations, then the latest tip with its task and switch
+RELOAD_BUDGET = 2
 # stored versions, the applied claim, then one model write per learning policy (linucb@1-5)
 FLUSH_BUDGET_ONE_USER = 2 + sum(spec.name != "random" for spec in POLICY_SPECS)
 
@@ -83,3 +87,13 @@ def test_a_tip_load_and_a_reaction_stay_within_their_sql_budget(session):
     assert show.n <= SHOW_BUDGET, show.statements
     assert react.n <= REACT_BUDGET, react.statements
     assert flush.n <= FLUSH_BUDGET_ONE_USER, flush.statements
+
+
+def test_a_reload_of_the_tip_on_screen_costs_two_statements(session):
+    user = accounts.create_demo_user(session=session)
+    sources.connect_demo(session=session, user_id=user.id)
+    first = asyncio.run(tips.show(user_id=user.id, timezone="UTC", again=True))
+    with Counter(db.get_engine()) as reload:
+        again = asyncio.run(tips.show(user_id=user.id, timezone="UTC", again=True))
+    assert again.tip.tip_id == first.tip.tip_id
+    assert reload.n <= RELOAD_BUDGET, reload.statements
