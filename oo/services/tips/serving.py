@@ -292,7 +292,9 @@ async def react(
         reshow.remember(user_id, reacted.next.tip, reacted.next.ref)
     await _announce(user_id, channel, reacted.next, reacted.feedback)
     if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
-        undo.schedule_settle(user_id=user_id, feedback_id=reacted.feedback.feedback_id)
+        undo.schedule_settle(  # only a Done can have queued an action at the source
+            user_id=user_id, feedback_id=reacted.feedback.feedback_id, kick=reaction == "done"
+        )
     return reacted
 
 

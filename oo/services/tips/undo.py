@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -31,6 +32,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.db import session_scope
 from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.services.learning import hot as learner_hot
@@ -44,7 +46,12 @@ UNDO_SECONDS = 8  # how long /tip offers Undo after a reaction
 GRACE_SECONDS = 4  # the server still takes an Undo this much later (latency, a slow tap)
 HOLD = timedelta(seconds=UNDO_SECONDS + GRACE_SECONDS)
 
+SETTLE_BATCH = 500  # reactions learned in one thread hop and one session
+SETTLE_SLACK = 0.05  # seconds: reactions due this soon join the batch
+
 _timers: set[asyncio.Task[None]] = set()
+_due: deque[tuple[float, int, int, bool]] = deque()  # (loop time due, user id, feedback id, kick)
+_runner: asyncio.Task[None] | None = None
 
 
 class NothingToUndo(FeedbackError):
@@ -176,22 +183,53 @@ def settle_now(*, session: Session, feedback_id: int) -> bool:
     )
 
 
-def schedule_settle(*, user_id: int, feedback_id: int) -> None:
-    """After `HOLD`, learn the reaction and run the user's due source actions (a Done's close)."""
+def schedule_settle(*, user_id: int, feedback_id: int, kick: bool = True) -> None:
+    """After `HOLD`, learn the reaction and (``kick``: a Done) run the user's due source actions.
 
-    async def later() -> None:
-        await asyncio.sleep(HOLD.total_seconds() + 0.5)
+    One settling task per event loop works through the reactions in the order they came (the
+    window is the same for all): every reaction whose window has passed is learned in one thread
+    hop and one database session, instead of a timer, a thread hop and a session each.
+    """
+    global _runner
+    loop = asyncio.get_running_loop()
+    _due.append((loop.time() + HOLD.total_seconds() + 0.5, user_id, feedback_id, kick))
+    if _runner is None or _runner.done() or _runner.get_loop() is not loop:
+        _runner = loop.create_task(_settle_due(), name="settle-held-reactions")
+        _timers.add(_runner)
+        _runner.add_done_callback(_timers.discard)
 
-        def learn() -> None:
-            with session_scope() as session:
-                settle_now(session=session, feedback_id=feedback_id)
 
+async def _settle_due() -> None:
+    loop = asyncio.get_running_loop()
+    while _due:
+        wait = _due[0][0] - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        batch: list[tuple[float, int, int, bool]] = []
+        while _due and _due[0][0] <= loop.time() + SETTLE_SLACK and len(batch) < SETTLE_BATCH:
+            batch.append(_due.popleft())
         try:
-            await asyncio.to_thread(learn)
+            await asyncio.to_thread(_settle_batch, [feedback_id for _, _, feedback_id, _ in batch])
         except Exception:  # the outbox job retries
-            log.exception("learning held feedback %s failed", feedback_id)
-        source_actions.kick(user_id=user_id)
+            log.exception("learning %d held reactions failed", len(batch))
+        for user_id in dict.fromkeys(u for _, u, _, kick in batch if kick):
+            source_actions.kick(user_id=user_id)
 
-    task = asyncio.get_running_loop().create_task(later(), name=f"settle-{feedback_id}")
-    _timers.add(task)
-    task.add_done_callback(_timers.discard)
+
+def _settle_batch(feedback_ids: list[int]) -> None:
+    with session_scope() as session:
+        for feedback_id in feedback_ids:
+            try:
+                settle_now(session=session, feedback_id=feedback_id)
+            except Exception:  # one bad row must not hold back the others; the outbox job retries it
+                log.exception("learning held feedback %s failed", feedback_id)
+                session.rollback()
+
+
+def _forget_due() -> None:
+    global _runner
+    _due.clear()
+    _runner = None
+
+
+singletons.on_reset("tips.undo.settle", _forget_due)

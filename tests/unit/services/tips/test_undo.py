@@ -147,3 +147,35 @@ def test_the_whole_window_through_the_service_calls(session, uid, monkeypatch):
     rows = session.exec(select(TipFeedback)).all()
     assert [(r.reaction, r.applied_at is not None) for r in rows] == [("done", True)]
     assert {m.updates for m in session.exec(select(ModelState).where(ModelState.user_id == uid))} == {1}
+
+
+def test_reactions_whose_windows_pass_together_are_learned_in_one_hop(session, monkeypatch):
+    """Several users react at once: one thread hop settles them all; only a Done kicks its source."""
+    monkeypatch.setattr(undo, "HOLD", timedelta(seconds=0.2))
+    monkeypatch.setattr(undo, "SETTLE_SLACK", 5.0)  # however slow this machine serves the four tips
+    kicked: list[int] = []
+    monkeypatch.setattr(undo.source_actions, "kick", lambda *, user_id: kicked.append(user_id))
+    hops: list[list[int]] = []
+    settle_batch = undo._settle_batch
+    monkeypatch.setattr(undo, "_settle_batch", lambda ids: (hops.append(list(ids)), settle_batch(ids)))
+    users = []
+    for _ in range(4):
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        users.append(user.id)
+
+    async def journey() -> None:
+        for i, user_id in enumerate(users):
+            shown = await tips.show(user_id=user_id)
+            reaction = "done" if i == 0 else "helpful"
+            await tips.react(
+                user_id=user_id, reaction=reaction, key=f"k-{i}", tip_ref=shown.ref, undoable=True
+            )
+        await asyncio.sleep(1.2)
+
+    asyncio.run(journey())
+    assert len(hops) == 1 and len(hops[0]) == 4  # one hop, one session, in the order they came
+    assert kicked == [users[0]]
+    assert learner_hot.flush() == 4
+    session.expire_all()
+    assert all(r.applied_at is not None for r in session.exec(select(TipFeedback)).all())
