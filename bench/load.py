@@ -6,8 +6,9 @@ Usage (each scenario starts its own production server; several run one after the
     .venv/bin/python bench/load.py mix:redis:2     # the mix with Redis state and 2 workers (SQLite, WAL)
     .venv/bin/python bench/load.py idle            # server memory per idle connected client
     options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep,
-             --profile PY_SPY (sample the server with py-spy; collapsed stacks beside the results;
-             summarise with bench/profile_shares.py)
+             --profile PY_SPY (sample the server with py-spy, GIL holder only; collapsed stacks beside
+             the results; summarise with bench/profile_shares.py), --loads-per-minute N (the server's
+             OO_RATE_LOADS_PER_MINUTE: its default 30 per user caps a closed loop at 500 loads/s)
 
 What it does: starts `scripts/run` (production build, one port) on a fresh SQLite database under
 ``data/bench_load/`` (the frontend build there is reused between runs), seeds the users with
@@ -18,9 +19,10 @@ on_load) and then sends, in turn:
 * ``TipState.helpful`` with payload ``{"key": "<view_key>-helpful", "ref": "<view_key>"}`` — the
   reaction as the page sends it (``view_key`` is the served tip's reference, the latest one the
   client saw), answered by the next tip;
-* ``TipState.load`` with ``{}`` — a tip load (the page's on_load / Retry).
+* ``TipState.load`` with ``{}`` — a tip load (the page's on_load / Retry); within
+  ``OO_TIP_RESHOW_SECONDS`` of the tip on screen it shows that tip again (`oo.services.tips.reshow`).
 
-An answer counts when its delta carries a new ``view_key``. After the run it checks every
+An answer counts when its delta carries ``view_key`` (a reload's is the same reference). After the run it checks every
 reaction against the tip it answers (the tip id inside the key the client sent must be the tip the
 row was recorded on), counts Reflex lock expiries and "lock held too long" warnings in the server
 log, and prints served events/s, p50/p95/p99, errors, server CPU per event and RSS. Results are
@@ -118,7 +120,15 @@ def profiler(server: AppServer, args: argparse.Namespace, label: str) -> subproc
         return None
     assert server.proc is not None
     out = WORK / f"{label}.pyspy.txt"
-    cmd = [str(args.profile), "record", "-p", str(server.proc.pid), "--subprocesses", "--nonblocking", "--gil"]
+    cmd = [
+        str(args.profile),
+        "record",
+        "-p",
+        str(server.proc.pid),
+        "--subprocesses",
+        "--nonblocking",
+        "--gil",
+    ]
     cmd += ["-r", "50", "-d", str(int(args.warmup + args.duration)), "--format", "raw", "-o", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -172,6 +182,8 @@ def run(spec: str, args: argparse.Namespace) -> dict:
         "OO_SCHEDULER": "false",
         "GRANIAN_WORKERS": str(workers),
     }
+    if args.loads_per_minute:  # the per-user load limit (30 a minute) caps a closed loop of loads
+        env["OO_RATE_LOADS_PER_MINUTE"] = str(args.loads_per_minute)
     if redis_on:
         import redis
 
@@ -236,6 +248,9 @@ def main() -> int:
     ap.add_argument("--procs", type=int, default=1, help="generator processes")
     ap.add_argument("--generator", type=Path, default=GENERATOR)
     ap.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    ap.add_argument(
+        "--loads-per-minute", type=int, help="OO_RATE_LOADS_PER_MINUTE for the server (default: the app's 30)"
+    )
     ap.add_argument("--profile", type=Path, help="py-spy executable: sample the server during the run")
     args = ap.parse_args()
     tip_state_name()

@@ -36,7 +36,7 @@ def time_start(checkout: Path, data: Path) -> float:
 
 
 # A round is a load and a reaction (which serves the next tip): two of the tab's
-# `ratelimit.LOADS_PER_MINUTE` (30); a faster loop is answered "Slow down" by round 12.
+# ``OO_RATE_LOADS_PER_MINUTE`` (30); a faster loop is answered "Slow down" by round 12.
 ROUND_SECONDS = 4.5
 REACTION_JS = """
 (before) => new Promise((resolve) => {

@@ -9,8 +9,8 @@ the tab's state is loaded and before the handler runs, and counts it against sha
   guard; the row-creating limits below are shared through Redis). Over it, the event is not run
   and the page shows a calm "slow down" line (`LimitState.slow`), cleared by the next event
   that goes through.
-* **a new tip** (``TipState.load``, which logs a ``tip_view`` row): `LOADS_PER_MINUTE` per
-  user; over it, the load is skipped, with the same "slow down" line.
+* **a tip load** (``TipState.load``, which may log a ``tip_view`` row): ``OO_RATE_LOADS_PER_MINUTE``
+  (30) per user; over it, the load is skipped, with the same "slow down" line.
 * **reactions** (Done, Snooze, Dismiss, Helpful, Not helpful): ``OO_RATE_REACTIONS_PER_MINUTE``
   per user. A reaction is never dropped for the rate alone: over the limit it is *deferred* —
   re-queued for the same tab once the window allows, with the "slow down" line showing
@@ -46,7 +46,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("oo.ratelimit.ws")
 REACTIONS = frozenset({"done", "snooze", "dismiss", "helpful", "not_helpful"})
-LOADS_PER_MINUTE = 30
 MAX_DEFERRED = 5
 FRONTEND_ERROR = ".handle_frontend_exception"  # its own gate: oo.state.frontend_errors
 
@@ -118,7 +117,7 @@ class EventRateLimit(Middleware):
                 f"ws:user:{user}", limit=per * 3, per=10.0
             )
             if not wait and is_tip and handler == "load":
-                wait = await ratelimit.hit(f"ws:load:{user}", limit=LOADS_PER_MINUTE, per=60.0)
+                wait = await ratelimit.hit(f"ws:load:{user}", limit=settings.rate_loads_per_minute, per=60.0)
             if wait:
                 log.info("websocket event %s refused: rate limit", handler)
                 return await self._slow(state, True)
