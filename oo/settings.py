@@ -163,7 +163,7 @@ _dev_secrets: dict[Path, str] = {}  # read once per path: `secret()` is called p
 
 
 def _dev_secret(path: Path) -> str:
-    if path in _dev_secrets and path.exists():
+    if path in _dev_secrets:  # no stat per call: it is read per tip reference
         return _dev_secrets[path]
     if path.exists():
         _dev_secrets[path] = value = path.read_text().strip()
@@ -172,6 +172,7 @@ def _dev_secret(path: Path) -> str:
     value = secrets.token_urlsafe(48)
     path.write_text(value)
     path.chmod(0o600)
+    _dev_secrets[path] = value
     return value
 
 

@@ -93,6 +93,11 @@ def test_a_reaction_lands_on_the_tip_its_reference_names_and_only_for_its_user(a
     cookie, uid = demo_cookie(app)
     call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=cookie)
     first = view_keys(call_handler(app.url, handler(TipState, "load"), cookie=cookie))[-1]
+    # A reload shows the same tip again (`reshow`); a pick elsewhere (here the JSON API) makes it
+    # stale, so the next load is a new tip.
+    assert view_keys(call_handler(app.url, handler(TipState, "load"), cookie=cookie))[-1] == first
+    picked = httpx.post(f"{app.url}/api/v1/recommend", json={}, headers={"cookie": cookie, "origin": app.url})
+    assert picked.status_code == 200, picked.text
     newer = view_keys(call_handler(app.url, handler(TipState, "load"), cookie=cookie))[-1]
     assert first[:32] != newer[:32]
     # A tab whose saved state knows nothing (or a newer tip) still records on the tip it names.

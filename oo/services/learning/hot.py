@@ -47,12 +47,20 @@ _dirty: set[int] = set()
 singletons.on_reset("learning.hot", _dirty.clear)
 
 
+# LinUCBPolicy attributes set in its __init__ and never changed by `learn` or `set_state`.
+_LINUCB_CONSTANTS = frozenset(
+    {"features", "_index", "prior_mean", "prior_precisions", "change", "_p0", "_p0_m0"}
+)
+
+
 def _clone(policy: Policy) -> Policy:
-    """A copy to learn on: LinUCB's arrays and learning-state objects copied, constants shared (else deepcopy)."""
+    """A copy to learn on: LinUCB's arrays and learning-state objects copied, its constants shared (else deepcopy)."""
     if type(policy) is not LinUCBPolicy:
         return copy.deepcopy(policy)
     twin = copy.copy(policy)
     for name, value in vars(policy).items():
+        if name in _LINUCB_CONSTANTS:
+            continue  # the feature index, priors and settings: shared, never changed after __init__
         if isinstance(value, np.ndarray):
             setattr(twin, name, value.copy(order="K"))  # keeps Fortran order for the in-place updates
         elif isinstance(value, list | dict | set) or (

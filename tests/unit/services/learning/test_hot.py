@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import copy
+
+import numpy as np
 import pytest
 from sqlalchemy import text
 from sqlmodel import Session, SQLModel, select
@@ -189,3 +192,19 @@ def test_learning_on_a_copy_leaves_the_cached_model_as_it_was():
         twin.learn(dict.fromkeys(original.features[:3], 1.0), 1.0)
     assert twin.get_state() != before
     assert original.get_state() == before
+
+
+def test_a_copy_to_learn_on_shares_only_what_learning_never_changes():
+    """`_clone` shares LinUCB's constants; every version's learning and restoring leave them as they were."""
+    for spec in (s for s in POLICY_SPECS if s.name == "linucb"):
+        original = learner.build_policy(spec.name, spec.version, spec.params, seed=1)
+        assert learner_hot._LINUCB_CONSTANTS.issubset(vars(original))  # a renamed one would be copied again
+        frozen = {name: copy.deepcopy(getattr(original, name)) for name in learner_hot._LINUCB_CONSTANTS}
+        twin = learner_hot._clone(original)
+        assert all(getattr(twin, n) is getattr(original, n) for n in learner_hot._LINUCB_CONSTANTS)
+        for i in range(60):
+            twin.learn({f: float((i + j) % 3) for j, f in enumerate(original.features)}, (-1.0) ** i)
+        twin.set_state(twin.get_state())
+        for name, value in frozen.items():
+            now = getattr(original, name)
+            assert np.array_equal(now, value) if isinstance(value, np.ndarray) else now == value, name
