@@ -197,8 +197,13 @@ def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> 
 
 def served_features(tip: TipView) -> dict[str, dict[str, float]]:
     """The served task's features per encoder, as logged in ``tip_view.features``."""
+    return logged_features(tip.features)
+
+
+def logged_features(text: str | None) -> dict[str, dict[str, float]]:
+    """``tip_view.features`` (JSON text) as features per encoder; {} when unreadable."""
     try:
-        data = json.loads(tip.features or "{}")
+        data = json.loads(text or "{}")
     except ValueError:
         return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}

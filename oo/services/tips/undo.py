@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+import sqlalchemy as sa
 from sqlalchemy import delete, update
 from sqlalchemy.engine import CursorResult
 from sqlmodel import Session, col, select
@@ -166,21 +167,45 @@ def withdraw(
     )
 
 
+_HELD = (
+    sa.select(col(TipFeedback.id), col(TipFeedback.user_id), col(TipFeedback.reward), col(TipView.features))
+    .select_from(TipFeedback)
+    .outerjoin(TipView, col(TipView.id) == col(TipFeedback.tip_id))
+    .where(
+        col(TipFeedback.id).in_(sa.bindparam("ids", expanding=True)), col(TipFeedback.applied_at).is_(None)
+    )
+)
+
+
 def settle_now(*, session: Session, feedback_id: int) -> bool:
     """Teach the learner a held reaction whose window has passed (no-op if withdrawn or learned).
 
     It goes the way of every /tip reaction: into the user's in-memory models now, persisted by the
     next write-behind flush (`oo.services.learning.hot`).
     """
-    fb = session.get(TipFeedback, feedback_id, populate_existing=True)
-    if fb is None or fb.applied_at is not None or fb.id is None:
-        return False
-    tip = session.get(TipView, fb.tip_id)
-    xs = learner.served_features(tip) if tip else {}
-    return (
-        learner_hot.learn_now(session=session, user_id=fb.user_id, feedback_id=fb.id, reward=fb.reward, xs=xs)
-        > 0
-    )
+    return _settle(session, [feedback_id]) > 0
+
+
+def _settle(session: Session, feedback_ids: list[int]) -> int:
+    """`settle_now` for many reactions: one read of what is still held, then each is learned."""
+    held = {r[0]: r for r in session.connection().execute(_HELD, {"ids": feedback_ids}).all()}
+    learned = 0
+    for feedback_id in feedback_ids:  # in the order they came
+        if feedback_id not in held:
+            continue  # withdrawn, or already learned
+        _, user_id, reward, features = held[feedback_id]
+        try:
+            xs = learner.logged_features(features)
+            learned += (
+                learner_hot.learn_now(
+                    session=session, user_id=user_id, feedback_id=feedback_id, reward=reward, xs=xs
+                )
+                > 0
+            )
+        except Exception:  # one bad row must not hold back the others; the outbox job retries it
+            log.exception("learning held feedback %s failed", feedback_id)
+            session.rollback()
+    return learned
 
 
 def schedule_settle(*, user_id: int, feedback_id: int, kick: bool = True) -> None:
@@ -218,12 +243,7 @@ async def _settle_due() -> None:
 
 def _settle_batch(feedback_ids: list[int]) -> None:
     with session_scope() as session:
-        for feedback_id in feedback_ids:
-            try:
-                settle_now(session=session, feedback_id=feedback_id)
-            except Exception:  # one bad row must not hold back the others; the outbox job retries it
-                log.exception("learning held feedback %s failed", feedback_id)
-                session.rollback()
+        _settle(session, feedback_ids)
 
 
 def _forget_due() -> None:
