@@ -41,6 +41,8 @@ class TipView(SQLModel, table=True):
 
     __table_args__ = (
         sa.Index("ix_tip_view_user_served", "user_id", "served_at"),
+        # A pick reads the user's recent advice tips only (however many task tips they have).
+        sa.Index("ix_tip_view_user_source_served", "user_id", "source", "served_at"),
         # Covers the admin console's time-window aggregations (overview, experiments, rewards).
         sa.Index(
             "ix_tip_view_served_cover",

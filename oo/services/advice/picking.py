@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from oo.models import TipView
@@ -91,18 +92,12 @@ def match(piece: Piece, moment: Moment) -> tuple[float, tuple[str, ...]]:
     return score, tuple(why)
 
 
-def recent(
-    *, session: Session, user_id: int, now: datetime, days: int
-) -> list[tuple[str, datetime, str | None]]:
-    """The user's advice tips of the last ``days``: (key, served at, reaction)."""
-    rows = session.exec(
-        select(TipView.external_id, TipView.served_at, TipView.reaction).where(
-            TipView.user_id == user_id,
-            TipView.source == ADVICE_SOURCE,
-            col(TipView.served_at) >= now - timedelta(days=days),
-        )
-    ).all()
-    return [(k, t, r) for k, t, r in rows]
+_SEEN = select(col(TipView.external_id), col(TipView.served_at), col(TipView.reaction)).where(
+    col(TipView.user_id) == sa.bindparam("user_id"),
+    col(TipView.source) == ADVICE_SOURCE,
+    col(TipView.served_at) >= sa.bindparam("oldest"),
+    sa.or_(col(TipView.served_at) >= sa.bindparam("shown_since"), col(TipView.reaction) == "dismiss"),
+)
 
 
 @dataclass(frozen=True)
@@ -110,22 +105,33 @@ class History:
     """What the user's recent advice tips say: pieces resting now, and the newest advice shown."""
 
     resting: frozenset[str]
-    last_shown: datetime | None
+    last_shown: datetime | None  # within the repeat window or ``recent`` (older: None)
 
 
-def history(*, session: Session, user_id: int, now: datetime, repeat_days: int, dismiss_days: int) -> History:
+def history(
+    *,
+    session: Session,
+    user_id: int,
+    now: datetime,
+    repeat_days: int,
+    dismiss_days: int,
+    recent: timedelta = timedelta(0),
+) -> History:
     """One read of the user's recent advice tips: the keys resting now, and the last advice shown.
 
     A piece rests when it was shown within the repeat window (or the last hour), or dismissed
-    within the dismiss window.
+    within the dismiss window. Only those tips are read (an index on user, source and time), so
+    a person with years of tips costs what one with a week does; ``last_shown`` is exact within
+    the repeat window or ``recent``, whichever is longer.
     """
     out, last = set(), None
     repeat_since = now - max(timedelta(days=repeat_days), MIN_GAP)
+    shown_since = min(repeat_since, now - recent)
     dismiss_since = now - timedelta(days=dismiss_days)
-    for key, served_at, reaction in recent(
-        session=session, user_id=user_id, now=now, days=max(repeat_days, dismiss_days, 1)
-    ):
-        last = served_at if last is None or served_at > last else last
+    params = {"user_id": user_id, "oldest": min(shown_since, dismiss_since), "shown_since": shown_since}
+    for key, served_at, reaction in session.connection().execute(_SEEN, params).all():
+        if served_at >= shown_since:
+            last = served_at if last is None or served_at > last else last
         if served_at >= repeat_since or (reaction == "dismiss" and served_at >= dismiss_since):
             out.add(key)
     return History(frozenset(out), last)

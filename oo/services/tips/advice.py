@@ -95,6 +95,7 @@ def decide(
         now=now,
         repeat_days=settings.advice_repeat_days,
         dismiss_days=settings.advice_dismiss_days,
+        recent=mixing.RECENT_ADVICE,
     )
     moment = Moment(local=local, open_tasks=open_tasks)
     advice = picking.pick(pieces=pieces, moment=moment, resting=seen.resting, rng=rng)

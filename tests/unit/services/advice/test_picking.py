@@ -44,3 +44,52 @@ def test_weekend_pieces_fit_the_weekend_better():
     assert match(weekend_piece, saturday)[0] > match(workday_piece, saturday)[0]
     wednesday = Moment(SATURDAY_MORNING.replace(day=25), open_tasks=3)
     assert match(workday_piece, wednesday)[0] > match(weekend_piece, wednesday)[0]
+
+
+def test_the_history_reads_what_rests_and_the_last_advice_without_the_rest_of_the_log(session):
+    """Shown within the repeat window or dismissed within the dismiss window rests; task tips and
+    older advice are not read; the last advice is exact within the repeat or `recent` window."""
+    import uuid
+    from datetime import UTC, timedelta
+
+    import sqlalchemy as sa
+
+    from oo.models import TipView, table
+    from oo.services.accounts import sessions as accounts
+    from oo.services.advice.picking import ADVICE_SOURCE, history
+
+    now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+    uid = accounts.create_demo_user(session=session).id
+    other = accounts.create_demo_user(session=session).id
+
+    def tip(
+        key: str, ago: timedelta, reaction: str | None = None, source: str = ADVICE_SOURCE, user: int = uid
+    ):
+        return {
+            "id": uuid.uuid4().hex, "user_id": user, "task_id": None, "source": source, "external_id": key,
+            "kind": "advice", "channel": "web", "policy": "kind_mix", "policy_version": 1, "score": 0.0,
+            "fallback": False, "features": "{}", "explanation": "{}", "latency_ms": 1.0,
+            "served_at": now - ago, "reaction": reaction, "propensity": 1.0,
+        }  # fmt: skip
+
+    rows = [
+        tip("shown-2h", timedelta(hours=2)),
+        tip("shown-3d", timedelta(days=3)),
+        tip("shown-9d", timedelta(days=9)),  # past the 7-day repeat window: free again
+        tip("dismissed-30d", timedelta(days=30), "dismiss"),  # within the 60-day dismiss window
+        tip("dismissed-90d", timedelta(days=90), "dismiss"),  # past it
+        tip("task-1h", timedelta(hours=1), source="demo"),  # a task tip is not advice
+        tip("other-user", timedelta(minutes=5), user=other),
+    ]
+    session.connection().execute(sa.insert(table(TipView)), rows)
+    session.commit()
+    seen = history(session=session, user_id=uid, now=now, repeat_days=7, dismiss_days=60)
+    assert seen.resting == {"shown-2h", "shown-3d", "dismissed-30d"}
+    assert seen.last_shown == now - timedelta(hours=2)
+    # With no repeat window (one hour's gap), the last advice is still known within `recent`.
+    quick = history(session=session, user_id=uid, now=now, repeat_days=0, dismiss_days=60)
+    assert quick.resting == {"dismissed-30d"} and quick.last_shown is None
+    within = history(
+        session=session, user_id=uid, now=now, repeat_days=0, dismiss_days=60, recent=timedelta(hours=3)
+    )
+    assert within.resting == {"dismissed-30d"} and within.last_shown == now - timedelta(hours=2)
