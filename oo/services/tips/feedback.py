@@ -17,20 +17,19 @@ the admin reward op and the delayed reward of a task completed at its source:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
-from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
+from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, table, utcnow
 from oo.recommender import REWARDS
 from oo.services.advice import mixing
 from oo.services.learning import hot as learner_hot
@@ -43,7 +42,6 @@ ORIGINS = ("user", "webhook", "admin")
 KEY_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TIP_ID_RE = re.compile(r"^[0-9a-f]{32}$")
 DISMISS_FOR = timedelta(days=1)
-DELAYED_REWARD_WINDOW = timedelta(days=7)  # as the Todoist webhook's "recently shown"
 
 
 class FeedbackError(ValueError):
@@ -251,6 +249,13 @@ def _checked(idempotency_key: object, reaction: object, origin: str, tip_id: obj
     return key, checked
 
 
+_CLAIM = (
+    sa.update(table(TipView))
+    .where(table(TipView).c.id == sa.bindparam("tip_id"), table(TipView).c.reaction.is_(None))
+    .values(reaction=sa.bindparam("reaction"), reacted_at=sa.bindparam("reacted_at"))
+)
+
+
 def _write(
     session: Session,
     tip: TipView,
@@ -266,12 +271,12 @@ def _write(
     Returns the row, whether it is the tip's first reaction and whether the learner should learn
     from it; or, when the same key raced in from another request, that request's result.
     """
-    claim = session.exec(
-        update(TipView)
-        .where(col(TipView.id) == tip.id, col(TipView.reaction).is_(None))
-        .values(reaction=reaction, reacted_at=now)
-    )
+    # Core, built once: the ORM's bulk update (with its session sync) cost ~0.9 ms per reaction.
+    claim = session.connection().execute(_CLAIM, {"tip_id": tip.id, "reaction": reaction, "reacted_at": now})
     first = claim.rowcount == 1
+    if first:  # the loaded tip says so too, without a reload
+        set_committed_value(tip, "reaction", reaction)
+        set_committed_value(tip, "reacted_at", now)
     learn = first or signals.later_absorbed(session, tip.id, reaction)
     signals.note_answered(tip.user_id, tip.id)
     if origin == "user":
@@ -335,60 +340,6 @@ def _learn_kind_now(session: Session, user_id: int, tip_id: str, row: TipFeedbac
     except Exception:
         session.rollback()
         log.exception("the kind learner could not learn from feedback %s", row.id)
-
-
-def record_completion(
-    *,
-    session: Session,
-    user_id: int,
-    source: str,
-    task_ref: str,
-    dedupe: str,
-    now: datetime | None = None,
-) -> FeedbackResult | None:
-    """A task completed at its source soon after it was shown: a delayed Done (+1) on its latest tip.
-
-    Args:
-        session: Database session.
-        user_id: The task's owner.
-        source: The task source (``todoist``).
-        task_ref: oO's task id (digits), or else the task's id at the source.
-        dedupe: The delivery or event id; a replay with the same value is a no-op.
-        now: When it was completed.
-
-    Returns:
-        The feedback result, or None when no tip showed that task within the window.
-    """
-    now = now or utcnow()
-    # The publisher sends oO's task id (as ``signals.tip.served`` does); a non-numeric id can
-    # only be the source's own id.
-    numeric = task_ref.isdigit() and len(task_ref) < 18
-    match = col(TipView.task_id) == int(task_ref) if numeric else col(TipView.external_id) == task_ref
-    tip = session.exec(
-        select(TipView)
-        .where(
-            TipView.user_id == user_id,
-            TipView.source == source,
-            match,
-            col(TipView.served_at) >= now - DELAYED_REWARD_WINDOW,
-        )
-        .order_by(col(TipView.served_at).desc())
-    ).first()
-    if tip is None:
-        return None
-    key = "wh-" + hashlib.sha256(dedupe.encode()).hexdigest()[:40]
-    try:
-        return record(
-            session=session,
-            user_id=user_id,
-            tip_id=tip.id,
-            reaction="done",
-            idempotency_key=key,
-            origin="webhook",
-            now=now,
-        )
-    except IdempotencyConflict:
-        return None
 
 
 def feedback_event(result: FeedbackResult, *, user_id: int) -> Event:

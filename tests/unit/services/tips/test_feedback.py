@@ -12,7 +12,7 @@ from oo.recommender import POLICY_SPECS, REWARDS
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import learner, policies
 from oo.services.sources import catalog as sources
-from oo.services.tips import feedback
+from oo.services.tips import delayed_reward, feedback
 from oo.services.tips.recommend import recommend
 
 pytestmark = pytest.mark.usefixtures("generous_budget")
@@ -233,20 +233,20 @@ def test_reset_forgets_the_users_models_only(session, user_id):
 def test_a_task_completed_at_its_source_is_a_delayed_done_once(session, user_id):
     rec = recommend(session=session, user_id=user_id)
     view = session.get(TipView, rec.tip_id)
-    got = feedback.record_completion(
+    got = delayed_reward.record_completion(
         session=session, user_id=user_id, source=view.source, task_ref=str(rec.task_id), dedupe="delivery-1"
     )
     assert got.origin == "webhook" and got.reaction == "done" and got.learned
-    again = feedback.record_completion(
+    again = delayed_reward.record_completion(
         session=session, user_id=user_id, source=view.source, task_ref=str(rec.task_id), dedupe="delivery-1"
     )
     assert again.duplicate and len(session.exec(select(TipFeedback)).all()) == 1
     assert session.get(Task, rec.task_id).completed_at is None, (
         "the source already completed it; oO only learns"
     )
-    late = datetime.now(UTC) + feedback.DELAYED_REWARD_WINDOW + timedelta(minutes=1)
+    late = datetime.now(UTC) + delayed_reward.DELAYED_REWARD_WINDOW + timedelta(minutes=1)
     assert (
-        feedback.record_completion(
+        delayed_reward.record_completion(
             session=session,
             user_id=user_id,
             source=view.source,
@@ -257,7 +257,7 @@ def test_a_task_completed_at_its_source_is_a_delayed_done_once(session, user_id)
         is None
     )
     assert (
-        feedback.record_completion(
+        delayed_reward.record_completion(
             session=session, user_id=user_id, source="todoist", task_ref=str(rec.task_id), dedupe="delivery-3"
         )
         is None
