@@ -24,7 +24,6 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, col, select
 
 from oo.bus import Event
@@ -149,14 +148,14 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
 def _apply_to_task(
     session: Session,
     user_id: int,
-    tip: TipView,
+    tip: _Tip,
     reaction: str,
     now: datetime,
     snooze_hours: int,
     hold: timedelta | None = None,
 ) -> None:
-    if tip.kind == "advice":
-        return  # advice has no task: Done means "I did it"; nothing is closed at any source
+    if tip.kind == "advice" or reaction not in ("done", "snooze", "dismiss"):
+        return  # advice has no task (Done means "I did it"); helpful / not helpful judge the tip
     task = session.get(Task, tip.task_id) if tip.task_id is not None else None
     if task is None or task.user_id != user_id or task.completed_at is not None:
         return
@@ -178,8 +177,6 @@ def _apply_to_task(
         task.snoozed_until = now + timedelta(hours=snooze_hours)
     elif reaction == "dismiss":
         task.snoozed_until = now + DISMISS_FOR
-    else:
-        return  # helpful / not helpful say something about the tip, not the task
     task.updated_at = now
     session.add(task)
 
@@ -226,9 +223,10 @@ def record(
     known = _existing(session, user_id, key, tip_id, reaction)
     if known is not None:
         return known
-    tip = session.get(TipView, tip_id)
-    if tip is None or tip.user_id != user_id:
+    found = session.connection().execute(_TIP, {"tip_id": tip_id}).first()
+    if found is None or found.user_id != user_id:
         raise TipNotFound("no such tip")
+    tip = _Tip(**found._mapping)
     now = now or utcnow()
     written = _write(session, tip, key, reaction, origin, now, snooze_hours, hold)
     if isinstance(written, FeedbackResult):
@@ -249,6 +247,20 @@ def _checked(idempotency_key: object, reaction: object, origin: str, tip_id: obj
     return key, checked
 
 
+@dataclass(frozen=True)
+class _Tip:
+    """What a reaction needs of its tip (read with Core: no ORM object, no explanation text)."""
+
+    id: str
+    user_id: int
+    kind: str
+    task_id: int | None
+    features: str | None
+
+
+_TIP = sa.select(
+    *(table(TipView).c[name] for name in ("id", "user_id", "kind", "task_id", "features"))
+).where(table(TipView).c.id == sa.bindparam("tip_id"))
 _CLAIM = (
     sa.update(table(TipView))
     .where(table(TipView).c.id == sa.bindparam("tip_id"), table(TipView).c.reaction.is_(None))
@@ -258,7 +270,7 @@ _CLAIM = (
 
 def _write(
     session: Session,
-    tip: TipView,
+    tip: _Tip,
     key: str,
     reaction: str,
     origin: str,
@@ -274,9 +286,6 @@ def _write(
     # Core, built once: the ORM's bulk update (with its session sync) cost ~0.9 ms per reaction.
     claim = session.connection().execute(_CLAIM, {"tip_id": tip.id, "reaction": reaction, "reacted_at": now})
     first = claim.rowcount == 1
-    if first:  # the loaded tip says so too, without a reload
-        set_committed_value(tip, "reaction", reaction)
-        set_committed_value(tip, "reacted_at", now)
     learn = first or signals.later_absorbed(session, tip.id, reaction)
     signals.note_answered(tip.user_id, tip.id)
     if origin == "user":
@@ -303,7 +312,7 @@ def _write(
     return row, first, learn
 
 
-def _teach(session: Session, tip: TipView, row: TipFeedback, now: datetime, *, write_behind: bool) -> None:
+def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, write_behind: bool) -> None:
     """Teach the learner from a recorded reaction: in memory (write-behind) or written now.
 
     A failure is logged and left to the outbox job (the row stays unapplied), never raised.
@@ -324,7 +333,7 @@ def _teach(session: Session, tip: TipView, row: TipFeedback, now: datetime, *, w
             user_id=tip.user_id,
             feedback_id=row.id,  # type: ignore[arg-type]
             reward=row.reward,
-            xs=learner.served_features(tip),
+            xs=learner.logged_features(tip.features),
         )
     except Exception:
         session.rollback()
