@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     todoist_api_url: str = "https://api.todoist.com/api/v1"
     sync_interval_seconds: int = Field(300, ge=5)
     snooze_hours: int = Field(3, ge=1, le=168)
+    # Learner models kept hot per process (user x learning policy, ~12 kB each on average: the
+    # default holds ~2,300 active users' seven models in ~200 MB); a miss reloads from the database.
+    model_cache_size: int = Field(16_384, ge=64, le=10_000_000)
     tip_reshow_seconds: int = Field(90, ge=0, le=3600)  # a reload this soon shows the same tip (0: never)
     advice_default: bool = True  # the Advice switch of users who never touched it
     advice_repeat_days: int = Field(7, ge=0, le=365)  # a shown piece of advice rests this long

@@ -36,10 +36,10 @@ from oo.services.advice import mixing
 from oo.services.learning import stats as learner_stats
 from oo.services.learning.policies import PolicyRef, serving_set
 from oo.services.learning.stats import PolicyStats
+from oo.settings import get_settings
 
 log = logging.getLogger("oo.learner")
 
-CACHE_SIZE = 4096  # models (user x policy); a linucb@3 model is ~30 kB in memory
 APPLY_ATTEMPTS = 3
 _RANDOM = build_policy("random", 1)
 
@@ -67,11 +67,16 @@ class _Conflict(Exception):
 class ModelCache:
     """A thread-safe LRU of loaded policies keyed by (user id, policy key)."""
 
-    def __init__(self, size: int = CACHE_SIZE) -> None:
-        """An empty cache holding at most ``size`` models."""
-        self.size = size
+    def __init__(self, size: int | None = None) -> None:
+        """An empty cache holding at most ``size`` models (None: ``OO_MODEL_CACHE_SIZE``)."""
+        self._size = size
         self._items: OrderedDict[tuple[int, str], _Entry] = OrderedDict()
         self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        """How many models it keeps."""
+        return self._size if self._size is not None else get_settings().model_cache_size
 
     def get(self, key: tuple[int, str]) -> _Entry | None:
         """The entry, marked as recently used."""
@@ -86,7 +91,7 @@ class ModelCache:
         with self._lock:
             self._items[key] = entry
             self._items.move_to_end(key)
-            while len(self._items) > self.size:
+            while len(self._items) > self.size:  # evicting a user's model costs a reload at the next pick
                 self._items.popitem(last=False)
 
     def drop_user(self, user_id: int, policy_key: str | None = None) -> None:

@@ -208,3 +208,22 @@ def test_a_copy_to_learn_on_shares_only_what_learning_never_changes():
         for name, value in frozen.items():
             now = getattr(original, name)
             assert np.array_equal(now, value) if isinstance(value, np.ndarray) else now == value, name
+
+
+def test_the_model_cache_keeps_as_many_models_as_configured(monkeypatch):
+    """``OO_MODEL_CACHE_SIZE`` bounds the hot models (least recently used go first)."""
+    from oo.services.learning.learner import ModelCache
+
+    monkeypatch.setenv("OO_MODEL_CACHE_SIZE", "64")
+    settings.get_settings.cache_clear()
+    cache = ModelCache()
+    assert cache.size == 64
+    for user_id in range(100):
+        cache.put((user_id, "linucb@5"), object())  # type: ignore[arg-type]
+        if user_id == 50:
+            assert cache.get((0, "linucb@5")) is not None  # used: it outlives the ones put after it
+    assert len(cache) == 64 and cache.get((0, "linucb@5")) is not None
+    assert cache.get((36, "linucb@5")) is None and cache.get((37, "linucb@5")) is not None
+    monkeypatch.delenv("OO_MODEL_CACHE_SIZE")
+    settings.get_settings.cache_clear()
+    assert ModelCache().size == 16_384 and ModelCache(size=8).size == 8
