@@ -8,7 +8,8 @@ Usage (each scenario starts its own production server; several run one after the
     options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep,
              --profile PY_SPY (sample the server with py-spy, GIL holder only; collapsed stacks beside
              the results; summarise with bench/profile_shares.py), --loads-per-minute N (the server's
-             OO_RATE_LOADS_PER_MINUTE: its default 30 per user caps a closed loop at 500 loads/s)
+             OO_RATE_LOADS_PER_MINUTE: its default 30 per user caps a closed loop at 500 loads/s),
+             --env KEY=VALUE (a server setting, e.g. OO_MODEL_CACHE_SIZE=4096; repeatable)
 
 What it does: starts `scripts/run` (production build, one port) on a fresh SQLite database under
 ``data/bench_load/`` (the frontend build there is reused between runs), seeds the users with
@@ -182,6 +183,9 @@ def run(spec: str, args: argparse.Namespace) -> dict:
         "OO_SCHEDULER": "false",
         "GRANIAN_WORKERS": str(workers),
     }
+    for pair in args.env:  # e.g. OO_MODEL_CACHE_SIZE=4096, to compare settings in one session
+        key, _, value = pair.partition("=")
+        env[key] = value
     if args.loads_per_minute:  # the per-user load limit (30 a minute) caps a closed loop of loads
         env["OO_RATE_LOADS_PER_MINUTE"] = str(args.loads_per_minute)
     if redis_on:
@@ -251,6 +255,7 @@ def main() -> int:
     ap.add_argument(
         "--loads-per-minute", type=int, help="OO_RATE_LOADS_PER_MINUTE for the server (default: the app's 30)"
     )
+    ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
     ap.add_argument("--profile", type=Path, help="py-spy executable: sample the server during the run")
     args = ap.parse_args()
     tip_state_name()

@@ -24,7 +24,9 @@ from __future__ import annotations
 import abc
 import itertools
 import math
+import sys
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from typing import Any, ClassVar, NamedTuple, TypeAlias
 
 import numpy as np
@@ -38,6 +40,7 @@ __all__ = [
     "Policy",
     "as_matrix",
     "check_reward",
+    "feature_index",
     "greedy_probabilities",
 ]
 
@@ -338,3 +341,18 @@ class Policy(abc.ABC):
         except (TypeError, ValueError, KeyError) as exc:
             raise ValueError(f"invalid state.rng: {exc}") from exc
         self._rng = rng
+
+
+@lru_cache(maxsize=256)
+def feature_index(features: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, int]]:
+    """Feature names (interned) and their column index, shared read-only by every model of one set.
+
+    Examples:
+        >>> names, index = feature_index(("bias", "priority"))
+        >>> index["priority"], feature_index(("bias", "priority"))[1] is index
+        (1, True)
+    """
+    if not features or len(set(features)) != len(features):
+        raise ValueError("features must be a non-empty sequence of unique names")
+    names = tuple(sys.intern(f) for f in features)
+    return names, {f: i for i, f in enumerate(names)}

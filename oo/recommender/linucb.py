@@ -54,7 +54,7 @@ from typing import Any
 import numpy as np
 from river.utils.math import sherman_morrison
 
-from oo.recommender.base import Candidates, Choice, Pick, Policy, as_matrix, check_reward
+from oo.recommender.base import Candidates, Choice, Pick, Policy, as_matrix, check_reward, feature_index
 from oo.recommender.change import ChangeDetector
 from oo.recommender.exploration import check_exploration, sample, softmax_mix
 
@@ -130,10 +130,7 @@ class LinUCBPolicy(Policy):
         seed: int | None = None,
     ) -> None:
         super().__init__(version=version, encoder=encoder, seed=seed)
-        self.features = tuple(features)
-        if not self.features or len(set(self.features)) != len(self.features):
-            raise ValueError("features must be a non-empty sequence of unique names")
-        self._index = {f: i for i, f in enumerate(self.features)}
+        self.features, self._index = feature_index(tuple(features))
         self.alpha = float(alpha)
         if not (math.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")

@@ -21,6 +21,7 @@ tips, so such an entry is never shown and ages out within `reshow_seconds`.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections import OrderedDict
@@ -68,8 +69,10 @@ def remember(user_id: int, tip: Recommendation, ref: str) -> None:
     if tip.empty or not tip.tip_id or not ref or _ttl() <= 0:
         forget(user_id)
         return
+    # What the page shows of it, without the per-feature explanation (kept per user, so small).
+    slim = dataclasses.replace(tip, explanation=dataclasses.replace(tip.explanation, features=()))
     with _lock:
-        _entries[user_id] = (time.monotonic(), tip, ref)
+        _entries[user_id] = (time.monotonic(), slim, ref)
         _entries.move_to_end(user_id)
         while len(_entries) > MAX_ENTRIES:
             _entries.popitem(last=False)

@@ -47,6 +47,10 @@ def test_a_reload_shows_the_same_tip_and_logs_no_new_decision(session, uid):
         again = load(uid)
         assert (again.ref, again.tip.tip_id, again.tip.text) == (first.ref, first.tip.tip_id, first.tip.text)
         assert again.sources == first.sources
+        assert (again.tip.kind, again.tip.explanation.summary) == (
+            first.tip.kind,
+            first.tip.explanation.summary,
+        )
     assert views(session) == 1
     fresh = asyncio.run(tips.show(user_id=uid))  # not a load (e.g. after a refused reaction): a new pick
     assert fresh.tip.tip_id != first.tip.tip_id and views(session) == 2
