@@ -39,7 +39,9 @@ from oo.settings import get_settings
 MAX_ENTRIES = 100_000
 
 _lock = threading.Lock()
-_entries: OrderedDict[int, tuple[float, Recommendation, str]] = OrderedDict()  # user id -> (monotonic, Shown)
+_entries: OrderedDict[int, tuple[float, Recommendation, str]] = (
+    OrderedDict()
+)  # user id -> (monotonic, tip, its ref)
 
 # The user's latest tip, with what decides whether it may be shown again (one indexed lookup).
 _LATEST = (
