@@ -103,16 +103,16 @@ def recalled(user_id: int) -> tuple[Recommendation, str] | None:
 
 
 def still_current(
-    session: Session, *, user_id: int, tip_id: str, kind: str, now: datetime | None = None
+    session: Session, *, user_id: int, tip: Recommendation, now: datetime | None = None
 ) -> bool:
-    """Whether ``tip_id`` is the user's latest tip, unanswered, and still fit to show."""
+    """Whether ``tip`` is the user's latest tip, unanswered, and still fit to show."""
     row = session.connection().execute(_LATEST, {"user_id": user_id, "now": now or utcnow()}).first()
     if row is None:
         return False
     latest, reaction, task_id, completed_at, snoozed, advice_enabled = row
-    if latest != tip_id or reaction is not None:
+    if latest != tip.tip_id or reaction is not None:
         return False
-    if kind == "advice":
+    if tip.kind == "advice":
         return preferences.effective(advice_enabled)
     return task_id is not None and completed_at is None and not snoozed  # the task may be gone
 

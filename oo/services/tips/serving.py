@@ -202,16 +202,14 @@ async def show(
     """
     later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
     remembered = reshow.recalled(user_id) if again and channel == "web" and not exclude_task_ids else None
-    reshown: list[Shown] = []  # set when the remembered tip was shown again
 
     def run(check: bool) -> Shown | None:
         with session_scope() as session:
             sources, stale = _sources(session, user_id)
             if check and stale:
                 return None
-            if remembered is not None and _current(session, user_id, remembered[0]):
-                reshown.append(Shown(remembered[0], remembered[1], sources))
-                return reshown[0]
+            if remembered is not None and reshow.still_current(session, user_id=user_id, tip=remembered[0]):
+                return Shown(remembered[0], remembered[1], sources)
             return _pick(session, user_id, channel, timezone, exclude_task_ids, later, sources)
 
     shown = await asyncio.to_thread(run, refresh)
@@ -219,19 +217,13 @@ async def show(
         await todoist_sync.refresh_if_stale(user_id=user_id)
         shown = await asyncio.to_thread(run, False)
     assert shown is not None
-    if reshown:
-        return shown
+    if remembered is not None and shown.tip is remembered[0]:
+        return shown  # shown again: no new decision to log or announce
     shadows.start(later)
     if channel == "web":
         reshow.remember(user_id, shown.tip, shown.ref)
     await _announce(user_id, channel, shown, None)
     return shown
-
-
-def _current(session: Session, user_id: int, tip: Recommendation) -> bool:
-    return bool(tip.tip_id) and reshow.still_current(
-        session, user_id=user_id, tip_id=tip.tip_id or "", kind=tip.kind
-    )
 
 
 def _in_session(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
