@@ -9,8 +9,11 @@ the tab's state is loaded and before the handler runs, and counts it against sha
   guard; the row-creating limits below are shared through Redis). Over it, the event is not run
   and the page shows a calm "slow down" line (`LimitState.slow`), cleared by the next event
   that goes through.
-* **a tip load** (``TipState.load``, which may log a ``tip_view`` row): ``OO_RATE_LOADS_PER_MINUTE``
-  (30) per user; over it, the load is skipped, with the same "slow down" line.
+* **a new pick on a tip load** (``TipState.load`` logs a ``tip_view`` row when it picks):
+  ``OO_RATE_LOADS_PER_MINUTE`` (30) per user, counted by the handler itself through
+  `allow_new_pick` (the `serving.show` gate), because only the handler knows whether the load
+  shows the tip on screen again (`reshow`: no row, not counted) or makes a new pick. Over it,
+  nothing is picked, what is on screen stays, with the same "slow down" line.
 * **reactions** (Done, Snooze, Dismiss, Helpful, Not helpful): ``OO_RATE_REACTIONS_PER_MINUTE``
   per user. A reaction is never dropped for the rate alone: over the limit it is *deferred* —
   re-queued for the same tab once the window allows, with the "slow down" line showing
@@ -88,7 +91,6 @@ class EventRateLimit(Middleware):
     def __init__(self) -> None:
         """No tab deferred or flagged yet."""
         self._deferred: dict[str, int] = {}
-        self._flagged: set[str] = set()
 
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
         """None to run the event; a "slow down" update when it is refused or deferred."""
@@ -116,20 +118,18 @@ class EventRateLimit(Middleware):
             wait = local.hit_now(f"ws:conn:{token}", limit=per, per=10.0) or local.hit_now(
                 f"ws:user:{user}", limit=per * 3, per=10.0
             )
-            if not wait and is_tip and handler == "load":
-                wait = await ratelimit.hit(f"ws:load:{user}", limit=settings.rate_loads_per_minute, per=60.0)
             if wait:
                 log.info("websocket event %s refused: rate limit", handler)
                 return await self._slow(state, True)
-        if token in self._flagged:
-            self._flagged.discard(token)
+        if token in _flagged:
+            _flagged.discard(token)
             (await state.get_state(LimitState)).slow = False  # sent with the handler's own delta
         return None
 
     async def _slow(self, state: BaseState, slow: bool) -> StateUpdate:
         root = state._get_root_state()
         (await root.get_state(LimitState)).slow = slow
-        self._flagged.add(root.router.session.client_token)
+        _flagged.add(root.router.session.client_token)
         delta = await root._get_resolved_delta()
         root._clean()
         return StateUpdate(delta=delta)
@@ -160,4 +160,20 @@ class EventRateLimit(Middleware):
         return await self._slow(state, True)
 
 
+async def allow_new_pick(state: BaseState, user_id: int) -> bool:
+    """The per-user load limit, asked by a tip load before a new pick; False flags the tab "slow".
+
+    ``state`` is the background handler's state proxy: its lock is taken only to set the flag.
+    """
+    wait = await ratelimit.hit(f"ws:load:{user_id}", limit=get_settings().rate_loads_per_minute, per=60.0)
+    if not wait:
+        return True
+    log.info("a new pick on a tip load refused: rate limit")
+    async with state:  # a StateProxy (the handler runs in the background)
+        (await state.get_state(LimitState)).slow = True
+        _flagged.add(state.router.session.client_token)
+    return False
+
+
 _tasks: set[asyncio.Task] = set()
+_flagged: set[str] = set()  # tabs shown "slow down": the next event that goes through clears it

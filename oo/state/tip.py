@@ -23,6 +23,7 @@ from oo.services.push import opened as pushed
 from oo.services.tips import feedback, undo
 from oo.services.tips import serving as tips
 from oo.settings import get_settings
+from oo.state import ratelimit
 from oo.state.auth import AuthState
 
 log = logging.getLogger("oo.tip")
@@ -175,11 +176,22 @@ async def _signed_in(state: TipState) -> CurrentUser | None:
 
 
 async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "", clear_ack: bool = False) -> None:
+    # A load (clear_ack) shows the tip on screen again while it is current (`reshow`); only a new
+    # pick counts against the per-user load limit.
+    gate = (lambda: ratelimit.allow_new_pick(state, user.id)) if clear_ack else None
     try:
         if pushed_tip:  # opened from a notification: that tip while it is open and the caller's
-            shown = await pushed.open_tip(user_id=user.id, tip_id=pushed_tip, timezone=user.timezone)
-        else:  # a load (clear_ack) shows the tip on screen again while it is current (`reshow`)
-            shown = await tips.show(user_id=user.id, timezone=user.timezone, again=clear_ack)
+            shown = await pushed.open_tip(
+                user_id=user.id, tip_id=pushed_tip, timezone=user.timezone, gate=gate
+            )
+        else:
+            shown = await tips.show(user_id=user.id, timezone=user.timezone, again=clear_ack, gate=gate)
+    except tips.Throttled:  # what is on screen stays; the tab shows "slow down"
+        async with state:
+            if clear_ack:
+                state._acknowledge("")
+            state.loaded = True
+        return
     except Exception:  # the database is down: keep what is on screen, say so quietly
         log.exception("loading a tip for user %s failed", user.id)
         async with state:

@@ -1,7 +1,8 @@
 """Rate limits against the real app over a bare websocket and plain HTTP (issue 16, findings 1, 6, 8).
 
 A server of its own with short windows, so deferral can be watched without waiting a minute:
-3 reactions per 2 s per user, 40 events per 10 s per connection, 8 sign-ins a minute per address.
+3 reactions per 2 s per user, 40 events per 10 s per connection, 4 new picks on a load per minute
+per user, 8 sign-ins a minute per address.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from tests.support.socket_client import call_handler, call_many, react_as_fast_a
 
 pytestmark = pytest.mark.e2e
 SIGNINS = 8
+PICKS = 4
 
 
 @pytest.fixture(scope="module")
@@ -32,6 +34,7 @@ def app(tmp_path_factory) -> Iterator[AppServer]:
         "OO_RATE_REACTIONS_PER_MINUTE": "3",
         "OO_RATE_REACTIONS_WINDOW_SECONDS": "2",
         "OO_RATE_EVENTS_PER_10S": "40",
+        "OO_RATE_LOADS_PER_MINUTE": str(PICKS),
         "OO_RATE_SIGNIN_PER_MINUTE": str(SIGNINS),
     }
     with AppServer(tmp_path_factory.mktemp("oo-limits"), env=env) as server:
@@ -75,6 +78,32 @@ def test_1000_loads_do_not_make_1000_tip_views(app):
     cookie, uid = demo_user(app)
     call_many(app.url, [(name(TipState, "load"), {})] * 1000, cookie=cookie, wait=0.5)
     assert count(app, "select count(*) from tip_view where user_id = ?", uid) <= 40
+
+
+def told_to_slow_down(deltas: list[dict]) -> bool:
+    return any(
+        name.startswith("slow") and value is True
+        for data in deltas
+        for delta in (data.get("delta") or {}).values()
+        for name, value in delta.items()
+    )
+
+
+def test_reloads_of_the_tip_on_screen_are_free_and_new_picks_are_limited(app):
+    cookie, uid = demo_user(app)
+    deltas = call_many(app.url, [(name(TipState, "load"), {})] * 12, cookie=cookie, wait=0.5)
+    assert count(app, "select count(*) from tip_view where user_id = ?", uid) == 1  # 11 reshows
+    assert not told_to_slow_down(deltas)
+    for _ in range(PICKS + 2):  # the tip's task is closed elsewhere each time: each load is a new pick
+        with sqlite3.connect(app.data_dir / "oo.db") as db:
+            db.execute(
+                "update task set completed_at = '2026-01-01 00:00:00.000000' where id = "
+                "(select task_id from tip_view where user_id = ? order by served_at desc limit 1)",
+                (uid,),
+            )
+        deltas = call_handler(app.url, name(TipState, "load"), cookie=cookie, wait=0.5)
+    assert count(app, "select count(*) from tip_view where user_id = ?", uid) == PICKS
+    assert told_to_slow_down(deltas)
 
 
 def test_a_reaction_over_the_limit_is_deferred_not_lost(app):

@@ -59,8 +59,10 @@ def _open_view(session: Session, user_id: int, tip_id: str) -> Recommendation | 
     )
 
 
-async def open_tip(*, user_id: int, tip_id: object, timezone: str | None = None) -> tips.Shown:
-    """The pushed tip if it is open and the caller's, else the next pick (`tips.show`)."""
+async def open_tip(
+    *, user_id: int, tip_id: object, timezone: str | None = None, gate: tips.Gate | None = None
+) -> tips.Shown:
+    """The pushed tip if it is open and the caller's, else the next pick (`tips.show`, ``gate``)."""
     if isinstance(tip_id, str) and TIP_ID_RE.match(tip_id):
 
         def find() -> tips.Shown | None:
@@ -75,7 +77,7 @@ async def open_tip(*, user_id: int, tip_id: object, timezone: str | None = None)
         shown = await asyncio.to_thread(find)
         if shown is not None:
             return shown
-    return await tips.show(user_id=user_id, timezone=timezone)
+    return await tips.show(user_id=user_id, timezone=timezone, gate=gate)
 
 
 async def react_from_notification(*, user_id: int, ref: str, reaction: str, key: str) -> tips.Reacted:

@@ -17,7 +17,7 @@ never by what the tab's saved state remembers.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import timedelta, tzinfo
 from typing import Any
@@ -40,6 +40,7 @@ from oo.services.tips.tip_log import ShadowJob
 from oo.settings import get_settings
 
 NEEDS_RECONNECT = "needs_reconnect"
+Gate = Callable[[], Awaitable[bool]]  # asked before a new pick (`show`); False: `Throttled`
 
 
 @dataclass(frozen=True)
@@ -192,6 +193,7 @@ async def show(
     exclude_task_ids: Collection[int] = (),
     refresh: bool = True,
     again: bool = False,
+    gate: Gate | None = None,
 ) -> Shown:
     """Pick, log and announce the user's next tip; with its reference and the source state.
 
@@ -199,24 +201,64 @@ async def show(
     budget; never raises); the freshness check shares the pick's database session. With
     ``again`` (a web load), the tip this process last served the user is shown again instead of
     a new pick while `reshow` finds it still current (nothing is logged or announced then).
+    ``gate`` is awaited once before a new pick (never for a reshow); when it says no, `Throttled`
+    is raised and nothing is picked (the per-user load limit: only a new pick writes rows).
+    Loads of one user that overlap share one outcome (two tabs opened at once see one tip).
     """
-    later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
-    remembered = reshow.recalled(user_id) if again and channel == "web" and not exclude_task_ids else None
+    if not (again and channel == "web" and not exclude_task_ids):
+        return await _show(user_id, channel, timezone, exclude_task_ids, refresh, None, gate)
+    running = _loading.get(user_id)
+    if running is not None:
+        return await asyncio.shield(running)
+    running = asyncio.ensure_future(
+        _show(user_id, channel, timezone, (), refresh, reshow.recalled(user_id), gate)
+    )
+    _loading[user_id] = running
+    try:
+        return await asyncio.shield(running)
+    finally:
+        if _loading.get(user_id) is running:
+            del _loading[user_id]
 
-    def run(check: bool) -> Shown | None:
+
+_loading: dict[int, asyncio.Future[Shown]] = {}  # user id -> the load in flight
+
+
+async def _show(
+    user_id: int,
+    channel: str,
+    timezone: str | None,
+    exclude_task_ids: Collection[int],
+    refresh: bool,
+    remembered: tuple[Recommendation, str] | None,
+    gate: Gate | None,
+) -> Shown:
+    later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
+
+    def run(check: bool, reuse: tuple[Recommendation, str] | None, may_pick: bool) -> Shown | str:
         with session_scope() as session:
             sources, stale = _sources(session, user_id)
             if check and stale:
-                return None
-            if remembered is not None and reshow.still_current(session, user_id=user_id, tip=remembered[0]):
-                return Shown(remembered[0], remembered[1], sources)
+                return _STALE
+            if reuse is not None and reshow.still_current(session, user_id=user_id, tip=reuse[0]):
+                return Shown(reuse[0], reuse[1], sources)
+            if not may_pick:
+                return _GATE
             return _pick(session, user_id, channel, timezone, exclude_task_ids, later, sources)
 
-    shown = await asyncio.to_thread(run, refresh)
-    if shown is None:
-        await todoist_sync.refresh_if_stale(user_id=user_id)
-        shown = await asyncio.to_thread(run, False)
-    assert shown is not None
+    check, may_pick = refresh, gate is None
+    while True:
+        if not may_pick and remembered is None:
+            may_pick = await _pass(gate)
+        shown = await asyncio.to_thread(run, check, remembered, may_pick)
+        if shown is _STALE:
+            await todoist_sync.refresh_if_stale(user_id=user_id)
+            check = False
+        elif shown is _GATE:
+            remembered = None  # not current any more: a new pick, if the gate lets it through
+        else:
+            break
+    assert isinstance(shown, Shown)
     if remembered is not None and shown.tip is remembered[0]:
         return shown  # shown again: no new decision to log or announce
     shadows.start(later)
@@ -224,6 +266,19 @@ async def show(
         reshow.remember(user_id, shown.tip, shown.ref)
     await _announce(user_id, channel, shown, None)
     return shown
+
+
+_STALE, _GATE = "stale", "gate"  # what `show`'s synchronous part asks for before it can go on
+
+
+class Throttled(Exception):
+    """`show`'s ``gate`` refused a new pick."""
+
+
+async def _pass(gate: Gate | None) -> bool:
+    if gate is not None and not await gate():
+        raise Throttled
+    return True
 
 
 def _in_session(fn: Callable[..., Any], /, **kwargs: Any) -> Any:

@@ -138,3 +138,56 @@ def test_undo_and_account_deletion_forget_the_tip(session, uid):
     assert reshow.recalled(uid) is not None
     asyncio.run(deletion.delete_account(user_id=uid))
     assert reshow.recalled(uid) is None
+
+
+def gate(answers: list[bool]):
+    """A load gate that answers from ``answers`` and records each time it is asked."""
+    asked: list[bool] = []
+
+    async def ask() -> bool:
+        asked.append(answers[len(asked)])
+        return asked[-1]
+
+    return ask, asked
+
+
+def test_only_a_new_pick_asks_the_load_gate(session, uid):
+    ask, asked = gate([True, True])
+    first = asyncio.run(tips.show(user_id=uid, again=True, gate=ask))
+    assert len(asked) == 1 and views(session) == 1  # no entry yet: a new pick, counted
+    for _ in range(5):  # reshows: nothing written, nothing counted
+        assert asyncio.run(tips.show(user_id=uid, again=True, gate=ask)).tip.tip_id == first.tip.tip_id
+    assert len(asked) == 1
+    task = session.get(Task, first.tip.task_id)
+    task.completed_at = utcnow()  # closed elsewhere: the reload must pick anew, and that counts
+    session.add(task)
+    session.commit()
+    fresh = asyncio.run(tips.show(user_id=uid, again=True, gate=ask))
+    assert fresh.tip.tip_id != first.tip.tip_id and len(asked) == 2 and views(session) == 2
+
+
+def test_a_refused_gate_picks_nothing(session, uid):
+    ask, asked = gate([False])
+    with pytest.raises(tips.Throttled):
+        asyncio.run(tips.show(user_id=uid, again=True, gate=ask))
+    assert asked == [False] and views(session) == 0 and reshow.recalled(uid) is None
+    first = load(uid)
+    task = session.get(Task, first.tip.task_id)
+    task.completed_at = utcnow()
+    session.add(task)
+    session.commit()
+    ask, asked = gate([False])  # an entry that is no longer current: refused before the pick
+    with pytest.raises(tips.Throttled):
+        asyncio.run(tips.show(user_id=uid, again=True, gate=ask))
+    assert asked == [False] and views(session) == 1
+
+
+def test_loads_that_overlap_share_one_pick(session, uid):
+    ask, asked = gate([True] * 4)
+
+    async def four_at_once() -> list[tips.Shown]:
+        return await asyncio.gather(*(tips.show(user_id=uid, again=True, gate=ask) for _ in range(4)))
+
+    shown = asyncio.run(four_at_once())
+    assert {(s.tip.tip_id, s.ref) for s in shown} == {(shown[0].tip.tip_id, shown[0].ref)}
+    assert len(asked) == 1 and views(session) == 1
