@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from http.cookies import CookieError, SimpleCookie
 
 
@@ -18,6 +19,9 @@ def flow_cookie_name(secure: bool) -> str:
 def read_cookie(header: str | None, name: str) -> str | None:
     """One cookie's value from a raw Cookie header, or None.
 
+    Every websocket event reads its session cookie from the same header a few times (the rate
+    limit, the tab binding, the user), so parses of recent short headers are remembered.
+
     Examples:
         >>> read_cookie("a=1; oo_session=abc", "oo_session")
         'abc'
@@ -26,6 +30,15 @@ def read_cookie(header: str | None, name: str) -> str | None:
     """
     if not header:
         return None
+    if len(header) > MEMO_HEADER_CHARS:
+        return _parse(header, name)
+    return _parse_memo(header, name)
+
+
+MEMO_HEADER_CHARS = 4096  # longer headers are parsed each time, not kept
+
+
+def _parse(header: str, name: str) -> str | None:
     jar: SimpleCookie = SimpleCookie()
     try:
         jar.load(header)
@@ -33,3 +46,6 @@ def read_cookie(header: str | None, name: str) -> str | None:
         return None
     morsel = jar.get(name)
     return morsel.value if morsel else None
+
+
+_parse_memo = functools.lru_cache(maxsize=8192)(_parse)

@@ -9,10 +9,14 @@ Every handler of every state goes through ``_current_user`` / ``_require_user``.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
+from typing import cast
 
 import reflex as rx
+from reflex.istate.data import RouterData
+from reflex.state import BaseState
 
 from oo import routes
 from oo.cookies import read_cookie, session_cookie_name
@@ -26,7 +30,12 @@ log = logging.getLogger("oo.auth")
 def session_key(cookie_header: str | None) -> str:
     """A short hash of the session cookie in a Cookie header ("" without one): binds a tab to its session."""
     token = read_cookie(cookie_header, session_cookie_name(get_settings().secure_cookies))
-    return "s" + hashlib.sha256(token.encode()).hexdigest()[:24] if token else ""
+    return _key(token) if token else ""
+
+
+@functools.lru_cache(maxsize=8192)
+def _key(token: str) -> str:
+    return "s" + hashlib.sha256(token.encode()).hexdigest()[:24]
 
 
 class NotSignedIn(Exception):
@@ -52,11 +61,21 @@ class AuthState(rx.State):
         token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
         return session_cache.resolve(token, fresh=fresh)
 
-    async def _current_user_async(self) -> accounts.CurrentUser | None:
+    def _router_data(self) -> RouterData:
+        """The tab's router data, read once from the state itself.
+
+        Read through a background handler's state proxy, ``router`` wraps the root state in a
+        new proxy on every access (tens of microseconds); the data is fixed for the event.
+        """
+        return cast("BaseState", getattr(self, "__wrapped__", self)).router
+
+    async def _current_user_async(self, router: RouterData | None = None) -> accounts.CurrentUser | None:
         """`_current_user` for async handlers: a cache miss asks the database in a worker thread."""
         settings = get_settings()
-        token = read_cookie(self.router.headers.cookie, session_cookie_name(settings.secure_cookies))
-        return await session_cache.resolve_async(token)
+        cookie = (router or self._router_data()).headers.cookie
+        return await session_cache.resolve_async(
+            read_cookie(cookie, session_cookie_name(settings.secure_cookies))
+        )
 
     def _require_user(self, fresh: bool = False) -> accounts.CurrentUser:
         """The caller's user, re-validated from the session; raises NotSignedIn otherwise.
@@ -79,13 +98,18 @@ class AuthState(rx.State):
             raise NotAuthorized
         return user
 
-    def _remembers(self, user: accounts.CurrentUser) -> bool:
-        """Whether this tab's vars already name ``user`` under this session (nothing to set)."""
+    def _remembers(self, user: accounts.CurrentUser, router: RouterData | None = None) -> bool:
+        """Whether this tab's vars already name ``user`` under this session (nothing to set).
+
+        Only reads: through a background handler's proxy it reads the state itself (no lock).
+        """
+        state = cast("AuthState", getattr(self, "__wrapped__", self))
+        router = router or state.router
         return (
-            (self._user_id, self.signed_in, self.user_name, self.is_admin)
+            (state._user_id, state.signed_in, state.user_name, state.is_admin)
             == (user.id, True, user.name, user.is_admin)
-            and self._tab_token == self.router.session.client_token
-            and self._session_key == session_key(self.router.headers.cookie)
+            and state._tab_token == router.session.client_token
+            and state._session_key == session_key(router.headers.cookie)
         )
 
     def _remember(self, user: accounts.CurrentUser) -> None:

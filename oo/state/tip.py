@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 
 import reflex as rx
+from reflex.istate.data import RouterData
 
 from oo import routes
 from oo.services.accounts.sessions import CurrentUser
@@ -63,14 +64,23 @@ class TipState(AuthState):
 
     def _set(self, shown: tips.Shown) -> None:
         rec = shown.tip
-        self._tip_id = rec.tip_id or ""  # for display-only uses; reactions name their tip by view_key
-        self.text, self.why = rec.text, "" if rec.empty else rec.explanation.summary
-        self.kind = rec.kind
+        why = "" if rec.empty else rec.explanation.summary
         if rec.kind == "advice" and rec.rationale:
-            self.why = rec.rationale  # the evidence behind the piece says more than the pick's reason
-        self.view_key = shown.ref
-        self.has_source, self.needs_reconnect = shown.sources.has_source, shown.sources.needs_reconnect
-        self.revealed, self.more, self.loaded, self.notice = False, False, True, ""
+            why = rec.rationale  # the evidence behind the piece says more than the pick's reason
+        wanted = {
+            "_tip_id": rec.tip_id or "",  # for display-only uses; reactions name their tip by view_key
+            "text": rec.text,
+            "why": why,
+            "kind": rec.kind,
+            "has_source": shown.sources.has_source,
+            "needs_reconnect": shown.sources.needs_reconnect,
+            "revealed": False,
+            "more": False,
+            "loaded": True,
+            "notice": "",
+        }
+        _assign_changed(self, wanted)
+        self.view_key = shown.ref  # always sent: the answer to a load names the tip it shows
 
     @rx.event(background=True)
     async def load(self) -> rx.event.EventSpec | None:
@@ -123,6 +133,8 @@ class TipState(AuthState):
             self.toggle()
 
     def _acknowledge(self, text: str, undo: dict[str, str] | None = None) -> None:
+        if not (text or undo or self.ack or self.can_undo or self._undo):
+            return  # nothing shown, nothing to clear (a reload): no delta
         self.ack, self.ack_id = text, self.ack_id + 1
         self._undo, self.can_undo = undo or {}, bool(undo)
 
@@ -163,13 +175,26 @@ class TipState(AuthState):
 # the fresh state.
 
 
-async def _signed_in(state: TipState) -> CurrentUser | None:
+def _assign_changed(state: TipState, wanted: dict[str, object]) -> None:
+    """Set only the vars whose value changes (reads go to the state itself, not the proxy).
+
+    A var that is set is sent to the browser even when its value is equal, so a reload of the
+    tip on screen sends only its reference (``view_key``), not the whole tip again.
+    """
+    current = getattr(state, "__wrapped__", state)
+    for name, value in wanted.items():
+        if getattr(current, name) != value:
+            setattr(state, name, value)
+
+
+async def _signed_in(state: TipState, router: RouterData | None = None) -> CurrentUser | None:
     """The caller (cookie from the handshake, session cache; a miss is read in a worker thread)."""
-    user = await state._current_user_async()
+    router = router or state._router_data()
+    user = await state._current_user_async(router)
     if user is None:
         async with state:
             state._forget()
-    elif not state._remembers(user):  # usually nothing to set: no lock taken
+    elif not state._remembers(user, router):  # usually nothing to set: no lock taken
         async with state:
             state._remember(user)
     return user
@@ -206,10 +231,11 @@ async def _show(state: TipState, user: CurrentUser, pushed_tip: str = "", clear_
 
 
 async def _load(state: TipState) -> rx.event.EventSpec | None:
-    user = await _signed_in(state)
+    router = state._router_data()
+    user = await _signed_in(state, router)
     if user is None:
         return rx.redirect(routes.SIGNIN, replace=True)
-    pushed_tip = state.router.url.query_parameters.get("tip", "")  # read-only: no lock needed
+    pushed_tip = router.url.query_parameters.get("tip", "")  # read-only: no lock needed
     await _show(state, user, pushed_tip, clear_ack=True)
     return None
 

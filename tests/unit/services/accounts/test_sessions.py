@@ -108,3 +108,29 @@ def test_demo_user_is_demo_with_consent(session):
     user = accounts.create_demo_user(session=session)
     assert user.is_demo and user.email is None
     assert len(session.exec(select(Consent).where(Consent.user_id == user.id)).all()) == 2
+
+
+def test_a_session_in_use_is_touched_at_most_once_a_minute(session):
+    user = _user(session)
+    token = accounts.create_session(session=session, user_id=user.id, days=30)
+    row = session.exec(select(UserSession)).one()
+    seen = utcnow() - timedelta(seconds=30)
+    row.last_seen_at = seen
+    session.add(row)
+    session.commit()
+    current = accounts.resolve_session(session=session, token=token, idle_days=7)
+    assert (current.name, current.role, current.is_demo, current.timezone) == (
+        "Ada",
+        user.role,
+        False,
+        user.timezone,
+    )
+    session.expire_all()
+    assert session.exec(select(UserSession)).one().last_seen_at == seen  # recent: no write
+    row = session.exec(select(UserSession)).one()
+    row.last_seen_at = utcnow() - timedelta(minutes=3)
+    session.add(row)
+    session.commit()
+    assert accounts.resolve_session(session=session, token=token, idle_days=7) is not None
+    session.expire_all()
+    assert utcnow() - session.exec(select(UserSession)).one().last_seen_at < timedelta(seconds=5)
