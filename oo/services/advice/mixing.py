@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 import numpy as np
+import sqlalchemy as sa
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -64,19 +65,37 @@ def _row(session: Session, user_id: int) -> ModelState | None:
     ).first()
 
 
+# The stored model's version, without its bytes (one small read on every pick while cached).
+_STAMP = sa.select(col(ModelState.updates), col(ModelState.updated_at)).where(
+    col(ModelState.user_id) == sa.bindparam("user_id"), col(ModelState.policy_key) == MODEL_KEY
+)
+
+
 def load(*, session: Session, user_id: int) -> KindMixer:
-    """The user's kind model (cached while current; cold when none is stored)."""
-    return _current(user_id, _row(session, user_id))
+    """The user's kind model (cached while current; cold when none is stored).
+
+    The row's version is read first; its bytes only when the cached model is not that version.
+    """
+    row = session.connection().execute(_STAMP, {"user_id": user_id}).first()
+    hit = _cached(user_id, (row[0], row[1]) if row else (0, None))
+    return hit if hit is not None else _current(user_id, _row(session, user_id))
 
 
-def _current(user_id: int, row: ModelState | None) -> KindMixer:
-    """The model of ``row``: the cached one while the row's version is unchanged, else decoded."""
-    stamp = (row.updates, row.updated_at) if row else (0, None)
+def _cached(user_id: int, stamp: tuple[int, datetime | None]) -> KindMixer | None:
     with _lock:
         hit = _cache.get(user_id)
         if hit is not None and hit[:2] == stamp:
             _cache.move_to_end(user_id)
             return hit[2]
+    return None
+
+
+def _current(user_id: int, row: ModelState | None) -> KindMixer:
+    """The model of ``row``: the cached one while the row's version is unchanged, else decoded."""
+    stamp = (row.updates, row.updated_at) if row else (0, None)
+    hit = _cached(user_id, stamp)
+    if hit is not None:
+        return hit
     mixer = _decode(row) if row else KindMixer(seed=user_id)
     with _lock:
         _cache[user_id] = (*stamp, mixer)

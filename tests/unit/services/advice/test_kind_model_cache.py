@@ -1,0 +1,46 @@
+"""The kind model is decoded once per stored version: a pick reads only its version while cached."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import numpy as np
+from sqlalchemy import event
+
+from oo.recommender.kind_mix import context
+from oo.services.accounts import sessions as accounts
+from oo.services.advice import mixing
+
+NOW = datetime(2026, 11, 25, 19, 0, tzinfo=UTC)
+
+
+def reads(session, fn):
+    """What ``fn()`` returns, and the SQL statements it ran."""
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(_conn, _cursor, statement, *_a) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        return fn(), statements
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+
+
+def test_the_model_bytes_are_read_only_when_the_stored_version_changed(session):
+    uid = accounts.create_demo_user(session=session).id
+    mixing._cache.clear()
+    load = lambda: mixing.load(session=session, user_id=uid)  # noqa: E731
+    cold, _ = reads(session, load)
+    again, statements = reads(session, load)
+    assert again is cold and len(statements) == 1 and "data" not in statements[0].split("FROM")[0]
+    ctx = context(hour=19, weekend=False, open_tasks=3, advice_recent=False)
+    choice = cold.choose(ctx, np.random.default_rng(1))
+    mixing.learn(session=session, user_id=uid, x=choice.x, reward=1.0, now=NOW)
+    session.commit()
+    learned, statements = reads(session, load)
+    assert learned is not cold and len(statements) == 2  # the version, then the new bytes
+    assert learned.choose(ctx, np.random.default_rng(1)).scores != choice.scores  # it learned
+    assert reads(session, load)[0] is learned
