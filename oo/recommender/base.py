@@ -220,6 +220,14 @@ def check_reward(reward: float) -> float:
     return value
 
 
+def check_positive(value: float, field: str) -> float:
+    """Return `value` as a float, or raise `ValueError` naming `field` unless it is positive and finite."""
+    value = float(value)
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{field} must be a positive finite number, got {value!r}")
+    return value
+
+
 class Policy(abc.ABC):
     """A policy scores candidates, picks the best one and learns from the reaction.
 

@@ -88,3 +88,18 @@ class ChangeDetector:
         if not (counts_ok and sums_ok):
             raise ValueError("state.change has invalid values")
         self.low, self.high, self.var, self.seen, self.alarms = low, high, var, seen, alarms
+
+
+def detector_for(
+    change: Mapping[str, float] | None, smoothing: float | None
+) -> tuple[dict[str, float], ChangeDetector | None]:
+    """Validated `change` params of a LinUCB and their detector (None when unset)."""
+    if not change:
+        return {}, None
+    if smoothing is not None:
+        raise ValueError("change detection needs discount or no forgetting, not smoothing")
+    params = {k: float(v) for k, v in change.items()}
+    if set(params) != {"threshold", "drift", "warmup", "keep"} or not 0.0 < params["keep"] < 1.0:
+        raise ValueError(f"change needs threshold, drift, warmup and keep in (0, 1), got {dict(change)!r}")
+    det = ChangeDetector(threshold=params["threshold"], drift=params["drift"], warmup=int(params["warmup"]))
+    return params, det

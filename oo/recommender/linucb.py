@@ -12,22 +12,20 @@ standard deviation *of that mean*. River's `predict_one(x, with_dist=True)` retu
 predictive sigma, sqrt(1/beta + xᵀ S x), which adds the noise term; LinUCB's bonus must
 not, since noise never shrinks with data and would make the bonus a constant offset.
 
-Why not call River's model directly: `predict_one` walks one dict at a time (about 20 ms
-for 1,000 candidates), too slow for a pick. This class keeps River's semantics (same
-parameters, River's own `utils.math.sherman_morrison` rank-1 update of S, the mean
-recomputed from the natural parameter eta) but stores P, S, eta and m as numpy arrays over a
-*fixed* feature index, so a whole batch is scored with two matrix products. A unit test
-checks the mean and the std against River's `BayesianLinearRegression` to 1e-6.
+Why not River's model itself: `predict_one` walks one dict at a time (~20 ms for 1,000
+candidates). This class keeps River's semantics (same parameters, River's `sherman_morrison`
+rank-1 update of S, the mean recomputed from eta) over numpy arrays on a *fixed* feature index,
+so a batch is scored with two matrix products; a unit test checks it against River to 1e-6.
+P and S are kept as the prior's diagonals until the first learn (2·d floats, not 2·d²).
 
 Differences from River, on purpose:
 - the feature index is fixed at construction (the encoder's names): an unknown feature is
   an error, not a new weight; a missing feature counts as 0, as in River;
 - `prior_mean` (default 0, River's only option) gives an informative cold start;
-- `smoothing` (River's forgetting factor s: P <- s·P + (1 - s)·beta·x xᵀ, same for eta) is
-  supported with an exact rank-1 update instead of River's full re-inversion. The prior
-  decays too, so directions the user stopped visiting regain uncertainty. The prior is
-  `alpha_0·I` in both paths (River 0.26.1 starts its smoothed precision at I/alpha_0,
-  which agrees only for alpha_0 = 1, and gives a feature first seen late an undecayed prior).
+- `smoothing` (River's forgetting s: P <- s·P + (1 - s)·beta·x xᵀ, eta likewise), by an exact
+  rank-1 update, not River's re-inversion; the prior decays too, so unvisited directions regain
+  uncertainty. The prior is `alpha_0·I` in both paths (River 0.26.1 starts at I/alpha_0: equal
+  only for alpha_0 = 1, and a feature first seen late gets an undecayed prior).
 - `prior_precisions` sets the prior precision per feature (the rest keep `prior_precision`),
   so main effects can move fast while interaction weights stay near the prior;
 - `discount` gamma is a discounted posterior that keeps its prior as a floor:
@@ -54,8 +52,9 @@ from typing import Any
 import numpy as np
 from river.utils.math import sherman_morrison
 
-from oo.recommender.base import Candidates, Choice, Pick, Policy, as_matrix, check_reward, feature_index
-from oo.recommender.change import ChangeDetector
+from oo.recommender import base
+from oo.recommender.base import Candidates, Choice, Pick, Policy, as_matrix, feature_index
+from oo.recommender.change import detector_for
 from oo.recommender.exploration import check_exploration, sample, softmax_mix
 
 __all__ = ["LinUCBPolicy"]
@@ -66,13 +65,6 @@ _REFRESH_EVERY = 1024
 # Products over more rows than this make OpenBLAS spawn threads, which on a busy 2-core
 # host made 10,000 candidates 30x slower (15 ms instead of 0.5 ms); blocks stay serial.
 _CHUNK = 1024
-
-
-def _positive(value: float, field: str) -> float:
-    value = float(value)
-    if not (math.isfinite(value) and value > 0):
-        raise ValueError(f"{field} must be a positive finite number, got {value!r}")
-    return value
 
 
 class LinUCBPolicy(Policy):
@@ -134,8 +126,8 @@ class LinUCBPolicy(Policy):
         self.alpha = float(alpha)
         if not (math.isfinite(self.alpha) and self.alpha >= 0):
             raise ValueError(f"alpha must be a finite number >= 0, got {alpha!r}")
-        self.prior_precision = _positive(prior_precision, "prior_precision")
-        self.noise_precision = _positive(noise_precision, "noise_precision")
+        self.prior_precision = base.check_positive(prior_precision, "prior_precision")
+        self.noise_precision = base.check_positive(noise_precision, "noise_precision")
         if smoothing is not None and not 0.0 < float(smoothing) < 1.0:
             raise ValueError(f"smoothing must be in (0, 1) or None, got {smoothing!r}")
         self.smoothing = None if smoothing is None else float(smoothing)
@@ -147,21 +139,38 @@ class LinUCBPolicy(Policy):
         self.temperature, self.epsilon = check_exploration(temperature, epsilon)
         self.prior_mean = dict(prior_mean or {})
         self.prior_precisions = {
-            f: _positive(v, f"prior_precisions[{f!r}]") for f, v in (prior_precisions or {}).items()
+            f: base.check_positive(v, f"prior_precisions[{f!r}]") for f, v in (prior_precisions or {}).items()
         }
         m0 = self._vector(self.prior_mean)
         p0 = np.full(len(self.features), self.prior_precision)
         for f, v in self.prior_precisions.items():
             p0[self._require(f)] = v
         self._p0, self._p0_m0 = p0, p0 * m0
-        self._precision = np.diag(p0)
-        # Fortran order: River's `sherman_morrison` updates it in place with BLAS `dger`.
-        self._cov = np.asfortranarray(np.diag(1.0 / p0))
+        self._P: np.ndarray | None = None  # P and S: None while still diag(p0) and diag(1 / p0)
+        self._S: np.ndarray | None = None
         self._eta = p0 * m0
         self._mean = m0
         self._stale = False  # discount: P and eta changed since S and m were computed
         self.n_updates = 0
-        self.change, self._detector = _change_detector(change, smoothing)
+        self.change, self._detector = detector_for(change, smoothing)
+
+    @property
+    def _precision(self) -> np.ndarray:
+        self._P = np.diag(self._p0) if self._P is None else self._P
+        return self._P
+
+    @_precision.setter
+    def _precision(self, value: np.ndarray) -> None:
+        self._P = value
+
+    @property
+    def _cov(self) -> np.ndarray:  # Fortran order: River's `sherman_morrison` updates it in place
+        self._S = np.asfortranarray(np.diag(1.0 / self._p0)) if self._S is None else self._S
+        return self._S
+
+    @_cov.setter
+    def _cov(self, value: np.ndarray) -> None:
+        self._S = value
 
     @property
     def params(self) -> dict[str, Any]:
@@ -214,11 +223,15 @@ class LinUCBPolicy(Policy):
         if not np.isfinite(X).all():
             raise ValueError("candidate features must be finite (no NaN or inf)")
         self._refresh()
-        cov = np.ascontiguousarray(self._cov)  # C order: faster products with row-major X
+        # S, in C order for row-major X; while it is still diag(1 / p0), only that diagonal.
+        cov = 1.0 / self._p0 if self._S is None else np.ascontiguousarray(self._S)
         var, mean = np.empty(len(X)), np.empty(len(X))
         for start in range(0, len(X), _CHUNK):
             block = X[start : start + _CHUNK]
-            var[start : start + _CHUNK] = np.einsum("ij,ij->i", block @ cov, block)
+            if cov.ndim == 1:  # xᵀ S x is then a weighted sum of squares
+                np.dot(block * block, cov, out=var[start : start + _CHUNK])
+            else:
+                var[start : start + _CHUNK] = np.einsum("ij,ij->i", block @ cov, block)
             np.dot(block, self._mean, out=mean[start : start + _CHUNK])
         np.maximum(var, 0.0, out=var)  # rounding can make a tiny variance negative
         np.sqrt(var, out=var)
@@ -295,7 +308,7 @@ class LinUCBPolicy(Policy):
         Raises:
             ValueError: On an unknown feature or a non-finite value; the model is unchanged.
         """
-        y = check_reward(reward)
+        y = base.check_reward(reward)
         v = self._vector(x)
         beta = self.noise_precision
         # The residual uses the mean as of the last score (no re-inversion here).
@@ -380,18 +393,3 @@ class LinUCBPolicy(Policy):
         self._mean = self._cov @ self._eta
         self._stale = False
         self.n_updates = n
-
-
-def _change_detector(
-    change: Mapping[str, float] | None, smoothing: float | None
-) -> tuple[dict[str, float], ChangeDetector | None]:
-    """Validated `change` params and their detector (None when unset)."""
-    if not change:
-        return {}, None
-    if smoothing is not None:
-        raise ValueError("change detection needs discount or no forgetting, not smoothing")
-    params = {k: float(v) for k, v in change.items()}
-    if set(params) != {"threshold", "drift", "warmup", "keep"} or not 0.0 < params["keep"] < 1.0:
-        raise ValueError(f"change needs threshold, drift, warmup and keep in (0, 1), got {dict(change)!r}")
-    det = ChangeDetector(threshold=params["threshold"], drift=params["drift"], warmup=int(params["warmup"]))
-    return params, det

@@ -170,3 +170,17 @@ def test_linucb_scores_large_batches_in_blocks_like_small_ones():
         [model.score_array(FeatureMatrix(NAMES, X.values[i : i + 100])) for i in range(0, 2500, 100)]
     )
     np.testing.assert_allclose(model.score_array(X), small, rtol=1e-12, atol=1e-12)
+
+
+def test_a_model_that_never_learned_holds_no_square_matrices_and_scores_the_same():
+    names = ["bias", "priority", "is_overdue"]
+    prior = {"prior_precision": 4.0, "prior_precisions": {"is_overdue": 0.5}, "prior_mean": {"priority": 0.2}}
+    fresh, whole = (LinUCBPolicy(names, alpha=0.8, seed=3, **prior) for _ in range(2))
+    whole._precision, whole._cov  # noqa: B018  # made whole, as after a learn
+    rows = [{"bias": 1.0, "priority": p, "is_overdue": float(p > 2)} for p in (0.0, 1.0, 3.0, 4.0)]
+    np.testing.assert_allclose(fresh.score_array(rows), whole.score_array(rows), rtol=1e-12, atol=1e-15)
+    assert fresh._P is None and fresh._S is None  # scoring kept the diagonals
+    assert fresh.get_state()["precision"] == whole.get_state()["precision"]
+    for model in (fresh, whole):
+        model.learn(rows[2], reward=1.0)
+    assert fresh._S is not None and fresh.get_state() == whole.get_state()
