@@ -261,6 +261,8 @@ class _Tip:
 _TIP = sa.select(
     *(table(TipView).c[name] for name in ("id", "user_id", "kind", "task_id", "features"))
 ).where(table(TipView).c.id == sa.bindparam("tip_id"))
+_INSERT = sa.insert(table(TipFeedback))
+_APPLIED = sa.select(table(TipFeedback).c.applied_at).where(table(TipFeedback).c.id == sa.bindparam("id"))
 _CLAIM = (
     sa.update(table(TipView))
     .where(table(TipView).c.id == sa.bindparam("tip_id"), table(TipView).c.reaction.is_(None))
@@ -300,8 +302,10 @@ def _write(
         created_at=now,
         applied_at=None if learn else now,
     )
-    session.add(row)
-    try:
+    try:  # a Core insert (the row object stays outside the session): no unit-of-work flush
+        inserted = session.connection().execute(_INSERT, row.model_dump(exclude={"id"})).inserted_primary_key
+        assert inserted is not None
+        row.id = inserted[0]
         session.commit()
     except IntegrityError:
         session.rollback()
@@ -323,7 +327,7 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
-        session.refresh(row)
+        row.applied_at = session.connection().execute(_APPLIED, {"id": row.id}).scalar()
         return
     if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
         _learn_kind_now(session, tip.user_id, tip.id, row, now)
