@@ -21,19 +21,24 @@ tips, so such an entry is never shown and ages out within `reshow_seconds`.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Mapping
 from datetime import datetime
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from oo import singletons
-from oo.models import Task, TipView, User, UTCDateTime, utcnow
+from oo.db import session_scope
+from oo.models import Task, TipView, User, UTCDateTime, table, utcnow
 from oo.services.advice import preferences
+from oo.services.tips import source_state
 from oo.services.tips.explain import Recommendation
+from oo.services.tips.source_state import SourceState
 from oo.settings import get_settings
 
 MAX_ENTRIES = 100_000
@@ -43,22 +48,27 @@ _entries: OrderedDict[int, tuple[float, Recommendation, str]] = (
     OrderedDict()
 )  # user id -> (monotonic, tip, its ref)
 
-# The user's latest tip, with what decides whether it may be shown again (one indexed lookup).
-_LATEST = (
+# The remembered tips, each with what decides whether it may be shown again: whether a newer
+# tip was served to its user since (an index range on tip_view (user_id, served_at)), its reaction,
+# its task's state, and the user's Advice switch. One statement for one user or a batch.
+_NEWER = table(TipView).alias("newer")
+_TIPS = (
     sa.select(
         col(TipView.id),
+        col(TipView.user_id),
         col(TipView.reaction),
         col(Task.id),
         sa.type_coerce(col(Task.completed_at), sa.types.NullType()),
         col(Task.snoozed_until) > sa.bindparam("now", type_=UTCDateTime()),
         col(User.advice_enabled),
+        sa.exists().where(
+            _NEWER.c.user_id == col(TipView.user_id), _NEWER.c.served_at > col(TipView.served_at)
+        ),
     )
     .select_from(TipView)
     .outerjoin(Task, col(Task.id) == col(TipView.task_id))
     .join(User, col(User.id) == col(TipView.user_id))
-    .where(col(TipView.user_id) == sa.bindparam("user_id"))
-    .order_by(col(TipView.served_at).desc())
-    .limit(1)
+    .where(col(TipView.id).in_(sa.bindparam("tip_ids", expanding=True)))
 )
 
 
@@ -106,15 +116,88 @@ def still_current(
     session: Session, *, user_id: int, tip: Recommendation, now: datetime | None = None
 ) -> bool:
     """Whether ``tip`` is the user's latest tip, unanswered, and still fit to show."""
-    row = session.connection().execute(_LATEST, {"user_id": user_id, "now": now or utcnow()}).first()
-    if row is None:
-        return False
-    latest, reaction, task_id, completed_at, snoozed, advice_enabled = row
-    if latest != tip.tip_id or reaction is not None:
-        return False
-    if tip.kind == "advice":
-        return preferences.effective(advice_enabled)
-    return task_id is not None and completed_at is None and not snoozed  # the task may be gone
+    return user_id in current(session, {user_id: tip}, now)
+
+
+def current(session: Session, tips: Mapping[int, Recommendation], now: datetime | None = None) -> set[int]:
+    """The users (of ``tips``, user id -> remembered tip) whose tip is `still_current`: one query."""
+    ids = {tip.tip_id: uid for uid, tip in tips.items() if tip.tip_id}
+    if not ids:
+        return set()
+    rows = session.connection().execute(_TIPS, {"tip_ids": list(ids), "now": now or utcnow()})
+    out = set()
+    for tip_id, owner, reaction, task_id, completed_at, snoozed, advice_enabled, newer in rows:
+        uid = ids.get(tip_id)
+        if uid != owner or newer or reaction is not None:
+            continue
+        if tips[uid].kind == "advice":
+            fit = preferences.effective(advice_enabled)
+        else:  # the task may be gone, done or snoozed since
+            fit = task_id is not None and completed_at is None and not snoozed
+        if fit:
+            out.add(uid)
+    return out
+
+
+async def check(user_id: int, tip: Recommendation) -> tuple[bool, SourceState, bool]:
+    """Whether ``tip`` is `still_current`, with the user's source state and Todoist staleness.
+
+    Checks that arrive while one is running wait for it and then go together: one thread hop,
+    one database session and two statements for the whole batch, however many users it holds.
+    """
+    loop = asyncio.get_running_loop()
+    if _queue.loop is not loop:  # a new event loop (tests): nothing of the old one carries over
+        _queue.reset(loop)
+    answer: asyncio.Future[tuple[bool, SourceState, bool]] = loop.create_future()
+    _queue.pending.append((user_id, tip, answer))
+    if _queue.runner is None:
+        _queue.runner = loop.create_task(_drain())
+    return await answer
+
+
+class _Queue:
+    def __init__(self) -> None:
+        self.reset(None)
+
+    def reset(self, loop: asyncio.AbstractEventLoop | None) -> None:
+        self.loop = loop
+        self.pending: list[tuple[int, Recommendation, asyncio.Future[tuple[bool, SourceState, bool]]]] = []
+        self.runner: asyncio.Task[None] | None = None
+
+
+_queue = _Queue()
+
+
+async def _drain() -> None:
+    try:
+        while _queue.pending:
+            batch: dict[int, tuple[Recommendation, asyncio.Future[tuple[bool, SourceState, bool]]]] = {}
+            later = []
+            for uid, tip, answer in _queue.pending:  # one entry per user in a batch
+                if uid in batch:
+                    later.append((uid, tip, answer))
+                else:
+                    batch[uid] = (tip, answer)
+            _queue.pending = later
+            try:
+                found = await asyncio.to_thread(_check_many, {uid: tip for uid, (tip, _) in batch.items()})
+            except Exception as exc:  # each caller sees it (the page says the tips are out of reach)
+                for _, answer in batch.values():
+                    if not answer.done():
+                        answer.set_exception(exc)
+                continue
+            for uid, (_, answer) in batch.items():
+                if not answer.done():
+                    answer.set_result(found[uid])
+    finally:
+        _queue.runner = None
+
+
+def _check_many(tips: dict[int, Recommendation]) -> dict[int, tuple[bool, SourceState, bool]]:
+    with session_scope() as session:
+        sources = source_state.read_many(session, list(tips))
+        fit = current(session, tips)
+    return {uid: (uid in fit, *sources[uid]) for uid in tips}
 
 
 singletons.on_reset("tips.reshow", clear)

@@ -19,36 +19,27 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
-from datetime import timedelta, tzinfo
+from datetime import tzinfo
 from typing import Any
 
-import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from oo.db import session_scope
-from oo.models import TODOIST, Integration, utcnow
 from oo.services.platform import event_bus as events
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
 from oo.services.tips import feedback, reshow, shadows, undo
 from oo.services.tips import refs as tip_refs
+from oo.services.tips import source_state as source_state_module
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.feedback import FeedbackResult
 from oo.services.tips.recommend import CHANNELS, recommend, served_event
+from oo.services.tips.source_state import SourceState
 from oo.services.tips.tip_log import ShadowJob
 from oo.settings import get_settings
 
-NEEDS_RECONNECT = "needs_reconnect"
 Gate = Callable[[], Awaitable[bool]]  # asked before a new pick (`show`); False: `Throttled`
-
-
-@dataclass(frozen=True)
-class SourceState:
-    """What /tip must say about the user's sources."""
-
-    has_source: bool
-    needs_reconnect: bool
 
 
 @dataclass(frozen=True)
@@ -73,19 +64,9 @@ def source_state(*, session: Session, user_id: int) -> SourceState:
     return _sources(session, user_id)[0]
 
 
-_INTEGRATIONS = sa.select(
-    col(Integration.provider), col(Integration.status), col(Integration.last_sync_at)
-).where(col(Integration.user_id) == sa.bindparam("user_id"))
-
-
 def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
     """The source state, and whether a connected Todoist's cached tasks are stale (one query)."""
-    # Core with a statement built once: this runs on every tip.
-    rows = session.connection().execute(_INTEGRATIONS, {"user_id": user_id}).all()
-    now, max_age = utcnow(), timedelta(seconds=todoist_sync.STALE_SECONDS)
-    stale = any(p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for p, s, t in rows)
-    statuses = [s for p, s, _ in rows if p != "google_calendar"]  # a calendar is not a task source
-    return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
+    return source_state_module.read(session, user_id)
 
 
 def _tz(timezone: str | None) -> tzinfo | None:
@@ -234,6 +215,11 @@ async def _show(
     gate: Gate | None,
 ) -> Shown:
     later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
+    if remembered is not None:  # batched with other users' reloads (`reshow.check`)
+        fits, sources, stale = await reshow.check(user_id, remembered[0])
+        if fits and not (refresh and stale):
+            return Shown(remembered[0], remembered[1], sources)  # shown again: nothing to log
+        remembered = remembered if fits else None  # stale: refreshed below, then checked again
 
     def run(check: bool, reuse: tuple[Recommendation, str] | None, may_pick: bool) -> Shown | str:
         with session_scope() as session:

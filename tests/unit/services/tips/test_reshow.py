@@ -6,6 +6,7 @@ import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import event
 from sqlmodel import select
 
 from oo.models import Task, TipView, utcnow
@@ -191,3 +192,39 @@ def test_loads_that_overlap_share_one_pick(session, uid):
     shown = asyncio.run(four_at_once())
     assert {(s.tip.tip_id, s.ref) for s in shown} == {(shown[0].tip.tip_id, shown[0].ref)}
     assert len(asked) == 1 and views(session) == 1
+
+
+def test_reloads_of_many_users_at_once_are_checked_together(session, uid):
+    users = [uid]
+    for _ in range(4):
+        other = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=other.id)
+        preferences.set_enabled(session=session, user_id=other.id, enabled=False)
+        users.append(other.id)
+    first = {u: load(u) for u in users}
+    tips.react_in(  # one of them answered the tip elsewhere: only that one is picked anew
+        session,
+        user_id=users[2],
+        reaction="helpful",
+        key="api-1",
+        tip_id=first[users[2]].tip.tip_id,
+        show_next=False,
+    )
+    session.commit()
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_a) -> None:
+        statements.append(statement.split()[0].upper())
+
+    async def all_at_once() -> list[tips.Shown]:
+        return await asyncio.gather(*(tips.show(user_id=u, again=True) for u in users if u != users[2]))
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        again = asyncio.run(all_at_once())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert [s.ref for s in again] == [first[u].ref for u in users if u != users[2]]
+    assert statements.count("SELECT") == 2 and "INSERT" not in statements  # one batch: sources, tips
+    assert load(users[2]).tip.tip_id != first[users[2]].tip.tip_id
