@@ -313,7 +313,9 @@ class EventBus(ABC):
         if self.store is None:
             return
         try:
-            await asyncio.to_thread(self.store.save, event)
+            nowait = getattr(self.store, "save_nowait", None)  # a store that queues: no thread hop
+            if nowait is None or not nowait(event):
+                await asyncio.to_thread(self.store.save, event)
         except Exception:
             logger.exception("event store failed to save %s (event %s)", event.subject, event.id)
 

@@ -72,11 +72,16 @@ class DbEventStore:
 
     def save(self, event: Event) -> None:
         """Persist one event (queued for the writer thread when it runs)."""
+        if not self.save_nowait(event):
+            _insert_rows([_row(event)])
+
+    def save_nowait(self, event: Event) -> bool:
+        """Queue the event for the writer thread, without blocking; False when no writer runs."""
         queue = self._queue
-        if queue is not None:
-            queue.append(_row(event))
-            return
-        _insert_rows([_row(event)])
+        if queue is None:
+            return False
+        queue.append(_row(event))  # the writer wakes on its own every BATCH_SECONDS
+        return True
 
     def start_writer(self) -> None:
         """Batch from now on (idempotent)."""

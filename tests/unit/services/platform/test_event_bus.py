@@ -68,3 +68,28 @@ def test_the_server_writer_batches_saves_and_drains_at_shutdown(store, monkeypat
     late = feedback(2, now)
     store.save(late)  # after shutdown: written at once
     assert store.get(late.id) == late
+
+
+def test_the_bus_queues_on_the_writer_without_a_thread_hop(store, monkeypatch):
+    import asyncio
+
+    from oo.bus.memory import InMemoryBus
+
+    monkeypatch.setattr(DbEventStore, "BATCH_SECONDS", 3600.0)  # only the shutdown drain writes
+    hops = []
+    real = asyncio.to_thread
+
+    async def counted(fn, *a, **k):
+        hops.append(fn)
+        return await real(fn, *a, **k)
+
+    monkeypatch.setattr(asyncio, "to_thread", counted)
+    bus = InMemoryBus(store=store)
+    first, second = feedback(1, datetime.now(UTC)), feedback(2, datetime.now(UTC))
+    asyncio.run(bus._persist(first))  # no writer running: written at once, in a thread
+    assert len(hops) == 1 and store.get(first.id) == first
+    store.start_writer()
+    asyncio.run(bus._persist(second))  # queued for the writer: no thread hop
+    assert len(hops) == 1 and store.get(second.id) is None
+    store.stop_writer()
+    assert store.get(second.id) == second
