@@ -89,7 +89,6 @@ class Settings(BaseSettings):
     rate_reactions_per_minute: int = Field(60, ge=1, le=100_000)
     rate_reactions_window_seconds: float = Field(60.0, ge=1, le=3600)  # "minute" above: tests shorten it
     rate_loads_per_minute: int = Field(30, ge=1, le=100_000)  # tip loads (TipState.load) per user
-    request_threads: int = Field(2, ge=1, le=64)  # threads for the request path's database work
     rate_events_per_10s: int = Field(100, ge=10, le=100_000)
 
     @model_validator(mode="after")

@@ -24,7 +24,6 @@ from oo.crypto import sha256_hex
 from oo.db import session_scope
 from oo.services.accounts import sessions as accounts
 from oo.services.accounts.sessions import CurrentUser
-from oo.services.platform import threads
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.session_cache")
@@ -74,7 +73,7 @@ async def resolve_async(token: str | None) -> CurrentUser | None:
     hit = _cached(sha256_hex(token))
     if hit is not None:
         return hit[1]
-    return await threads.run(resolve, token)
+    return await asyncio.to_thread(resolve, token)
 
 
 def _cached(key: str) -> tuple[float, CurrentUser | None] | None:

@@ -39,7 +39,6 @@ from oo.recommender import LinUCBPolicy, Policy, dumps_binary
 from oo.services.learning import learner
 from oo.services.learning.learner import Pending, _Entry, _write, cache, hot_lock, pending
 from oo.services.learning.policies import serving_set
-from oo.services.platform import threads
 
 log = logging.getLogger("oo.learner_hot")
 
@@ -322,7 +321,7 @@ async def flusher(interval: float = FLUSH_SECONDS) -> AsyncIterator[None]:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), interval)
             if _dirty:
-                await threads.run(flush)
+                await asyncio.to_thread(flush)
 
     task = asyncio.create_task(loop(), name="learner-flush")
     try:
@@ -330,4 +329,4 @@ async def flusher(interval: float = FLUSH_SECONDS) -> AsyncIterator[None]:
     finally:
         stop.set()
         await task
-        await threads.run(flush)
+        await asyncio.to_thread(flush)

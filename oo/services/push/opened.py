@@ -10,6 +10,7 @@ and marks the decision as answered from the notification.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 
@@ -17,7 +18,6 @@ from sqlmodel import Session
 
 from oo.db import session_scope
 from oo.models import Task, TipView, utcnow
-from oo.services.platform import threads
 from oo.services.push import timing as push_timing
 from oo.services.tips import refs as tip_refs
 from oo.services.tips import serving as tips
@@ -74,7 +74,7 @@ async def open_tip(
                 ref = tip_refs.issue(user_id=user_id, tip_id=tip_id)
                 return tips.Shown(rec, ref, tips.source_state(session=session, user_id=user_id))
 
-        shown = await threads.run(find)
+        shown = await asyncio.to_thread(find)
         if shown is not None:
             return shown
     return await tips.show(user_id=user_id, timezone=timezone, gate=gate)
@@ -99,5 +99,5 @@ async def react_from_notification(*, user_id: int, ref: str, reaction: str, key:
             )
 
     if not reacted.feedback.duplicate:
-        await threads.run(mark)
+        await asyncio.to_thread(mark)
     return reacted

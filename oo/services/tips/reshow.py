@@ -36,7 +36,6 @@ from oo import singletons
 from oo.db import session_scope
 from oo.models import Task, TipView, User, UTCDateTime, table, utcnow
 from oo.services.advice import preferences
-from oo.services.platform import threads
 from oo.services.tips import source_state
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.source_state import SourceState
@@ -181,7 +180,7 @@ async def _drain() -> None:
                     batch[uid] = (tip, answer)
             _queue.pending = later
             try:
-                found = await threads.run(_check_many, {uid: tip for uid, (tip, _) in batch.items()})
+                found = await asyncio.to_thread(_check_many, {uid: tip for uid, (tip, _) in batch.items()})
             except Exception as exc:  # each caller sees it (the page says the tips are out of reach)
                 for _, answer in batch.values():
                     if not answer.done():

@@ -26,7 +26,6 @@ from sqlmodel import Session
 
 from oo.db import session_scope
 from oo.services.platform import event_bus as events
-from oo.services.platform import threads
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
 from oo.services.tips import feedback, reshow, shadows, undo
@@ -237,7 +236,7 @@ async def _show(
     while True:
         if not may_pick and remembered is None:
             may_pick = await _pass(gate)
-        shown = await threads.run(run, check, remembered, may_pick)
+        shown = await asyncio.to_thread(run, check, remembered, may_pick)
         if shown is _STALE:
             await todoist_sync.refresh_if_stale(user_id=user_id)
             check = False
@@ -316,7 +315,7 @@ async def react(
             (`feedback.TipNotFound`), or a reused key (`feedback.IdempotencyConflict`).
     """
     later: list[ShadowJob] = []  # the shadow policies are scored after the next tip is served
-    reacted: Reacted = await threads.run(
+    reacted: Reacted = await asyncio.to_thread(
         _in_session, react_in, user_id=user_id, reaction=reaction, key=key, tip_ref=tip_ref,
         tip_id=tip_id, channel=channel, origin=origin, timezone=timezone, show_next=show_next,
         undoable=undoable, write_behind=write_behind, later=later,
@@ -348,7 +347,7 @@ async def take_back(*, user_id: int, tip_ref: str, key: str) -> undo.Withdrawn:
         with session_scope() as session:
             return undo.withdraw(session=session, user_id=user_id, tip_id=tip_id, key=key)
 
-    withdrawn = await threads.run(run)
+    withdrawn = await asyncio.to_thread(run)
     reshow.forget(user_id)  # the page shows the restored tip again: a reload picks afresh
     if withdrawn.reopen:
         source_actions.kick(user_id=user_id)
@@ -374,7 +373,7 @@ async def next_tip(
                 tz=_tz(timezone),
             )
 
-    rec = await threads.run(pick)
+    rec = await asyncio.to_thread(pick)
     if not rec.empty:
         await events.publish(served_event(rec, user_id=user_id, channel=channel))
     return rec

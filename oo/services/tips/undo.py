@@ -38,7 +38,6 @@ from oo.db import session_scope
 from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
-from oo.services.platform import threads
 from oo.services.sources import actions as source_actions
 from oo.services.tips.feedback import FeedbackError, check_key
 
@@ -235,7 +234,7 @@ async def _settle_due() -> None:
         while _due and _due[0][0] <= loop.time() + SETTLE_SLACK and len(batch) < SETTLE_BATCH:
             batch.append(_due.popleft())
         try:
-            await threads.run(_settle_batch, [feedback_id for _, _, feedback_id, _ in batch])
+            await asyncio.to_thread(_settle_batch, [feedback_id for _, _, feedback_id, _ in batch])
         except Exception:  # the outbox job retries
             log.exception("learning %d held reactions failed", len(batch))
         for user_id in dict.fromkeys(u for _, u, _, kick in batch if kick):
