@@ -117,7 +117,9 @@ class EventStore(Protocol):
     """Persistence sink injected by the app, so the bus never imports the DB layer.
 
     Methods are synchronous (a SQLModel session is); the bus calls them in a worker
-    thread. Only the publishing process saves an event, so each event is saved once.
+    thread. A store may also offer ``save_nowait(event) -> bool``, which queues the event
+    without blocking (True) or declines (False); the bus then skips the thread hop. Only the
+    publishing process saves an event, so each event is saved once.
     """
 
     def save(self, event: Event) -> None:

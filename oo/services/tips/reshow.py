@@ -44,9 +44,8 @@ from oo.settings import get_settings
 MAX_ENTRIES = 100_000
 
 _lock = threading.Lock()
-_entries: OrderedDict[int, tuple[float, Recommendation, str]] = (
-    OrderedDict()
-)  # user id -> (monotonic, tip, its ref)
+# user id -> (monotonic, tip, its ref)
+_entries: OrderedDict[int, tuple[float, Recommendation, str]] = OrderedDict()
 
 # The remembered tips, each with what decides whether it may be shown again: whether a newer
 # tip was served to its user since (an index range on tip_view (user_id, served_at)), its reaction,

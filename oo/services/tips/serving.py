@@ -30,12 +30,12 @@ from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
 from oo.services.tips import feedback, reshow, shadows, undo
 from oo.services.tips import refs as tip_refs
-from oo.services.tips import source_state as source_state_module
 from oo.services.tips.candidates import zone
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.feedback import FeedbackResult
 from oo.services.tips.recommend import CHANNELS, recommend, served_event
 from oo.services.tips.source_state import SourceState
+from oo.services.tips.source_state import read as read_sources
 from oo.services.tips.tip_log import ShadowJob
 from oo.settings import get_settings
 
@@ -61,12 +61,7 @@ class Reacted:
 
 def source_state(*, session: Session, user_id: int) -> SourceState:
     """Whether the user has any source, and whether one of them needs a reconnect."""
-    return _sources(session, user_id)[0]
-
-
-def _sources(session: Session, user_id: int) -> tuple[SourceState, bool]:
-    """The source state, and whether a connected Todoist's cached tasks are stale (one query)."""
-    return source_state_module.read(session, user_id)
+    return read_sources(session, user_id)[0]
 
 
 def _tz(timezone: str | None) -> tzinfo | None:
@@ -223,7 +218,7 @@ async def _show(
 
     def run(check: bool, reuse: tuple[Recommendation, str] | None, may_pick: bool) -> Shown | str:
         with session_scope() as session:
-            sources, stale = _sources(session, user_id)
+            sources, stale = read_sources(session, user_id)
             if check and stale:
                 return _STALE
             if reuse is not None and reshow.still_current(session, user_id=user_id, tip=reuse[0]):
