@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from oo.models import utcnow
 from oo.services.admin import metrics
+from oo.services.admin.portable_sql import utc_days
 
 SERIES_DAYS = 14
 FUNNEL_DAYS = 30
@@ -36,17 +37,19 @@ def series_start(now: datetime, days: int = SERIES_DAYS) -> datetime:
 def daily(
     *, session: Session, days: int = SERIES_DAYS, active: dict[str, int] | None = None
 ) -> list[dict[str, Any]]:
-    """Per UTC day of the last ``days``: tips served and active users (both as defined in metrics).
+    """Per UTC day of the last ``days`` (every one, today last): tips served and active users (both as defined in metrics).
 
     ``active`` is `metrics.daily_active` over the same days when the caller already has it.
     """
-    since = series_start(utcnow(), days)
+    now = utcnow()
+    since = series_start(now, days)
     tips = metrics.daily_tips(session=session, since=since)
     if active is None:
         active = metrics.daily_active(session=session, since=since)
+    # Every day of the window up to today, the quiet ones as zeros: a gap in the line is a day.
     return [
         {"day": d, "tips served": tips.get(d, 0), "active users": active.get(d, 0)}
-        for d in sorted(set(tips) | set(active))
+        for d, _, _ in utc_days(since, now=now)
     ]
 
 

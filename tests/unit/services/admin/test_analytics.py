@@ -121,7 +121,8 @@ def test_overview_counts_active_users_tips_reactions_and_the_funnel(session, dat
         ("first reaction", 0),
     ]
     assert sum(d["tips served"] for d in ov.daily) == 4  # the series covers 14 days
-    assert ov.daily[-1]["day"] == NOW.strftime("%Y-%m-%d")
+    assert len(ov.daily) == admin_overview.SERIES_DAYS and ov.daily[-1]["day"] == NOW.strftime("%Y-%m-%d")
+    assert ov.daily[0]["tips served"] == 0  # quiet days are zeros, not gaps
 
 
 def test_experiments_mean_reward_uses_the_first_reaction_of_each_tip(session, data):
@@ -191,10 +192,13 @@ def test_quality_stale_tokens_and_completeness(session, data):
         "by_status": {"connected": 1},
     }  # demo not counted
     heat = admin_quality.completeness(session=session)
-    today = [h for h in heat if h["day"] == NOW.strftime("%Y-%m-%d")]
-    assert {h["field"]: h["share"] for h in today}["reaction"] == 0.5
+    # The two tips of the last 5 hours (one answered) fall on one UTC day, or two just after midnight.
+    recent = {(NOW - timedelta(hours=h)).strftime("%Y-%m-%d") for h in (2, 5)}
+    rows = [h for h in heat if h["day"] in recent]
+    answered = [(h["share"] * h["tips"], h["tips"]) for h in rows if h["field"] == "reaction"]
+    assert tuple(map(sum, zip(*answered, strict=True))) == (1.0, 2)
     assert all(
-        h["share"] == 1.0 for h in today if h["field"] in ("features", "explanation", "task", "latency")
+        h["share"] == 1.0 for h in rows if h["field"] in ("features", "explanation", "task", "latency")
     )
 
 
