@@ -21,7 +21,6 @@ tips, so such an entry is never shown and ages out within `reshow_seconds`.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import threading
 import time
@@ -36,6 +35,7 @@ from oo import singletons
 from oo.db import session_scope
 from oo.models import Task, TipView, User, UTCDateTime, table, utcnow
 from oo.services.advice import preferences
+from oo.services.platform.batching import Batcher
 from oo.services.tips import source_state
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.source_state import SourceState
@@ -141,55 +141,16 @@ def current(session: Session, tips: Mapping[int, Recommendation], now: datetime 
 async def check(user_id: int, tip: Recommendation) -> tuple[bool, SourceState, bool]:
     """Whether ``tip`` is `still_current`, with the user's source state and Todoist staleness.
 
-    Checks that arrive while one is running wait for it and then go together: one thread hop,
-    one database session and two statements for the whole batch, however many users it holds.
+    Checks that arrive while one is running wait for it and then go together (`Batcher`): one
+    thread hop, one database session and two statements for the whole batch, however many users
+    it holds.
     """
-    loop = asyncio.get_running_loop()
-    if _queue.loop is not loop:  # a new event loop (tests): nothing of the old one carries over
-        _queue.reset(loop)
-    answer: asyncio.Future[tuple[bool, SourceState, bool]] = loop.create_future()
-    _queue.pending.append((user_id, tip, answer))
-    if _queue.runner is None:
-        _queue.runner = loop.create_task(_drain())
-    return await answer
+    return await _checks.submit((user_id, tip))
 
 
-class _Queue:
-    def __init__(self) -> None:
-        self.reset(None)
-
-    def reset(self, loop: asyncio.AbstractEventLoop | None) -> None:
-        self.loop = loop
-        self.pending: list[tuple[int, Recommendation, asyncio.Future[tuple[bool, SourceState, bool]]]] = []
-        self.runner: asyncio.Task[None] | None = None
-
-
-_queue = _Queue()
-
-
-async def _drain() -> None:
-    try:
-        while _queue.pending:
-            batch: dict[int, tuple[Recommendation, asyncio.Future[tuple[bool, SourceState, bool]]]] = {}
-            later = []
-            for uid, tip, answer in _queue.pending:  # one entry per user in a batch
-                if uid in batch:
-                    later.append((uid, tip, answer))
-                else:
-                    batch[uid] = (tip, answer)
-            _queue.pending = later
-            try:
-                found = await asyncio.to_thread(_check_many, {uid: tip for uid, (tip, _) in batch.items()})
-            except Exception as exc:  # each caller sees it (the page says the tips are out of reach)
-                for _, answer in batch.values():
-                    if not answer.done():
-                        answer.set_exception(exc)
-                continue
-            for uid, (_, answer) in batch.items():
-                if not answer.done():
-                    answer.set_result(found[uid])
-    finally:
-        _queue.runner = None
+def _check_batch(items: list[tuple[int, Recommendation]]) -> list[tuple[bool, SourceState, bool]]:
+    found = _check_many(dict(items))  # one item per user in a batch (the batcher's key)
+    return [found[uid] for uid, _ in items]
 
 
 def _check_many(tips: dict[int, Recommendation]) -> dict[int, tuple[bool, SourceState, bool]]:
@@ -197,6 +158,11 @@ def _check_many(tips: dict[int, Recommendation]) -> dict[int, tuple[bool, Source
         sources = source_state.read_many(session, list(tips))
         fit = current(session, tips)
     return {uid: (uid in fit, *sources[uid]) for uid in tips}
+
+
+_checks: Batcher[tuple[int, Recommendation], tuple[bool, SourceState, bool]] = Batcher(
+    "reshow", _check_batch, key=lambda item: item[0], limit=1000
+)
 
 
 singletons.on_reset("tips.reshow", clear)
