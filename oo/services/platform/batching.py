@@ -12,6 +12,12 @@ an exception instance for an item that failed (raised at that caller) or the ans
 with the same key go to separate batches in their order (``run_many`` may then assume one item
 per key). A caller that stops waiting (a cancelled handler) does not stop its item: it runs.
 
+Batch work that is set-oriented (a few statements for the whole batch, as the reload check):
+the items of a batch run one after another in one thread, and each database statement lets go
+of the GIL, which a busy server gives back only after its switch interval. Reactions (about ten
+statements each) batched one by one served half the events per second of one thread each
+(bench/README.md, 2026-11-29), so they do not go through a batcher.
+
 Examples:
     >>> import asyncio
     >>> def double_all(items):
