@@ -37,9 +37,10 @@ def series_start(now: datetime, days: int = SERIES_DAYS) -> datetime:
 def daily(
     *, session: Session, days: int = SERIES_DAYS, active: dict[str, int] | None = None
 ) -> list[dict[str, Any]]:
-    """Per UTC day of the last ``days`` (every one, today last): tips served and active users (both as defined in metrics).
+    """Per UTC day of the last ``days`` (every one, today last): tips served and active users.
 
-    ``active`` is `metrics.daily_active` over the same days when the caller already has it.
+    Both as defined in `metrics`. ``active`` is `metrics.daily_active` over the same days when
+    the caller already has it.
     """
     now = utcnow()
     since = series_start(now, days)

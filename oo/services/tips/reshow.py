@@ -142,8 +142,7 @@ async def check(user_id: int, tip: Recommendation) -> tuple[bool, SourceState, b
     """Whether ``tip`` is `still_current`, with the user's source state and Todoist staleness.
 
     Checks that arrive while one is running wait for it and then go together (`Batcher`): one
-    thread hop, one database session and two statements for the whole batch, however many users
-    it holds.
+    thread hop, one database session and two statements for a batch of up to 1,000 users.
     """
     return await _checks.submit((user_id, tip))
 
