@@ -97,11 +97,16 @@ def _current(user_id: int, row: ModelState | None) -> KindMixer:
     if hit is not None:
         return hit
     mixer = _decode(row) if row else KindMixer(seed=user_id)
+    _keep(user_id, stamp, mixer)
+    return mixer
+
+
+def _keep(user_id: int, stamp: tuple[int, datetime | None], mixer: KindMixer) -> None:
     with _lock:
         _cache[user_id] = (*stamp, mixer)
+        _cache.move_to_end(user_id)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
-    return mixer
 
 
 def decide(
@@ -128,17 +133,22 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
             session.flush()
         except IntegrityError as exc:
             raise MixConflict from exc
-        return
-    result = session.execute(
-        update(ModelState)
-        .where(col(ModelState.id) == row.id, col(ModelState.updates) == row.updates)
-        .values(data=data, updates=row.updates + 1, updated_at=now)
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise MixConflict
+    else:
+        result = session.execute(
+            update(ModelState)
+            .where(col(ModelState.id) == row.id, col(ModelState.updates) == row.updates)
+            .values(data=data, updates=row.updates + 1, updated_at=now)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise MixConflict
+    # The next pick finds the new model by its version. Before the commit is safe: should this
+    # transaction roll back, the stored version is not this one, and the next pick decodes the row.
+    _keep(user_id, (row.updates + 1 if row else 1, now), mixer)
 
 
-def learn_from_tip_once(*, session: Session, user_id: int, tip_id: str, reward: float, now: datetime) -> bool:
+def learn_from_tip_once(
+    *, session: Session, user_id: int, tip_id: str, reward: float, now: datetime, features: str | None = None
+) -> bool:
     """Teach the kind model the reward of one tip now, exactly once, in its own transaction.
 
     For the write-behind reaction path (`oo.services.learning.hot`), which persists the task
@@ -146,18 +156,26 @@ def learn_from_tip_once(*, session: Session, user_id: int, tip_id: str, reward: 
     The tip's logged kind features are consumed in the same transaction as the model write (the
     key is removed from ``tip_view.features``), so no later replay teaches them again.
 
+    ``features``: the tip's ``tip_view.features`` as the caller just read them (the caller has
+    checked the tip is the user's), which saves reading the tip again; the claim below compares
+    them with the stored ones, so a stale copy learns nothing twice.
+
     Returns:
         True when the kind model learned (False: no kind decision behind this tip, or already learned).
 
     Raises:
         MixConflict: Another transaction kept changing the model (after `LEARN_ATTEMPTS`).
     """
+    known = features
     for _ in range(LEARN_ATTEMPTS):
-        tip = session.get(TipView, tip_id, populate_existing=True)
-        if tip is None or tip.user_id != user_id:
-            return False
+        if known is None:
+            tip = session.get(TipView, tip_id, populate_existing=True)
+            if tip is None or tip.user_id != user_id:
+                return False
+            known = tip.features or "{}"
+        text, known = known, None  # a retry reads the tip again
         try:
-            xs = json.loads(tip.features or "{}")
+            xs = json.loads(text)
         except ValueError:
             return False
         x = xs.pop(FEATURES_KEY, None) if isinstance(xs, dict) else None
@@ -165,7 +183,7 @@ def learn_from_tip_once(*, session: Session, user_id: int, tip_id: str, reward: 
             return False
         claim = session.execute(
             update(TipView)
-            .where(col(TipView.id) == tip_id, col(TipView.features) == tip.features)
+            .where(col(TipView.id) == tip_id, col(TipView.features) == text)
             .values(features=json.dumps(xs))
         )
         if claim.rowcount != 1:  # type: ignore[attr-defined]

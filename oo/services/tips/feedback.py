@@ -220,13 +220,15 @@ def record(
         IdempotencyConflict: When the key was used for another tip or reaction.
     """
     key, reaction = _checked(idempotency_key, reaction, origin, tip_id)
-    known = _existing(session, user_id, key, tip_id, reaction)
-    if known is not None:
-        return known
-    found = session.connection().execute(_TIP, {"tip_id": tip_id}).first()
+    # The common case, a new key on an existing tip, in one statement: the tip, and the key's row if any.
+    found = session.connection().execute(_TIP, {"tip_id": tip_id, "user_id": user_id, "key": key}).first()
+    if found is None or found.key_used is not None:
+        known = _existing(session, user_id, key, tip_id, reaction)
+        if known is not None:
+            return known
     if found is None or found.user_id != user_id:
         raise TipNotFound("no such tip")
-    tip = _Tip(**found._mapping)
+    tip = _Tip(**{name: found._mapping[name] for name in _TIP_COLUMNS})
     now = now or utcnow()
     written = _write(session, tip, key, reaction, origin, now, snooze_hours, hold)
     if isinstance(written, FeedbackResult):
@@ -258,9 +260,22 @@ class _Tip:
     features: str | None
 
 
-_TIP = sa.select(
-    *(table(TipView).c[name] for name in ("id", "user_id", "kind", "task_id", "features"))
-).where(table(TipView).c.id == sa.bindparam("tip_id"))
+_TIP_COLUMNS = ("id", "user_id", "kind", "task_id", "features")
+_TIP = (
+    sa.select(
+        *(table(TipView).c[name] for name in _TIP_COLUMNS),
+        table(TipFeedback).c.id.label("key_used"),
+    )
+    .select_from(table(TipView))
+    .outerjoin(
+        table(TipFeedback),
+        sa.and_(
+            table(TipFeedback).c.user_id == sa.bindparam("user_id"),
+            table(TipFeedback).c.idempotency_key == sa.bindparam("key"),
+        ),
+    )
+    .where(table(TipView).c.id == sa.bindparam("tip_id"))
+)
 _INSERT = sa.insert(table(TipFeedback))
 _APPLIED = sa.select(table(TipFeedback).c.applied_at).where(table(TipFeedback).c.id == sa.bindparam("id"))
 _CLAIM = (
@@ -329,8 +344,9 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         row.applied_at = session.connection().execute(_APPLIED, {"id": row.id}).scalar()
         return
-    if mixing.FEATURES_KEY in (tip.features or ""):  # a kind was drawn for this tip
-        _learn_kind_now(session, tip.user_id, tip.id, row, now)
+    learn_kind_once(
+        session, user_id=tip.user_id, tip_id=tip.id, features=tip.features, reward=row.reward, now=now
+    )
     try:
         learner_hot.learn_now(
             session=session,
@@ -344,15 +360,24 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
         log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
 
 
-def _learn_kind_now(session: Session, user_id: int, tip_id: str, row: TipFeedback, now: datetime) -> None:
-    """Write-behind path: the task-or-advice learner learns now (exactly once; see `mixing`)."""
+def learn_kind_once(
+    session: Session, *, user_id: int, tip_id: str, features: str | None, reward: float, now: datetime
+) -> None:
+    """Teach the task-or-advice learner a reward now, exactly once, if a kind was drawn for the tip.
+
+    For the write-behind paths (a reaction on /tip, once its undo window passed), through
+    `mixing.learn_from_tip_once`; ``features`` is the tip's logged ``tip_view.features`` as just
+    read. Failures are logged, never raised.
+    """
+    if mixing.FEATURES_KEY not in (features or ""):
+        return
     try:
         mixing.learn_from_tip_once(
-            session=session, user_id=user_id, tip_id=tip_id, reward=row.reward, now=now
+            session=session, user_id=user_id, tip_id=tip_id, reward=reward, now=now, features=features
         )
     except Exception:
         session.rollback()
-        log.exception("the kind learner could not learn from feedback %s", row.id)
+        log.exception("the kind learner could not learn from tip %s", tip_id)
 
 
 def feedback_event(result: FeedbackResult, *, user_id: int) -> Event:

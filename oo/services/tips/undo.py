@@ -39,7 +39,7 @@ from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
 from oo.services.sources import actions as source_actions
-from oo.services.tips.feedback import FeedbackError, check_key
+from oo.services.tips.feedback import FeedbackError, check_key, learn_kind_once
 
 log = logging.getLogger("oo.undo")
 
@@ -168,7 +168,13 @@ def withdraw(
 
 
 _HELD = (
-    sa.select(col(TipFeedback.id), col(TipFeedback.user_id), col(TipFeedback.reward), col(TipView.features))
+    sa.select(
+        col(TipFeedback.id),
+        col(TipFeedback.user_id),
+        col(TipFeedback.reward),
+        col(TipView.features),
+        col(TipFeedback.tip_id),
+    )
     .select_from(TipFeedback)
     .outerjoin(TipView, col(TipView.id) == col(TipFeedback.tip_id))
     .where(
@@ -187,14 +193,21 @@ def settle_now(*, session: Session, feedback_id: int) -> bool:
 
 
 def _settle(session: Session, feedback_ids: list[int]) -> int:
-    """`settle_now` for many reactions: one read of what is still held, then each is learned."""
+    """`settle_now` for many reactions: one read of what is still held, then each is learned.
+
+    The task-or-advice learner learns too, when a kind was drawn for the tip.
+    """
     held = {r[0]: r for r in session.connection().execute(_HELD, {"ids": feedback_ids}).all()}
     learned = 0
     for feedback_id in feedback_ids:  # in the order they came
         if feedback_id not in held:
             continue  # withdrawn, or already learned
-        _, user_id, reward, features = held[feedback_id]
+        _, user_id, reward, features, tip_id = held[feedback_id]
         try:
+            # The task-or-advice learner too (its own transaction, exactly once), then the task models.
+            learn_kind_once(
+                session, user_id=user_id, tip_id=tip_id, features=features, reward=reward, now=utcnow()
+            )
             xs = learner.logged_features(features)
             learned += (
                 learner_hot.learn_now(

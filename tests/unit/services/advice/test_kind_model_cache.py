@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import event
+from sqlalchemy import event, text
 
 from oo.recommender.kind_mix import context
 from oo.services.accounts import sessions as accounts
@@ -41,6 +41,30 @@ def test_the_model_bytes_are_read_only_when_the_stored_version_changed(session):
     mixing.learn(session=session, user_id=uid, x=choice.x, reward=1.0, now=NOW)
     session.commit()
     learned, statements = reads(session, load)
-    assert learned is not cold and len(statements) == 2  # the version, then the new bytes
+    assert learned is not cold and len(statements) == 1  # learned here: kept under its new version
     assert learned.choose(ctx, np.random.default_rng(1)).scores != choice.scores  # it learned
     assert reads(session, load)[0] is learned
+    session.execute(  # another worker writes a newer version
+        text("update model_state set updates = updates + 1 where user_id = :u and policy_key = :k"),
+        {"u": uid, "k": mixing.MODEL_KEY},
+    )
+    session.commit()
+    other, statements = reads(session, load)
+    assert other is not learned and len(statements) == 2  # the version, then the new bytes
+    assert reads(session, load)[0] is other
+
+
+def test_a_learning_transaction_that_rolls_back_leaves_the_stored_model_in_use(session):
+    uid = accounts.create_demo_user(session=session).id
+    mixing._cache.clear()
+    cold = mixing.load(session=session, user_id=uid)
+    ctx = context(hour=19, weekend=False, open_tasks=3, advice_recent=False)
+    mixing.learn(
+        session=session, user_id=uid, x=cold.choose(ctx, np.random.default_rng(1)).x, reward=1.0, now=NOW
+    )
+    session.rollback()
+    after = mixing.load(session=session, user_id=uid)
+    assert (
+        after.choose(ctx, np.random.default_rng(1)).scores
+        == cold.choose(ctx, np.random.default_rng(1)).scores
+    )

@@ -218,6 +218,11 @@ def test_the_write_behind_reaction_path_teaches_the_kind_learner_exactly_once(se
     assert kind_updates() == 1  # learned at once, in its own transaction
     session.expire_all()
     assert mixing.FEATURES_KEY not in json.loads(session.get(TipView, rec.tip_id).features)  # consumed
+    stale = json.dumps({mixing.FEATURES_KEY: {"bias": 1.0}})  # a caller's copy read before that
+    assert not mixing.learn_from_tip_once(
+        session=session, user_id=user_id, tip_id=rec.tip_id, reward=1.0, now=EVENING, features=stale
+    )
+    assert kind_updates() == 1, "a stale copy of the features teaches nothing"
     # A crash before the flush: memory is lost, the outbox replays the reaction for the task models.
     learner.cache.clear()
     learner.pending.clear()

@@ -17,8 +17,9 @@ from tests.unit.services.tips.test_sql_budget import REACT_BUDGET, SHOW_BUDGET, 
 # show: the Advice switch, the user's recent advice tips (repetition rules and "advice lately"),
 # the kind model's row; the library itself is cached in process.
 ADVICE_SHOW = 3
-# react: the tip's kind features consumed and the kind model's row read and written (its own
-# transaction, exactly once), then a show.
+# react: the tip's kind features consumed (the tip itself was read with the reaction), the kind
+# model's row read and written (its own transaction, exactly once; the new model stays cached under
+# its new version), the task models' versions read again after that commit; then a show.
 ADVICE_REACT = 4 + ADVICE_SHOW
 
 

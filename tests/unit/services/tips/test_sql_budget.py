@@ -24,8 +24,9 @@ from oo.services.tips import serving as tips
 
 # show: integrations, open tasks, model versions, the tip_view and tip_score inserts, the task text
 SHOW_BUDGET = 6
-# react: key lookup, tip, first-reaction claim, task, feedback insert, model versions, then a show
-REACT_BUDGET = 6 + SHOW_BUDGET
+# react (a Helpful): the tip with its key's row, the first-reaction claim, the feedback insert, model
+# versions, then a show (a Done, Snooze or Dismiss also reads and updates its task)
+REACT_BUDGET = 4 + SHOW_BUDGET
 # a reload of the tip on screen (`reshow`): integrations, then the latest tip with its task and switch
 RELOAD_BUDGET = 2
 # stored versions, the applied claim, then one model write per learning policy (linucb@1-5)

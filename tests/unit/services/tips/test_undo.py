@@ -11,6 +11,7 @@ from sqlmodel import select
 from oo.models import ModelState, SourceAction, Task, TipFeedback, TipView
 from oo.recommender import POLICY_SPECS
 from oo.services.accounts import sessions as accounts
+from oo.services.advice import library, mixing
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
 from oo.services.sources import catalog as sources
@@ -88,6 +89,34 @@ def test_after_the_window_the_reaction_is_learned_and_undo_is_refused(session, u
     with pytest.raises(undo.TooLateToUndo):
         undo.withdraw(session=session, user_id=uid, tip_id=shown.tip.tip_id, key="k-1")
     assert len(session.exec(select(TipFeedback)).all()) == 1
+
+
+def kind_model_updates(session, uid: int) -> int:
+    session.expire_all()
+    row = session.exec(
+        select(ModelState).where(ModelState.user_id == uid, ModelState.policy_key == mixing.MODEL_KEY)
+    ).first()
+    return row.updates if row else 0
+
+
+def test_after_the_window_the_task_or_advice_learner_learns_once_and_never_from_an_undo(session, uid):
+    library.seed(session=session)  # with the advice library, every pick draws task or advice first
+    shown = held(session, uid, reaction="helpful", key="k-1")
+    assert mixing.FEATURES_KEY in session.get(TipView, shown.tip.tip_id).features
+    row = session.exec(select(TipFeedback)).one()
+    assert kind_model_updates(session, uid) == 0  # held: nothing learned yet
+    assert undo.settle_now(session=session, feedback_id=row.id)
+    assert kind_model_updates(session, uid) == 1
+    session.expire_all()
+    assert mixing.FEATURES_KEY not in session.get(TipView, shown.tip.tip_id).features  # consumed
+    undo.settle_now(session=session, feedback_id=row.id)
+    learner_hot.flush()
+    learner.apply_pending(session=session, older_than=timedelta(0))
+    assert kind_model_updates(session, uid) == 1  # exactly once
+    second = held(session, uid, reaction="not_helpful", key="k-2")
+    undo.withdraw(session=session, user_id=uid, tip_id=second.tip.tip_id, key="k-2")
+    learner.apply_pending(session=session, older_than=timedelta(0))
+    assert kind_model_updates(session, uid) == 1  # an undone reaction teaches nothing
 
 
 def test_undo_after_the_window_is_refused_even_if_not_yet_learned(session, uid):
