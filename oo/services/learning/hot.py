@@ -26,6 +26,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -238,24 +239,33 @@ def _flush_batch(users: list[int]) -> tuple[int, list[int]]:
         if conn.execute(_CLAIM, {"ids": ids, "now": now}).rowcount != len(ids):
             session.rollback()  # the outbox (or a deletion) got some first: sort it out user by user
             return 0, sorted({k[0] for k, _, _ in fast} | set(slow))
-        inserts = []
-        for key, entry, _ in fast:
-            data = dumps_binary(entry.policy)
-            if key in stored:
-                row_id, old, _ = stored[key]
-                params = {"row_id": row_id, "old": old, "new": old + 1, "data": data, "now": now}
-                if conn.execute(_UPDATE_MODEL, params).rowcount != 1:
-                    session.rollback()
-                    return 0, sorted({k[0] for k, _, _ in fast} | set(slow))
-            else:
-                inserts.append(
-                    {"user_id": key[0], "policy_key": key[1], "data": data, "updates": 1, "updated_at": now}
-                )
+        updates, inserts = _model_rows(fast, stored, now)
+        # One executemany for every model: each row matches its stored version or the batch is off.
+        if updates and conn.execute(_UPDATE_MODEL, updates).rowcount != len(updates):
+            session.rollback()
+            return 0, sorted({k[0] for k, _, _ in fast} | set(slow))
         if inserts:
             conn.execute(_INSERT_MODEL, inserts)
         session.commit()
     _settle(fast, {k: stored[k][1] + 1 if k in stored else 1 for k, _, _ in fast}, now)
     return len(ids), slow
+
+
+def _model_rows(
+    snaps: list[Snap], stored: dict[tuple[int, str], tuple[Any, int, Any]], now: datetime
+) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """The model updates (checked against the stored version) and inserts of a batch flush."""
+    updates, inserts = [], []
+    for key, entry, _ in snaps:
+        data = dumps_binary(entry.policy)
+        if key in stored:
+            row_id, old, _ = stored[key]
+            updates.append({"row_id": row_id, "old": old, "new": old + 1, "data": data, "now": now})
+        else:
+            inserts.append(
+                {"user_id": key[0], "policy_key": key[1], "data": data, "updates": 1, "updated_at": now}
+            )
+    return updates, inserts
 
 
 def _settle(flushed: list[Snap], versions: dict[tuple[int, str], int], now: datetime) -> None:

@@ -155,6 +155,34 @@ def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, u
     assert stored(session, uid)["linucb@3"][0] == 6 and learner_hot.pending_count() == 0
 
 
+def test_a_stored_model_that_moves_during_the_flush_rolls_the_whole_batch_back(session, uid, monkeypatch):
+    react(session, uid, "k1")
+    assert learner_hot.flush() == 1  # every model now has a stored row: the next flush updates
+    react(session, uid, "k2")
+    before = stored(session, uid)
+    real = learner_hot._snapshot
+
+    def racing(*a, **kw):  # another worker updates one model right after the versions were read
+        snap = real(*a, **kw)
+        with Session(db.get_engine()) as other:
+            other.execute(
+                text(
+                    "update model_state set updates = updates + 1 where user_id = :u and policy_key = 'linucb@2'"
+                ),
+                {"u": uid},
+            )
+            other.commit()
+        return snap
+
+    monkeypatch.setattr(learner_hot, "_snapshot", racing)
+    # No model of the batch is written over the moved one; the careful path replays k2 onto it.
+    assert learner_hot.flush() == 1 and applied(session) == [True, True]
+    after = stored(session, uid)
+    assert after["linucb@2"][0] == before["linucb@2"][0] + 2
+    assert all(after[k][0] == before[k][0] + 1 for k in before if k != "linucb@2")
+    assert learner_hot.pending_count() == 0
+
+
 def test_many_users_are_written_in_one_transaction(session):
     users = []
     for _ in range(5):
