@@ -5,6 +5,7 @@ Usage (each scenario starts its own production server; several run one after the
     .venv/bin/python bench/load.py closed          # 1,000 users, closed loop, tip loads only, 1 worker
     .venv/bin/python bench/load.py mix:redis:2     # the mix with Redis state and 2 workers (SQLite, WAL)
     .venv/bin/python bench/load.py idle            # server memory per idle connected client
+    .venv/bin/python bench/load.py mix:redis:2:pg  # ... with a fresh Postgres database (127.0.0.1:5432)
     options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep,
              --profile PY_SPY (sample the server with py-spy, GIL holder only; collapsed stacks beside
              the results; summarise with bench/profile_shares.py), --loads-per-minute N (the server's
@@ -52,6 +53,7 @@ WORK = ROOT / "data" / "bench_load"
 RESULTS = WORK / "load.jsonl"
 TIP_STATE = "reflex___state____state.oo___state___auth____auth_state.oo___state___tip____tip_state"
 REDIS_URL = "redis://127.0.0.1:6379/9"
+PG_SERVER = "postgresql://postgres@127.0.0.1:5432"
 LOCK_PATTERNS = {
     "lock_expired": re.compile(r"LockExpiredError"),
     "lock_held_too_long": re.compile(r"held too long|lock.*(expired|too long)", re.IGNORECASE),
@@ -134,15 +136,37 @@ def profiler(server: AppServer, args: argparse.Namespace, label: str) -> subproc
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def check_reactions(db_path: Path) -> dict[str, int]:
+REACTIONS_SQL = (
+    "select count(*), coalesce(sum(case when substr(idempotency_key, 1, 32) != tip_id then 1 else 0 end), 0) "
+    "from tip_feedback where origin = 'user'"
+)
+PENDING_SQL = "select count(*) from tip_feedback where applied_at is null"
+
+
+def check_reactions(db_path: Path | None, pg_name: str | None = None) -> dict[str, int]:
     """Every reaction against the tip it answers: the tip id in the sent key vs the recorded tip."""
-    with sqlite3.connect(db_path) as db:
-        total, wrong = db.execute(
-            "select count(*), coalesce(sum(substr(idempotency_key, 1, 32) != tip_id), 0) "
-            "from tip_feedback where origin = 'user'"
-        ).fetchone()
-        pending = db.execute("select count(*) from tip_feedback where applied_at is null").fetchone()[0]
+    if pg_name is not None:
+        import psycopg
+
+        with psycopg.connect(f"{PG_SERVER}/{pg_name}") as db:
+            total, wrong = db.execute(REACTIONS_SQL).fetchone()  # type: ignore[misc]
+            pending = db.execute(PENDING_SQL).fetchone()[0]  # type: ignore[index]
+    else:
+        with sqlite3.connect(db_path) as db:
+            total, wrong = db.execute(REACTIONS_SQL).fetchone()
+            pending = db.execute(PENDING_SQL).fetchone()[0]
     return {"reactions": total, "wrong_tip": wrong, "unapplied": pending}
+
+
+def fresh_pg(name: str, *, drop_only: bool = False) -> str:
+    """A new empty Postgres database ``name`` (dropped first if it exists); its SQLAlchemy URL."""
+    import psycopg
+
+    with psycopg.connect(f"{PG_SERVER}/postgres", autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return f"postgresql+psycopg://{PG_SERVER.split('://', 1)[1]}/{name}"
 
 
 def log_counts(server: AppServer) -> dict[str, int]:
@@ -167,19 +191,22 @@ def scenario_args(name: str, args: argparse.Namespace) -> list[str]:
 
 
 def run(spec: str, args: argparse.Namespace) -> dict:
-    """One scenario ``name[:redis[:workers]]`` on its own fresh server; returns its numbers."""
+    """One scenario ``name[:redis[:workers]][:pg]`` on its own fresh server; returns its numbers."""
     name, *rest = spec.split(":")
+    pg = bool(rest) and rest[-1] == "pg"
+    rest = rest[:-1] if pg else rest
     redis_on = bool(rest) and rest[0] == "redis"
     workers = int(rest[1]) if len(rest) > 1 else (2 if redis_on else 1)
     clients = 10 if name == "idle" else args.clients
-    label = f"{name}-{'redis' if redis_on else 'disk'}-w{workers}-c{clients}"
+    label = f"{name}-{'redis' if redis_on else 'disk'}-w{workers}-c{clients}{'-pg' if pg else ''}"
+    pg_name = f"oo_bench_{label.replace('-', '_')}" if pg else None
     WORK.mkdir(parents=True, exist_ok=True)
     db_path = WORK / f"{label}.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_path}{suffix}").unlink(missing_ok=True)
     env = {
         "OO_DEMO": "true",
-        "OO_DATABASE_URL": f"sqlite:///{db_path}",
+        "OO_DATABASE_URL": fresh_pg(pg_name) if pg_name else f"sqlite:///{db_path}",
         "OO_SCHEDULER": "false",
         "GRANIAN_WORKERS": str(workers),
     }
@@ -215,12 +242,12 @@ def run(spec: str, args: argparse.Namespace) -> dict:
             if spy is not None:
                 spy.wait(timeout=120)
         time.sleep(1.0)  # let the last write-behind flush land before counting
-        result |= log_counts(server) | check_reactions(db_path)
+        result |= log_counts(server) | check_reactions(db_path, pg_name)
         result["wall_s"] = round(time.time() - started, 1)
     cpu_pct, eps = result.get("server_cpu_pct"), result.get("events_per_s") or 0
     if cpu_pct is not None and eps:
         result["server_cpu_ms_per_event"] = round(10 * cpu_pct / eps, 3)
-    result["workers"], result["redis"], result["spec"] = workers, redis_on, spec
+    result["workers"], result["redis"], result["spec"], result["postgres"] = workers, redis_on, spec, pg
     with RESULTS.open("a") as f:
         f.write(json.dumps(result) + "\n")
     lat = result.get("latency_ms", {})
@@ -237,13 +264,17 @@ def run(spec: str, args: argparse.Namespace) -> dict:
     if not args.keep:
         for suffix in ("", "-wal", "-shm"):
             Path(f"{db_path}{suffix}").unlink(missing_ok=True)
+        if pg_name:
+            fresh_pg(pg_name, drop_only=True)
     return result
 
 
 def main() -> int:
     """Run the scenarios in turn and print/append their numbers."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("scenarios", nargs="+", help="mix | closed | idle, optionally :redis[:WORKERS]")
+    ap.add_argument(
+        "scenarios", nargs="+", help="mix | closed | idle, optionally :redis[:WORKERS], then optionally :pg"
+    )
     ap.add_argument("-c", "--clients", type=int, default=1000)
     ap.add_argument("-d", "--duration", type=float, default=30.0)
     ap.add_argument("--warmup", type=float, default=5.0)
