@@ -197,3 +197,97 @@ def learn_from_tip_once(
         session.commit()
         return True
     raise MixConflict
+
+
+_STORED = sa.select(
+    col(ModelState.id),
+    col(ModelState.user_id),
+    col(ModelState.data),
+    col(ModelState.updates),
+    col(ModelState.updated_at),
+).where(
+    col(ModelState.policy_key) == MODEL_KEY,
+    col(ModelState.user_id).in_(sa.bindparam("users", expanding=True)),
+)
+_CONSUME = (
+    sa.update(TipView)
+    .where(col(TipView.id) == sa.bindparam("tip_id"), col(TipView.features) == sa.bindparam("old"))
+    .values(features=sa.bindparam("new"))
+)
+_WRITE = (
+    sa.update(ModelState)
+    .where(col(ModelState.id) == sa.bindparam("row_id"), col(ModelState.updates) == sa.bindparam("old"))
+    .values(data=sa.bindparam("data"), updates=sa.bindparam("new"), updated_at=sa.bindparam("now"))
+)
+
+
+def learn_from_tips_once(*, session: Session, tips: list[tuple[int, str, str, float]], now: datetime) -> int:
+    """`learn_from_tip_once` for many tips in one transaction: a statement per step, not per tip.
+
+    ``tips``: (user id, tip id, the tip's ``tip_view.features`` as the caller read them, reward),
+    in the order they are to be learned. Tips without a kind draw are skipped. Should any claim or
+    model version not hold (another transaction got there first), the batch is rolled back and
+    each tip goes through `learn_from_tip_once` on its own. Returns how many tips taught the model.
+    """
+    drawn = [
+        (u, t, text, r, x, rest) for u, t, text, r in tips for x, rest in [_kind_of(text)] if x is not None
+    ]
+    if not drawn:
+        return 0
+    conn = session.connection()
+    claims = [{"tip_id": t, "old": text, "new": json.dumps(rest)} for _, t, text, _, _, rest in drawn]
+    stored = {row.user_id: row for row in conn.execute(_STORED, {"users": sorted({d[0] for d in drawn})})}
+    mixers: dict[int, KindMixer] = {}
+    try:
+        for user_id, _, _, reward, x, _ in drawn:
+            if user_id not in mixers:
+                mixers[user_id] = KindMixer(copy.deepcopy(_current(user_id, stored.get(user_id)).model))  # type: ignore[arg-type]
+            mixers[user_id].learn(x, reward)
+        if conn.execute(_CONSUME, claims).rowcount != len(claims):
+            raise MixConflict
+        writes = [
+            {
+                "row_id": row.id,
+                "old": row.updates,
+                "new": row.updates + 1,
+                "data": dumps(mixers[u].model),
+                "now": now,
+            }
+            for u, row in stored.items()
+            if u in mixers
+        ]
+        if writes and conn.execute(_WRITE, writes).rowcount != len(writes):
+            raise MixConflict
+        new = [
+            {"user_id": u, "policy_key": MODEL_KEY, "data": dumps(m.model), "updates": 1, "updated_at": now}
+            for u, m in mixers.items()
+            if u not in stored
+        ]
+        if new:
+            conn.execute(sa.insert(ModelState), new)
+        session.commit()
+    except (MixConflict, IntegrityError, ValueError):
+        session.rollback()
+        return sum(_learn_one_logged(session, u, t, r, now) for u, t, _, r, _, _ in drawn)
+    for user_id, mixer in mixers.items():
+        _keep(user_id, (stored[user_id].updates + 1 if user_id in stored else 1, now), mixer)
+    return len(drawn)
+
+
+def _learn_one_logged(session: Session, user_id: int, tip_id: str, reward: float, now: datetime) -> bool:
+    try:
+        return learn_from_tip_once(session=session, user_id=user_id, tip_id=tip_id, reward=reward, now=now)
+    except Exception:
+        session.rollback()
+        log.exception("the kind learner could not learn from tip %s", tip_id)
+        return False
+
+
+def _kind_of(text: str | None) -> tuple[dict[str, float] | None, dict[str, object]]:
+    """The kind features logged with a tip, and the rest of its features (without them)."""
+    try:
+        xs = json.loads(text or "{}")
+    except ValueError:
+        return None, {}
+    x = xs.pop(FEATURES_KEY, None) if isinstance(xs, dict) else None
+    return (x, xs) if isinstance(x, dict) else (None, {})

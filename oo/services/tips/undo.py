@@ -36,10 +36,11 @@ from sqlmodel import Session, col, select
 from oo import singletons
 from oo.db import session_scope
 from oo.models import SourceAction, Task, TipFeedback, TipView, utcnow
+from oo.services.advice import mixing
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner
 from oo.services.sources import actions as source_actions
-from oo.services.tips.feedback import FeedbackError, check_key, learn_kind_once
+from oo.services.tips.feedback import FeedbackError, check_key
 
 log = logging.getLogger("oo.undo")
 
@@ -198,16 +199,20 @@ def _settle(session: Session, feedback_ids: list[int]) -> int:
     The task-or-advice learner learns too, when a kind was drawn for the tip.
     """
     held = {r[0]: r for r in session.connection().execute(_HELD, {"ids": feedback_ids}).all()}
+    kinds = [
+        (r.user_id, r.tip_id, r.features, r.reward) for f in feedback_ids if (r := held.get(f)) is not None
+    ]
+    try:  # the task-or-advice learner: one transaction for the batch, exactly once per tip
+        mixing.learn_from_tips_once(session=session, tips=kinds, now=utcnow())
+    except Exception:
+        session.rollback()
+        log.exception("the kind learner could not learn from %d held reactions", len(kinds))
     learned = 0
     for feedback_id in feedback_ids:  # in the order they came
         if feedback_id not in held:
             continue  # withdrawn, or already learned
-        _, user_id, reward, features, tip_id = held[feedback_id]
+        _, user_id, reward, features, _ = held[feedback_id]
         try:
-            # The task-or-advice learner too (its own transaction, exactly once), then the task models.
-            learn_kind_once(
-                session, user_id=user_id, tip_id=tip_id, features=features, reward=reward, now=utcnow()
-            )
             xs = learner.logged_features(features)
             learned += (
                 learner_hot.learn_now(

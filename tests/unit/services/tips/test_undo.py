@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import sqlalchemy as sa
 from sqlmodel import select
 
 from oo.models import ModelState, SourceAction, Task, TipFeedback, TipView
@@ -18,6 +19,7 @@ from oo.services.sources import catalog as sources
 from oo.services.tips import serving as tips
 from oo.services.tips import undo
 
+NOW = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
 LEARNERS = sum(spec.name != "random" for spec in POLICY_SPECS)
 
 
@@ -105,7 +107,7 @@ def test_after_the_window_the_task_or_advice_learner_learns_once_and_never_from_
     assert mixing.FEATURES_KEY in session.get(TipView, shown.tip.tip_id).features
     row = session.exec(select(TipFeedback)).one()
     assert kind_model_updates(session, uid) == 0  # held: nothing learned yet
-    assert undo.settle_now(session=session, feedback_id=row.id)
+    undo.settle_now(session=session, feedback_id=row.id)  # (True only when the tip was a task)
     assert kind_model_updates(session, uid) == 1
     session.expire_all()
     assert mixing.FEATURES_KEY not in session.get(TipView, shown.tip.tip_id).features  # consumed
@@ -117,6 +119,49 @@ def test_after_the_window_the_task_or_advice_learner_learns_once_and_never_from_
     undo.withdraw(session=session, user_id=uid, tip_id=second.tip.tip_id, key="k-2")
     learner.apply_pending(session=session, older_than=timedelta(0))
     assert kind_model_updates(session, uid) == 1  # an undone reaction teaches nothing
+
+
+def test_held_reactions_settled_together_teach_each_kind_model_once(session):
+    library.seed(session=session)
+    users, ids, tips_ = [], [], []
+    for i in range(3):
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
+        users.append(user.id)
+        tips_.append(shown.tip.tip_id)
+        ids.append(session.exec(select(TipFeedback.id).where(TipFeedback.user_id == user.id)).one())
+    # Another worker already taught the second user's kind model from its tip: that tip is skipped.
+    assert mixing.learn_from_tip_once(session=session, user_id=users[1], tip_id=tips_[1], reward=1.0, now=NOW)
+    undo._settle(session, ids)
+    assert [kind_model_updates(session, u) for u in users] == [1, 1, 1]
+    session.expire_all()
+    assert all(mixing.FEATURES_KEY not in session.get(TipView, t).features for t in tips_)
+    undo._settle(session, ids)  # settling again (before the flush) teaches nothing twice
+    assert [kind_model_updates(session, u) for u in users] == [1, 1, 1]
+
+
+def test_a_batch_with_no_conflict_teaches_every_kind_model_in_one_commit(session):
+    library.seed(session=session)
+    tips_ = []
+    for i in range(3):
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
+        tip = session.get(TipView, shown.tip.tip_id)
+        tips_.append((user.id, tip.id, tip.features, 1.0))
+    commits = []
+    listener = lambda *_a: commits.append(1)  # noqa: E731
+    sa.event.listen(session.get_bind(), "commit", listener)
+    try:
+        assert mixing.learn_from_tips_once(session=session, tips=tips_, now=NOW) == 3
+    finally:
+        sa.event.remove(session.get_bind(), "commit", listener)
+    assert len(commits) == 1
+    assert [kind_model_updates(session, u) for u, _, _, _ in tips_] == [1, 1, 1]
+    # The same copies again (stale now: their kind features were consumed): nothing is learned twice.
+    assert mixing.learn_from_tips_once(session=session, tips=tips_, now=NOW) == 0
+    assert [kind_model_updates(session, u) for u, _, _, _ in tips_] == [1, 1, 1]
 
 
 def test_undo_after_the_window_is_refused_even_if_not_yet_learned(session, uid):
