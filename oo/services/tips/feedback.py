@@ -344,7 +344,7 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         row.applied_at = session.connection().execute(_APPLIED, {"id": row.id}).scalar()
         return
-    learn_kind_once(
+    _learn_kind_once(
         session, user_id=tip.user_id, tip_id=tip.id, features=tip.features, reward=row.reward, now=now
     )
     try:
@@ -360,14 +360,14 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
         log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
 
 
-def learn_kind_once(
+def _learn_kind_once(
     session: Session, *, user_id: int, tip_id: str, features: str | None, reward: float, now: datetime
 ) -> None:
     """Teach the task-or-advice learner a reward now, exactly once, if a kind was drawn for the tip.
 
-    For the write-behind paths (a reaction on /tip, once its undo window passed), through
-    `mixing.learn_from_tip_once`; ``features`` is the tip's logged ``tip_view.features`` as just
-    read. Failures are logged, never raised.
+    The write-behind path of a reaction that is not held (held ones learn when they settle:
+    `oo.services.tips.undo`), through `mixing.learn_from_tip_once`; ``features`` is the tip's
+    logged ``tip_view.features`` as just read. Failures are logged, never raised.
     """
     if mixing.FEATURES_KEY not in (features or ""):
         return
