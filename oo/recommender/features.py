@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import TypeVar
 
 import numpy as np
 
 from oo.recommender.base import FeatureMatrix
+
+T = TypeVar("T")
 
 __all__ = [
     "ENCODERS",
@@ -156,6 +159,9 @@ class TaskBatch:
     due_at: np.ndarray
     due_date: np.ndarray
     minutes: np.ndarray | None = None
+    # What encoders computed from this batch (the columns at a moment, a shared encoding): the
+    # encoders of one pick build on each other, so each part is computed once per pick.
+    _memo: dict[object, object] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         n = len(self.task_ids)
@@ -200,8 +206,25 @@ class TaskBatch:
         """Task lengths in minutes, NaN where unknown."""
         return np.full(len(self), np.nan) if self.minutes is None else self.minutes
 
+    def memo(self, key: object, make: Callable[[], T]) -> T:
+        """``make()`` computed once per ``key`` for this batch; callers must not change the result.
+
+        Examples:
+            >>> batch = TaskBatch(("a",), np.ones(1), np.zeros(1), np.full(1, np.nan), np.full(1, np.nan))
+            >>> batch.memo("k", lambda: [1]) is batch.memo("k", lambda: [2])
+            True
+        """
+        try:
+            return self._memo[key]  # type: ignore[return-value]
+        except KeyError:
+            value = self._memo[key] = make()
+            return value
+
     def columns(self, now: datetime) -> dict[str, np.ndarray]:
-        """Per-task raw columns at `now` (aware), as `TaskView`'s methods define them."""
+        """Per-task raw columns at `now` (aware), as `TaskView`'s methods define them (computed once per moment)."""
+        return self.memo(("columns", now), lambda: self._columns(now))
+
+    def _columns(self, now: datetime) -> dict[str, np.ndarray]:
         ts, today = now.timestamp(), float(now.date().toordinal())
         timed = ~np.isnan(self.due_at)
         dated = ~timed & ~np.isnan(self.due_date)
@@ -330,7 +353,16 @@ def _textbook_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> 
     return FeatureMatrix(TEXTBOOK_NAMES, np.stack(cols, axis=1))
 
 
+def shared(tasks: Sequence[TaskView] | TaskBatch, name: str, context: Context, make: Callable[[], T]) -> T:
+    """An encoding part that other encoders build on: once per `TaskBatch` and context."""
+    return tasks.memo((name, context), make) if isinstance(tasks, TaskBatch) else make()
+
+
 def _improved_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
+    return shared(tasks, "improved@1", context, lambda: _improved_matrix(tasks, context))
+
+
+def _improved_matrix(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
     now = context.now
     raw = _task_columns(tasks, now)
     n = len(tasks)

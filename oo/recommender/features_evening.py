@@ -27,6 +27,7 @@ from oo.recommender.features import (
     _improved_batch,
     _task_columns,
     improved,
+    shared,
 )
 
 __all__ = ["IMPROVED_EVENING", "improved_evening"]
@@ -68,6 +69,10 @@ def _task_term(term: str, task: TaskView, context: Context) -> float:
 
 
 def _improved_evening_batch(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
+    return shared(tasks, "improved@2", context, lambda: _improved_evening_matrix(tasks, context))
+
+
+def _improved_evening_matrix(tasks: Sequence[TaskView] | TaskBatch, context: Context) -> FeatureMatrix:
     base = _improved_batch(tasks, context).values
     evening = _is_evening(context.now)
     raw = _task_columns(tasks, context.now)

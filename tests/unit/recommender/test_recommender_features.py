@@ -81,3 +81,35 @@ def test_encoders_are_versioned_and_looked_up_by_key():
     assert get_encoder("improved@1") is IMPROVED
     with pytest.raises(KeyError, match="unknown encoder"):
         get_encoder("improved@9")
+
+
+def test_the_encoders_of_one_pick_share_their_common_parts(monkeypatch):
+    from oo.recommender import features, features_evening
+
+    calls = {"columns": 0, "improved": 0, "evening": 0}
+    for module, name, key in (
+        (features.TaskBatch, "_columns", "columns"),
+        (features, "_improved_matrix", "improved"),
+        (features_evening, "_improved_evening_matrix", "evening"),
+    ):
+        real = getattr(module, name)
+
+        def counted(*a, _real=real, _key=key, **kw):
+            calls[_key] += 1
+            return _real(*a, **kw)
+
+        monkeypatch.setattr(module, name, counted)
+    views = [
+        features.TaskView("a", 4, datetime(2026, 11, 1, tzinfo=UTC), due_date=date(2026, 11, 30)),
+        features.TaskView("b", 1, datetime(2026, 10, 1, tzinfo=UTC)),
+    ]
+    batch = features.TaskBatch.from_views(views)
+    ctx = features.Context(datetime(2026, 11, 29, 19, tzinfo=UTC))
+    out = {k: get_encoder(k).encode_batch(batch, ctx) for k in ("textbook@1", "improved@1", "improved@2", "improved@3")}
+    assert calls == {"columns": 1, "improved": 1, "evening": 1}
+    for key, matrix in out.items():  # the same numbers as encoding each task alone
+        for i, view in enumerate(views):
+            assert matrix.row(i) == pytest.approx(get_encoder(key).encode(view, ctx))
+    later = features.Context(datetime(2026, 11, 29, 20, tzinfo=UTC))  # another moment: computed anew
+    get_encoder("improved@1").encode_batch(batch, later)
+    assert calls == {"columns": 2, "improved": 2, "evening": 1}
