@@ -105,7 +105,10 @@ def test_the_encoders_of_one_pick_share_their_common_parts(monkeypatch):
     ]
     batch = features.TaskBatch.from_views(views)
     ctx = features.Context(datetime(2026, 11, 29, 19, tzinfo=UTC))
-    out = {k: get_encoder(k).encode_batch(batch, ctx) for k in ("textbook@1", "improved@1", "improved@2", "improved@3")}
+    out = {
+        k: get_encoder(k).encode_batch(batch, ctx)
+        for k in ("textbook@1", "improved@1", "improved@2", "improved@3")
+    }
     assert calls == {"columns": 1, "improved": 1, "evening": 1}
     for key, matrix in out.items():  # the same numbers as encoding each task alone
         for i, view in enumerate(views):
