@@ -243,26 +243,22 @@ def learn_from_tips_once(*, session: Session, tips: list[tuple[int, str, str, fl
             if user_id not in mixers:
                 mixers[user_id] = KindMixer(copy.deepcopy(_current(user_id, stored.get(user_id)).model))  # type: ignore[arg-type]
             mixers[user_id].learn(x, reward)
-        if conn.execute(_CONSUME, claims).rowcount != len(claims):
-            raise MixConflict
+        # Every row ready before the first write: SQLite's write lock is held from the claims to the commit.
+        data = {u: dumps(m.model) for u, m in mixers.items()}
         writes = [
-            {
-                "row_id": row.id,
-                "old": row.updates,
-                "new": row.updates + 1,
-                "data": dumps(mixers[u].model),
-                "now": now,
-            }
+            {"row_id": row.id, "old": row.updates, "new": row.updates + 1, "data": data[u], "now": now}
             for u, row in stored.items()
             if u in mixers
         ]
-        if writes and conn.execute(_WRITE, writes).rowcount != len(writes):
-            raise MixConflict
         new = [
-            {"user_id": u, "policy_key": MODEL_KEY, "data": dumps(m.model), "updates": 1, "updated_at": now}
-            for u, m in mixers.items()
+            {"user_id": u, "policy_key": MODEL_KEY, "data": data[u], "updates": 1, "updated_at": now}
+            for u in mixers
             if u not in stored
         ]
+        if conn.execute(_CONSUME, claims).rowcount != len(claims):
+            raise MixConflict
+        if writes and conn.execute(_WRITE, writes).rowcount != len(writes):
+            raise MixConflict
         if new:
             conn.execute(sa.insert(ModelState), new)
         session.commit()

@@ -236,10 +236,11 @@ def _flush_batch(users: list[int]) -> tuple[int, list[int]]:
         if not ids:
             return 0, slow
         now = utcnow()
+        # The models' bytes before the first write: SQLite's write lock is held from the claim to the commit.
+        updates, inserts = _model_rows(fast, stored, now)
         if conn.execute(_CLAIM, {"ids": ids, "now": now}).rowcount != len(ids):
             session.rollback()  # the outbox (or a deletion) got some first: sort it out user by user
             return 0, sorted({k[0] for k, _, _ in fast} | set(slow))
-        updates, inserts = _model_rows(fast, stored, now)
         # One executemany for every model: each row matches its stored version or the batch is off.
         if updates and conn.execute(_UPDATE_MODEL, updates).rowcount != len(updates):
             session.rollback()

@@ -136,11 +136,9 @@ def write(
     view = view_row(tip_id, pick.user_id, task, channel, served, xs, logged, latency, pick.now)
     view |= facts_of(session, pick, task.source, served.index)
     view["propensity"] = propensity  # with the kind draw's factor
-    conn.execute(_INSERT_VIEW, view)
-    conn.execute(
-        INSERT_SCORE,
-        [score_row(o, tip_id, pick, served.index, kind_p) for o in pick.outcomes if o.index is not None],
-    )
+    scores = [score_row(o, tip_id, pick, served.index, kind_p) for o in pick.outcomes if o.index is not None]
+    conn.execute(_INSERT_VIEW, view)  # SQLite's write lock is held from here to the commit: rows are ready
+    conn.execute(INSERT_SCORE, scores)
     session.commit()
     if pick.deferred and later is not None:
         later.append(ShadowJob(pick, tip_id, served.index, kind_p))
