@@ -15,6 +15,8 @@ from typing import TypeVar
 import numpy as np
 
 T = TypeVar("T")
+_MISSING = object()
+_MEMO_SIZE = 8  # one pick's encoders keep 3 parts (the columns, improved@1, improved@2)
 
 _DAY = 86_400.0
 _DUE_SOON = timedelta(hours=24)
@@ -181,9 +183,12 @@ class TaskBatch:
 
     def memo(self, key: object, make: Callable[[], T]) -> T:
         """``make()`` once per ``key`` for this batch (shared by the encoders of one pick: read only)."""
-        if key not in self._memo:
-            self._memo[key] = make()
-        return self._memo[key]  # type: ignore[return-value]
+        value = self._memo.get(key, _MISSING)  # one read: another thread may clear meanwhile
+        if value is _MISSING:
+            if len(self._memo) >= _MEMO_SIZE:  # a batch kept across moments (a shared empty one)
+                self._memo.clear()
+            value = self._memo[key] = make()
+        return value  # type: ignore[return-value]
 
     def columns(self, now: datetime) -> dict[str, np.ndarray]:
         """Per-task raw columns at `now` (aware), as `TaskView`'s methods define them (computed once per moment)."""

@@ -116,3 +116,15 @@ def test_the_encoders_of_one_pick_share_their_common_parts(monkeypatch):
     later = features.Context(datetime(2026, 11, 29, 20, tzinfo=UTC))  # another moment: computed anew
     get_encoder("improved@1").encode_batch(batch, later)
     assert calls == {"columns": 2, "improved": 2, "evening": 1}
+
+
+def test_a_batch_encoded_at_many_moments_keeps_a_bounded_memo():
+    from oo.recommender import features, tasks
+
+    batch = features.TaskBatch.from_views([features.TaskView("a", 2, datetime(2026, 11, 1, tzinfo=UTC))])
+    start = datetime(2026, 11, 29, tzinfo=UTC)
+    for minute in range(200):  # as the shared empty batch of users with no open task
+        ctx = features.Context(start + timedelta(minutes=minute))
+        for key in ("textbook@1", "improved@1", "improved@2", "improved@3"):
+            get_encoder(key).encode_batch(batch, ctx)
+    assert len(batch._memo) <= tasks._MEMO_SIZE
