@@ -174,17 +174,13 @@ def learn_from_tip_once(
                 return False
             known = tip.features or "{}"
         text, known = known, None  # a retry reads the tip again
-        try:
-            xs = json.loads(text)
-        except ValueError:
-            return False
-        x = xs.pop(FEATURES_KEY, None) if isinstance(xs, dict) else None
-        if not isinstance(x, dict):
+        x, rest = _kind_of(text)
+        if x is None:
             return False
         claim = session.execute(
             update(TipView)
             .where(col(TipView.id) == tip_id, col(TipView.features) == text)
-            .values(features=json.dumps(xs))
+            .values(features=json.dumps(rest))
         )
         if claim.rowcount != 1:  # type: ignore[attr-defined]
             session.rollback()

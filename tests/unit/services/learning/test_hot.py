@@ -133,23 +133,27 @@ def test_reset_discards_what_memory_learned(session, uid):
     assert learner_hot.flush() == 0 and stored(session, uid) == {}
 
 
-def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, uid, monkeypatch):
-    react(session, uid, "k1")
+def race_after_the_versions_are_read(monkeypatch, sql: str, params: dict | None = None) -> None:
+    """Another worker runs ``sql`` right after the flush read the stored versions."""
     real = learner_hot._snapshot
 
-    def racing(*a, **kw):  # the other worker writes right after this flush read the versions
+    def racing(*a, **kw):
         snap = real(*a, **kw)
         with Session(db.get_engine()) as other:
-            other.execute(
-                text(
-                    "insert into model_state (user_id, policy_key, data, updates, updated_at) "
-                    "select user_id, 'linucb@3', x'', 5, '2026-01-01' from tip_feedback limit 1"
-                )
-            )
+            other.execute(text(sql), params or {})
             other.commit()
         return snap
 
     monkeypatch.setattr(learner_hot, "_snapshot", racing)
+
+
+def test_a_version_that_moves_during_the_flush_rolls_back_and_retries(session, uid, monkeypatch):
+    react(session, uid, "k1")
+    race_after_the_versions_are_read(
+        monkeypatch,
+        "insert into model_state (user_id, policy_key, data, updates, updated_at) "
+        "select user_id, 'linucb@3', x'', 5, '2026-01-01' from tip_feedback limit 1",
+    )
     # The batch is rolled back whole; the careful path reloads the newer row and replays k1 onto it.
     assert learner_hot.flush() == 1 and applied(session) == [True]
     assert stored(session, uid)["linucb@3"][0] == 6 and learner_hot.pending_count() == 0
@@ -160,21 +164,11 @@ def test_a_stored_model_that_moves_during_the_flush_rolls_the_whole_batch_back(s
     assert learner_hot.flush() == 1  # every model now has a stored row: the next flush updates
     react(session, uid, "k2")
     before = stored(session, uid)
-    real = learner_hot._snapshot
-
-    def racing(*a, **kw):  # another worker updates one model right after the versions were read
-        snap = real(*a, **kw)
-        with Session(db.get_engine()) as other:
-            other.execute(
-                text(
-                    "update model_state set updates = updates + 1 where user_id = :u and policy_key = 'linucb@2'"
-                ),
-                {"u": uid},
-            )
-            other.commit()
-        return snap
-
-    monkeypatch.setattr(learner_hot, "_snapshot", racing)
+    race_after_the_versions_are_read(
+        monkeypatch,
+        "update model_state set updates = updates + 1 where user_id = :u and policy_key = 'linucb@2'",
+        {"u": uid},
+    )
     # No model of the batch is written over the moved one; the careful path replays k2 onto it.
     assert learner_hot.flush() == 1 and applied(session) == [True, True]
     after = stored(session, uid)
