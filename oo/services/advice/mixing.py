@@ -16,6 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 import numpy as np
 import sqlalchemy as sa
@@ -40,6 +41,13 @@ LEARN_ATTEMPTS = 3
 
 class MixConflict(Exception):
     """Another transaction wrote the user's kind model first (the caller retries)."""
+
+
+class Taught(NamedTuple):
+    """What `learn_from_tips_once` did."""
+
+    learned: int  # tips that taught the kind model
+    failed: frozenset[str]  # tips whose learning hit an error: nothing of them was consumed
 
 
 _lock = threading.Lock()
@@ -146,19 +154,50 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
     _keep(user_id, (row.updates + 1 if row else 1, now), mixer)
 
 
+def learn_logged(
+    *, session: Session, user_id: int, tip_id: str, features: str | None, reward: float, now: datetime
+) -> bool:
+    """Teach the kind model the reward of one tip inside the caller's transaction, consuming its features.
+
+    ``features`` is the tip's ``tip_view.features`` as the caller read them. The kind features are
+    removed from the stored copy in the same transaction as the model write (a claim that holds
+    only if the stored text is still that copy), so each tip teaches the kind model once, whichever
+    path gets there first: the write-behind reaction path, settling, or the feedback outbox.
+
+    Returns:
+        True when the model learned; False when no kind was drawn for the tip, or its kind
+        features were already consumed (nothing was written).
+
+    Raises:
+        MixConflict: Another transaction changed the model meanwhile (roll back and retry).
+        ValueError: Features that are not the mixer's.
+    """
+    x, rest = _kind_of(features)
+    if x is None:
+        return False
+    claim = session.execute(
+        update(TipView)
+        .where(col(TipView.id) == tip_id, col(TipView.features) == features)
+        .values(features=json.dumps(rest))
+    )
+    if claim.rowcount != 1:  # type: ignore[attr-defined]
+        return False
+    learn(session=session, user_id=user_id, x=x, reward=reward, now=now)
+    return True
+
+
 def learn_from_tip_once(
     *, session: Session, user_id: int, tip_id: str, reward: float, now: datetime, features: str | None = None
 ) -> bool:
     """Teach the kind model the reward of one tip now, exactly once, in its own transaction.
 
     For the write-behind reaction path (`oo.services.learning.hot`), which persists the task
-    models later and marks the reaction applied without passing through the outbox's apply step.
-    The tip's logged kind features are consumed in the same transaction as the model write (the
-    key is removed from ``tip_view.features``), so no later replay teaches them again.
+    models later and marks the reaction applied without passing through the outbox's apply step
+    (`learn_logged` says how the tip's kind features are consumed).
 
     ``features``: the tip's ``tip_view.features`` as the caller just read them (the caller has
-    checked the tip is the user's), which saves reading the tip again; the claim below compares
-    them with the stored ones, so a stale copy learns nothing twice.
+    checked the tip is the user's), which saves reading the tip again; the claim compares them
+    with the stored ones, so a stale copy learns nothing twice.
 
     Returns:
         True when the kind model learned (False: no kind decision behind this tip, or already learned).
@@ -174,19 +213,12 @@ def learn_from_tip_once(
                 return False
             known = tip.features or "{}"
         text, known = known, None  # a retry reads the tip again
-        x, rest = _kind_of(text)
-        if x is None:
-            return False
-        claim = session.execute(
-            update(TipView)
-            .where(col(TipView.id) == tip_id, col(TipView.features) == text)
-            .values(features=json.dumps(rest))
-        )
-        if claim.rowcount != 1:  # type: ignore[attr-defined]
-            session.rollback()
-            return False
         try:
-            learn(session=session, user_id=user_id, x=x, reward=reward, now=now)
+            if not learn_logged(
+                session=session, user_id=user_id, tip_id=tip_id, features=text, reward=reward, now=now
+            ):
+                session.rollback()
+                return False
         except MixConflict:
             session.rollback()
             continue
@@ -217,62 +249,87 @@ _WRITE = (
 )
 
 
-def learn_from_tips_once(*, session: Session, tips: list[tuple[int, str, str, float]], now: datetime) -> int:
+def learn_from_tips_once(
+    *, session: Session, tips: list[tuple[int, str, str, float]], now: datetime
+) -> Taught:
     """`learn_from_tip_once` for many tips in one transaction: a statement per step, not per tip.
 
     ``tips``: (user id, tip id, the tip's ``tip_view.features`` as the caller read them, reward),
     in the order they are to be learned. Tips without a kind draw are skipped. Should any claim or
     model version not hold (another transaction got there first), the batch is rolled back and
-    each tip goes through `learn_from_tip_once` on its own. Returns how many tips taught the model.
+    each tip goes through `learn_from_tip_once` on its own. Never raises: a tip whose learning
+    fails otherwise (the database locked past its timeout, say) is rolled back, logged and named in
+    `Taught.failed`, its kind features still in place, so that the caller can leave its reaction
+    to the feedback outbox, which teaches it later.
     """
     drawn = [
         (u, t, text, r, x, rest) for u, t, text, r in tips for x, rest in [_kind_of(text)] if x is not None
     ]
     if not drawn:
-        return 0
+        return Taught(0, frozenset())
+    try:
+        mixers, stored = _learn_batch(session, drawn, now)
+    except (MixConflict, IntegrityError, ValueError):
+        session.rollback()
+        outcomes = [(t, _learn_one_logged(session, u, t, r, now)) for u, t, _, r, _, _ in drawn]
+        return Taught(sum(o is True for _, o in outcomes), frozenset(t for t, o in outcomes if o is None))
+    except Exception:
+        session.rollback()
+        log.exception(
+            "the kind learner could not learn from %d tips; the feedback outbox retries", len(drawn)
+        )
+        return Taught(0, frozenset(t for _, t, _, _, _, _ in drawn))
+    for user_id, mixer in mixers.items():
+        _keep(user_id, (stored[user_id].updates + 1 if user_id in stored else 1, now), mixer)
+    return Taught(len(drawn), frozenset())
+
+
+def _learn_batch(
+    session: Session,
+    drawn: list[tuple[int, str, str, float, dict[str, float], dict[str, object]]],
+    now: datetime,
+) -> tuple[dict[int, KindMixer], dict[int, Any]]:
+    """Claim every tip's kind features and write every user's model, then commit (the batch path)."""
     conn = session.connection()
     claims = [{"tip_id": t, "old": text, "new": json.dumps(rest)} for _, t, text, _, _, rest in drawn]
     stored = {row.user_id: row for row in conn.execute(_STORED, {"users": sorted({d[0] for d in drawn})})}
     mixers: dict[int, KindMixer] = {}
-    try:
-        for user_id, _, _, reward, x, _ in drawn:
-            if user_id not in mixers:
-                mixers[user_id] = KindMixer(copy.deepcopy(_current(user_id, stored.get(user_id)).model))  # type: ignore[arg-type]
-            mixers[user_id].learn(x, reward)
-        # Every row ready before the first write: SQLite's write lock is held from the claims to the commit.
-        data = {u: dumps(m.model) for u, m in mixers.items()}
-        writes = [
-            {"row_id": row.id, "old": row.updates, "new": row.updates + 1, "data": data[u], "now": now}
-            for u, row in stored.items()
-            if u in mixers
-        ]
-        new = [
-            {"user_id": u, "policy_key": MODEL_KEY, "data": data[u], "updates": 1, "updated_at": now}
-            for u in mixers
-            if u not in stored
-        ]
-        if conn.execute(_CONSUME, claims).rowcount != len(claims):
-            raise MixConflict
-        if writes and conn.execute(_WRITE, writes).rowcount != len(writes):
-            raise MixConflict
-        if new:
-            conn.execute(sa.insert(ModelState), new)
-        session.commit()
-    except (MixConflict, IntegrityError, ValueError):
-        session.rollback()
-        return sum(_learn_one_logged(session, u, t, r, now) for u, t, _, r, _, _ in drawn)
-    for user_id, mixer in mixers.items():
-        _keep(user_id, (stored[user_id].updates + 1 if user_id in stored else 1, now), mixer)
-    return len(drawn)
+    for user_id, _, _, reward, x, _ in drawn:
+        if user_id not in mixers:
+            mixers[user_id] = KindMixer(copy.deepcopy(_current(user_id, stored.get(user_id)).model))  # type: ignore[arg-type]
+        mixers[user_id].learn(x, reward)
+    # Every row ready before the first write: SQLite's write lock is held from the claims to the commit.
+    data = {u: dumps(m.model) for u, m in mixers.items()}
+    writes = [
+        {"row_id": row.id, "old": row.updates, "new": row.updates + 1, "data": data[u], "now": now}
+        for u, row in stored.items()
+        if u in mixers
+    ]
+    new = [
+        {"user_id": u, "policy_key": MODEL_KEY, "data": data[u], "updates": 1, "updated_at": now}
+        for u in mixers
+        if u not in stored
+    ]
+    if conn.execute(_CONSUME, claims).rowcount != len(claims):
+        raise MixConflict
+    if writes and conn.execute(_WRITE, writes).rowcount != len(writes):
+        raise MixConflict
+    if new:
+        conn.execute(sa.insert(ModelState), new)
+    session.commit()
+    return mixers, stored
 
 
-def _learn_one_logged(session: Session, user_id: int, tip_id: str, reward: float, now: datetime) -> bool:
+def _learn_one_logged(
+    session: Session, user_id: int, tip_id: str, reward: float, now: datetime
+) -> bool | None:
+    """`learn_from_tip_once`, logged; None when it failed (nothing consumed: the outbox retries)."""
     try:
         return learn_from_tip_once(session=session, user_id=user_id, tip_id=tip_id, reward=reward, now=now)
     except Exception:
         session.rollback()
-        log.exception("the kind learner could not learn from tip %s", tip_id)
-        return False
+        log.exception("the kind learner could not learn from tip %s; the feedback outbox retries", tip_id)
+        return None
 
 
 def _kind_of(text: str | None) -> tuple[dict[str, float] | None, dict[str, object]]:

@@ -278,7 +278,7 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
             continue
         updates = _write(session, fb.user_id, ref, row, dumps_binary(policy), now)
         learned[(fb.user_id, ref.key)] = _Entry(policy, updates, now)
-    _learn_kind(session, fb, xs, now)
+    _learn_kind(session, fb, tip, now)
     session.commit()
     with hot_lock:
         for key, entry in learned.items():
@@ -288,13 +288,19 @@ def _apply_once(session: Session, feedback_id: int) -> bool:
     return True
 
 
-def _learn_kind(session: Session, fb: TipFeedback, xs: dict[str, dict[str, float]], now: datetime) -> None:
-    """Teach the advice/task kind learner too, when it made the decision behind this tip."""
-    x = xs.get(mixing.FEATURES_KEY)
-    if x is None:
+def _learn_kind(session: Session, fb: TipFeedback, tip: TipView | None, now: datetime) -> None:
+    """Teach the task-or-advice learner too, once per tip, when it made the decision behind the tip."""
+    if tip is None:
         return
     try:
-        mixing.learn(session=session, user_id=fb.user_id, x=x, reward=fb.reward, now=now)
+        mixing.learn_logged(
+            session=session,
+            user_id=fb.user_id,
+            tip_id=tip.id,
+            features=tip.features,
+            reward=fb.reward,
+            now=now,
+        )
     except mixing.MixConflict as exc:
         raise _Conflict from exc
     except ValueError as exc:

@@ -345,9 +345,10 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
         row.applied_at = session.connection().execute(_APPLIED, {"id": row.id}).scalar()
         return
-    _learn_kind_once(
+    if not _learn_kind_once(
         session, user_id=tip.user_id, tip_id=tip.id, features=tip.features, reward=row.reward, now=now
-    )
+    ):
+        return  # left pending: the outbox job teaches both learners
     try:
         learner_hot.learn_now(
             session=session,
@@ -363,22 +364,25 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
 
 def _learn_kind_once(
     session: Session, *, user_id: int, tip_id: str, features: str | None, reward: float, now: datetime
-) -> None:
+) -> bool:
     """Teach the task-or-advice learner a reward now, exactly once, if a kind was drawn for the tip.
 
     The write-behind path of a reaction that is not held (held ones learn when they settle:
     `oo.services.tips.undo`), through `mixing.learn_from_tip_once`; ``features`` is the tip's
-    logged ``tip_view.features`` as just read. Failures are logged, never raised.
+    logged ``tip_view.features`` as just read. False when it failed (logged, not raised): the
+    reaction is then left pending for the outbox, which teaches both learners.
     """
     if mixing.FEATURES_KEY not in (features or ""):
-        return
+        return True
     try:
         mixing.learn_from_tip_once(
             session=session, user_id=user_id, tip_id=tip_id, reward=reward, now=now, features=features
         )
     except Exception:
         session.rollback()
-        log.exception("the kind learner could not learn from tip %s", tip_id)
+        log.exception("the kind learner could not learn from tip %s; the outbox job will retry", tip_id)
+        return False
+    return True
 
 
 def feedback_event(result: FeedbackResult, *, user_id: int) -> Event:

@@ -196,22 +196,23 @@ def settle_now(*, session: Session, feedback_id: int) -> bool:
 def _settle(session: Session, feedback_ids: list[int]) -> int:
     """`settle_now` for many reactions: one read of what is still held, then each is learned.
 
-    The task-or-advice learner learns too, when a kind was drawn for the tip.
+    The task-or-advice learner learns too, when a kind was drawn for the tip. A reaction whose
+    kind learning failed (`mixing.Taught.failed`) is not taught to the task models here either: it
+    stays pending, and the feedback outbox (`learner.apply_pending`) teaches both learners later.
     """
     held = {r[0]: r for r in session.connection().execute(_HELD, {"ids": feedback_ids}).all()}
     kinds = [
         (r.user_id, r.tip_id, r.features, r.reward) for f in feedback_ids if (r := held.get(f)) is not None
     ]
-    try:  # the task-or-advice learner: one transaction for the batch, exactly once per tip
-        mixing.learn_from_tips_once(session=session, tips=kinds, now=utcnow())
-    except Exception:
-        session.rollback()
-        log.exception("the kind learner could not learn from %d held reactions", len(kinds))
+    failed = mixing.learn_from_tips_once(session=session, tips=kinds, now=utcnow()).failed
     learned = 0
     for feedback_id in feedback_ids:  # in the order they came
         if feedback_id not in held:
             continue  # withdrawn, or already learned
-        _, user_id, reward, features, _ = held[feedback_id]
+        _, user_id, reward, features, tip_id = held[feedback_id]
+        if tip_id in failed:
+            log.warning("held feedback %s is left to the outbox: its kind learning failed", feedback_id)
+            continue
         try:
             xs = learner.logged_features(features)
             learned += (

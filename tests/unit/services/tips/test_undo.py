@@ -154,14 +154,119 @@ def test_a_batch_with_no_conflict_teaches_every_kind_model_in_one_commit(session
     listener = lambda *_a: commits.append(1)  # noqa: E731
     sa.event.listen(session.get_bind(), "commit", listener)
     try:
-        assert mixing.learn_from_tips_once(session=session, tips=tips_, now=NOW) == 3
+        assert mixing.learn_from_tips_once(session=session, tips=tips_, now=NOW) == (3, frozenset())
     finally:
         sa.event.remove(session.get_bind(), "commit", listener)
     assert len(commits) == 1
     assert [kind_model_updates(session, u) for u, _, _, _ in tips_] == [1, 1, 1]
     # The same copies again (stale now: their kind features were consumed): nothing is learned twice.
-    assert mixing.learn_from_tips_once(session=session, tips=tips_, now=NOW) == 0
+    assert mixing.learn_from_tips_once(session=session, tips=tips_, now=NOW) == (0, frozenset())
     assert [kind_model_updates(session, u) for u, _, _, _ in tips_] == [1, 1, 1]
+
+
+class _LockedKindModels:
+    """Makes every write of a kind model fail as SQLite does when its lock is held past the timeout."""
+
+    def __init__(self, engine) -> None:
+        self.engine, self.failures = engine, 0
+
+    def __enter__(self):
+        sa.event.listen(self.engine, "before_cursor_execute", self._fail)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sa.event.remove(self.engine, "before_cursor_execute", self._fail)
+
+    def _fail(self, conn, cursor, statement, params, context, executemany) -> None:
+        # Only kind models are written while it is on: the task models are written by the flush.
+        if statement.lstrip().upper().startswith(("UPDATE MODEL_STATE", "INSERT INTO MODEL_STATE")):
+            self.failures += 1
+            raise sa.exc.OperationalError(statement, params, Exception("database is locked"))
+
+
+def kind_features_left(session, tip_id: str) -> bool:
+    session.expire_all()
+    return mixing.FEATURES_KEY in session.get(TipView, tip_id).features
+
+
+@pytest.mark.parametrize("users", [1, 3])
+def test_a_kind_learning_that_fails_leaves_its_reactions_to_the_outbox_which_teaches_both(session, users):
+    library.seed(session=session)
+    uids, ids, tip_ids, expected = [], [], [], []
+    for i in range(users):
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
+        uids.append(user.id)
+        tip_ids.append(shown.tip.tip_id)
+        expected.append(
+            1 + (LEARNERS if shown.tip.kind == "todo" else 0)
+        )  # task models learn from tasks only
+        ids.append(session.exec(select(TipFeedback.id).where(TipFeedback.user_id == user.id)).one())
+    with _LockedKindModels(session.get_bind()) as locked:
+        assert undo._settle(session, ids) == 0  # nothing taught: not the kind model, not the task models
+    assert locked.failures >= 1
+    learner_hot.flush()
+    session.expire_all()
+    assert all(session.get(TipFeedback, i).applied_at is None for i in ids)  # still pending
+    assert all(kind_features_left(session, t) for t in tip_ids)  # nothing consumed
+    assert [kind_model_updates(session, u) for u in uids] == [0] * users
+    assert learner.apply_pending(session=session, older_than=timedelta(0)) == users  # the outbox
+    assert [kind_model_updates(session, u) for u in uids] == [1] * users
+    assert [models(session, u) for u in uids] == expected  # the kind model, and the task models on a task
+    assert not any(kind_features_left(session, t) for t in tip_ids)  # consumed: never taught again
+    undo._settle(session, ids)
+    learner_hot.flush()
+    assert [kind_model_updates(session, u) for u in uids] == [1] * users
+
+
+def test_a_reaction_not_held_whose_kind_learning_fails_is_left_to_the_outbox(session):
+    library.seed(session=session)
+    for _ in range(30):  # a task tip with a kind draw (the draw is random): its task models must wait too
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        shown = tips.show_in(session, user_id=user.id)
+        if shown.tip.kind == "todo" and kind_features_left(session, shown.tip.tip_id):
+            break
+    else:
+        pytest.fail("no task tip with a kind draw in 30 users")
+    with _LockedKindModels(session.get_bind()) as locked:
+        tips.react_in(session, user_id=user.id, reaction="helpful", key="api-1", tip_ref=shown.ref)
+    assert locked.failures >= 1
+    assert learner_hot.flush() == 0  # the task models were not taught in memory either
+    assert session.exec(select(TipFeedback).where(TipFeedback.user_id == user.id)).one().applied_at is None
+    assert learner.apply_pending(session=session, older_than=timedelta(0)) == 1
+    assert kind_model_updates(session, user.id) == 1 and models(session, user.id) == LEARNERS + 1
+
+
+def test_a_batch_that_conflicts_and_then_fails_names_every_failed_tip(session):
+    library.seed(session=session)
+    batch = []
+    for i in range(3):
+        user = accounts.create_demo_user(session=session)
+        sources.connect_demo(session=session, user_id=user.id)
+        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
+        tip = session.get(TipView, shown.tip.tip_id)
+        batch.append((user.id, tip.id, tip.features, 1.0))
+    batch[1] = (
+        *batch[1][:2],
+        batch[1][2] + " ",
+        1.0,
+    )  # a stale copy: the batch's claim fails, each tip goes alone
+    with _LockedKindModels(session.get_bind()):
+        taught = mixing.learn_from_tips_once(session=session, tips=batch, now=NOW)
+    assert taught == (0, frozenset(t for _, t, _, _ in batch))
+    assert all(kind_features_left(session, t) for _, t, _, _ in batch)
+
+
+def test_the_outbox_teaches_a_tips_kind_once_however_many_reactions_it_applies(session, uid):
+    library.seed(session=session)
+    shown = tips.show_in(session, user_id=uid)
+    for key in ("api-1", "api-2"):  # a second reaction on the same tip (a later Done, say)
+        tips.react_in(session, user_id=uid, reaction="done" if key == "api-2" else "helpful", key=key,
+                      tip_ref=shown.ref, write_behind=False, show_next=False)  # fmt: skip
+    assert kind_model_updates(session, uid) == 1
+    assert not kind_features_left(session, shown.tip.tip_id)
 
 
 def test_undo_after_the_window_is_refused_even_if_not_yet_learned(session, uid):
