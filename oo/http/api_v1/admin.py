@@ -39,6 +39,7 @@ from oo.services.admin import audit as admin_audit
 from oo.services.admin import learner_ops
 from oo.services.admin import offpolicy as admin_offpolicy
 from oo.services.learning import learner
+from oo.services.learning import stats as learner_stats
 from oo.services.tips import feedback
 
 ADMIN_PER_MINUTE = 120
@@ -148,7 +149,9 @@ async def stats(request: Request) -> Response:
             if query.user_id is not None:
                 _known_user(session, query.user_id)
             rows = learner.stats(session=session, user_id=query.user_id)
-            models = learner.model_summaries(session=session, user_id=query.user_id) if query.user_id else []
+            models = (
+                learner_stats.model_summaries(session=session, user_id=query.user_id) if query.user_id else []
+            )
             return StatsOut(
                 user_id=query.user_id,
                 policies=[PolicyStatsOut.of(s) for s in rows],

@@ -79,13 +79,16 @@ _STAMP = sa.select(col(ModelState.updates), col(ModelState.updated_at)).where(
 )
 
 
-def load(*, session: Session, user_id: int) -> KindMixer:
+def load(*, session: Session, user_id: int, version: tuple[int, datetime | None] | None = None) -> KindMixer:
     """The user's kind model (cached while current; cold when none is stored).
 
-    The row's version is read first; its bytes only when the cached model is not that version.
+    The row's version is read first (unless given: ``updates``/``updated_at``, ``(0, None)`` for
+    no row); its bytes only when the cached model is not that version.
     """
-    row = session.connection().execute(_STAMP, {"user_id": user_id}).first()
-    hit = _cached(user_id, (row[0], row[1]) if row else (0, None))
+    if version is None:
+        row = session.connection().execute(_STAMP, {"user_id": user_id}).first()
+        version = (row[0], row[1]) if row else (0, None)
+    hit = _cached(user_id, version)
     return hit if hit is not None else _current(user_id, _row(session, user_id))
 
 
@@ -118,10 +121,15 @@ def _keep(user_id: int, stamp: tuple[int, datetime | None], mixer: KindMixer) ->
 
 
 def decide(
-    *, session: Session, user_id: int, ctx: Mapping[str, float], rng: np.random.Generator
+    *,
+    session: Session,
+    user_id: int,
+    ctx: Mapping[str, float],
+    rng: np.random.Generator,
+    version: tuple[int, datetime | None] | None = None,
 ) -> KindChoice:
-    """Draw the kind for this user in this context (exact propensity in the result)."""
-    return load(session=session, user_id=user_id).choose(ctx, rng)
+    """Draw the kind for this user in this context (exact propensity in the result; ``version``: see `load`)."""
+    return load(session=session, user_id=user_id, version=version).choose(ctx, rng)
 
 
 def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: float, now: datetime) -> None:

@@ -19,10 +19,9 @@ import json
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import update
@@ -165,19 +164,25 @@ def _rows(session: Session, user_id: int, keys: list[str]) -> dict[str, ModelSta
     return {r.policy_key: r for r in session.exec(query).all()}
 
 
-def get_models(*, session: Session, user_id: int, refs: Sequence[PolicyRef]) -> dict[str, Policy]:
+def get_models(
+    *,
+    session: Session,
+    user_id: int,
+    refs: Sequence[PolicyRef],
+    versions: Mapping[str, tuple[int, datetime | None]] | None = None,
+) -> dict[str, Policy]:
     """The user's policies for ``refs``: cached when current, else loaded, else cold.
 
-    One small query checks the versions of every cached model; only stale or missing ones
-    are read and decoded. Random is stateless and shared.
+    One small query checks the versions of every cached model (``versions``: already read in this
+    transaction, by policy key); only stale or missing ones are read and decoded. Random is
+    stateless and shared.
     """
     learning = [r for r in refs if r.learns]
     models: dict[str, Policy] = {r.key: _RANDOM for r in refs if not r.learns}
     if not learning:
         return models
-    keys = [r.key for r in learning]
-    rows = session.connection().execute(_VERSIONS, {"user_id": user_id}).all()
-    versions = {k: (u, t) for k, u, t in rows if k in keys}
+    if versions is None:
+        versions = {k: (u, t) for k, u, t in session.connection().execute(_VERSIONS, {"user_id": user_id})}
     stale = []
     for ref in learning:
         entry = cache.get((user_id, ref.key))
@@ -378,15 +383,6 @@ def forget_user(user_id: int, policy_key: str | None = None) -> None:
         for key in [k for k in pending if k[0] == user_id and policy_key in (None, k[1])]:
             del pending[key]
         cache.drop_user(user_id, policy_key)
-
-
-def model_summaries(*, session: Session, user_id: int) -> list[dict[str, Any]]:
-    """The user's stored models: key, number of updates, last update, size in bytes."""
-    rows = session.exec(select(ModelState).where(ModelState.user_id == user_id)).all()
-    return [
-        {"policy": r.policy_key, "updates": r.updates, "updated_at": r.updated_at, "bytes": len(r.data)}
-        for r in sorted(rows, key=lambda r: r.policy_key)
-    ]
 
 
 def stats(*, session: Session, user_id: int | None = None) -> list[PolicyStats]:

@@ -14,6 +14,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import func
@@ -138,6 +139,15 @@ def stats(*, session: Session, user_id: int | None = None) -> list[PolicyStats]:
             )
         )
     return out
+
+
+def model_summaries(*, session: Session, user_id: int) -> list[dict[str, Any]]:
+    """The user's stored models: key, number of updates, last update, size in bytes."""
+    rows = session.exec(select(ModelState).where(ModelState.user_id == user_id)).all()
+    return [
+        {"policy": r.policy_key, "updates": r.updates, "updated_at": r.updated_at, "bytes": len(r.data)}
+        for r in sorted(rows, key=lambda r: r.policy_key)
+    ]
 
 
 def _alpha(params: str) -> float | None:

@@ -78,14 +78,18 @@ def decide(
     local: datetime,
     open_tasks: int,
     rng: np.random.Generator | None = None,
+    advice_on: bool | None = None,
+    kind_version: tuple[int, datetime | None] | None = None,
 ) -> Decision | None:
     """Advice or task for this request; None when advice is off or nothing fits now.
 
     Reads (beyond the cached library): the switch, the user's recent advice tips, and — when a
-    task is open — the kind model's row.
+    task is open — the kind model's version (its row only when the cached model is not that
+    version). ``advice_on`` (the switch in effect) and ``kind_version`` (the kind model's stored
+    ``updates``/``updated_at``, ``(0, None)`` for none) spare the reads when the caller has them.
     """
     pieces = library.active_pieces(session=session)  # cached in process
-    if not pieces or not enabled(session=session, user_id=user_id):
+    if not pieces or not (enabled(session=session, user_id=user_id) if advice_on is None else advice_on):
         return None
     settings = get_settings()
     rng = rng if rng is not None else _rng
@@ -105,7 +109,7 @@ def decide(
         return Decision("advice", advice, None, now)
     recent = seen.last_shown is not None and now - seen.last_shown <= mixing.RECENT_ADVICE
     ctx = context(hour=local.hour, weekend=local.weekday() >= 5, open_tasks=open_tasks, advice_recent=recent)
-    choice = mixing.decide(session=session, user_id=user_id, ctx=ctx, rng=rng)
+    choice = mixing.decide(session=session, user_id=user_id, ctx=ctx, rng=rng, version=kind_version)
     return Decision(choice.kind, advice, choice, now)
 
 
@@ -122,11 +126,26 @@ def task_factor(mix: Decision | None, xs: dict[str, dict[str, float]]) -> float:
 
 
 def decide_or_task(
-    *, session: Session, user_id: int, now: datetime, local: datetime, open_tasks: int
+    *,
+    session: Session,
+    user_id: int,
+    now: datetime,
+    local: datetime,
+    open_tasks: int,
+    advice_on: bool | None = None,
+    kind_version: tuple[int, datetime | None] | None = None,
 ) -> Decision | None:
     """`decide`, but a failure here never costs the user their task: it logs and means "task"."""
     try:
-        return decide(session=session, user_id=user_id, now=now, local=local, open_tasks=open_tasks)
+        return decide(
+            session=session,
+            user_id=user_id,
+            now=now,
+            local=local,
+            open_tasks=open_tasks,
+            advice_on=advice_on,
+            kind_version=kind_version,
+        )
     except Exception:
         log.exception("the advice decision failed for user %s; serving a task", user_id)
         session.rollback()

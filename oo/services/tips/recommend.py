@@ -25,7 +25,7 @@ learning policy (active or shadow) can learn from the reaction to it.
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime, tzinfo
@@ -33,11 +33,13 @@ from time import perf_counter
 from typing import Any
 
 import numpy as np
-from sqlmodel import Session
+import sqlalchemy as sa
+from sqlmodel import Session, col
 
 from oo.bus import Event, TipServed
-from oo.models import utcnow
+from oo.models import ModelState, User, utcnow
 from oo.recommender import Context, FeatureMatrix, LinUCBPolicy, Policy, TaskBatch, get_encoder
+from oo.services.advice import mixing, preferences
 from oo.services.learning import learner, signals
 from oo.services.learning.policies import RANDOM, ServingSet, serving_set
 from oo.services.tips import advice, calendar_view, candidates, facts, tip_log
@@ -86,6 +88,7 @@ def _score_all(
     serving: ServingSet,
     matrices: dict[str, FeatureMatrix | Exception],
     deferred: list[tip_log.Deferred] | None = None,
+    versions: Mapping[str, tuple[int, datetime | None]] | None = None,
 ) -> list[Outcome]:
     """Score every policy: the active one on the pool under the budget, the shadows meanwhile.
 
@@ -97,7 +100,7 @@ def _score_all(
     """
     deadline = perf_counter() + BUDGET_SECONDS
     try:
-        models = learner.get_models(session=session, user_id=user_id, refs=serving.all)
+        models = learner.get_models(session=session, user_id=user_id, refs=serving.all, versions=versions)
     except Exception as exc:
         log.exception("loading the models of user %s failed", user_id)
         models, missing = {}, f"model load failed: {exc.__class__.__name__}"
@@ -198,7 +201,7 @@ def recommend(
     ctx = Context(now.astimezone(tz), **calendar_view.read(user_id, now))
     _note_ignored(session, user_id, now)
     ids, views = candidates.load(session=session, user_id=user_id, now=now, exclude=exclude_task_ids)
-    mix = advice.decide_or_task(session=session, user_id=user_id, now=now, local=ctx.now, open_tasks=len(ids))
+    mix, versions = _kind_first(session, user_id, now, ctx.now, len(ids))
     if mix is not None and mix.kind == "advice":
         return advice.serve(session=session, user_id=user_id, channel=channel, decision=mix, started=started)
     if not ids:
@@ -206,7 +209,7 @@ def recommend(
     serving = serving_set(session=session)
     matrices = _encode(serving, views, ctx)
     deferred: list[tip_log.Deferred] | None = [] if later is not None else None
-    outcomes = _score_all(session, user_id, serving, matrices, deferred)
+    outcomes = _score_all(session, user_id, serving, matrices, deferred, versions)
     served = outcomes[0]
     if served.index is None:
         log.warning("%s failed for user %s (%s); Random serves", served.ref.key, user_id, served.error)
@@ -217,6 +220,47 @@ def recommend(
         user_id, ids, views, ctx, matrices, outcomes, started, now, zone_ok, mix, deferred or []
     )
     return _log(session, pick, served, tz=ctx.now.tzinfo or tz, channel=channel, later=later)
+
+
+# What a pick reads of the user before it decides, in one statement: the Advice switch and the
+# version of every stored model (the task policies' and the kind learner's; no model bytes).
+_USER_MODELS = (
+    sa.select(
+        col(User.advice_enabled),
+        col(ModelState.policy_key),
+        col(ModelState.updates),
+        col(ModelState.updated_at),
+    )
+    .select_from(User)
+    .outerjoin(ModelState, col(ModelState.user_id) == col(User.id))
+    .where(col(User.id) == sa.bindparam("user_id"))
+)
+
+
+def _user_models(
+    session: Session, user_id: int
+) -> tuple[bool | None, dict[str, tuple[int, datetime | None]]]:
+    """The user's stored Advice switch (None: not chosen) and their models' versions by policy key."""
+    rows = session.connection().execute(_USER_MODELS, {"user_id": user_id}).all()
+    switch = rows[0][0] if rows else None
+    return switch, {key: (updates, at) for _, key, updates, at in rows if key is not None}
+
+
+def _kind_first(
+    session: Session, user_id: int, now: datetime, local: datetime, open_tasks: int
+) -> tuple[advice.Decision | None, dict[str, tuple[int, datetime | None]]]:
+    """Task or advice for this request, and the user's model versions read for it (one statement)."""
+    switch, versions = _user_models(session, user_id)
+    mix = advice.decide_or_task(
+        session=session,
+        user_id=user_id,
+        now=now,
+        local=local,
+        open_tasks=open_tasks,
+        advice_on=preferences.effective(switch),
+        kind_version=versions.get(mixing.MODEL_KEY, (0, None)),
+    )
+    return mix, versions
 
 
 def _user_zone(session: Session, user_id: int, tz: tzinfo | None) -> tuple[tzinfo, bool]:

@@ -14,9 +14,10 @@ from oo.services.tips import recommend as recommend_module
 from oo.services.tips import serving as tips
 from tests.unit.services.tips.test_sql_budget import REACT_BUDGET, SHOW_BUDGET, Counter
 
-# show: the Advice switch, the user's recent advice tips (repetition rules and "advice lately"),
-# the kind model's row; the library itself is cached in process.
-ADVICE_SHOW = 3
+# show: the user's recent advice tips (repetition rules and "advice lately"). The Advice switch and
+# the kind model's version come with the task models' versions (one read of the user's row joined
+# with their model_state rows); the library itself is cached in process.
+ADVICE_SHOW = 1
 # react: the tip's kind features consumed (the tip itself was read with the reaction), the kind
 # model's row read and written (its own transaction, exactly once; the new model stays cached under
 # its new version), the task models' versions read again after that commit; then a show.

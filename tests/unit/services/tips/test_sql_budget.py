@@ -22,7 +22,8 @@ from oo.services.sources import catalog as sources
 from oo.services.tips import recommend as recommend_module
 from oo.services.tips import serving as tips
 
-# show: integrations, open tasks, model versions, the tip_view and tip_score inserts, the task text
+# show: integrations, open tasks, the user row with their model versions (the Advice switch comes
+# with them), the tip_view and tip_score inserts, the task text
 SHOW_BUDGET = 6
 # react (a Helpful): the tip with its key's row, the first-reaction claim, the feedback insert, model
 # versions, then a show (a Done, Snooze or Dismiss also reads and updates its task)
