@@ -10,7 +10,9 @@ Usage (each scenario starts its own production server; several run one after the
              --profile PY_SPY (sample the server with py-spy, GIL holder only; collapsed stacks beside
              the results; summarise with bench/profile_shares.py), --loads-per-minute N (the server's
              OO_RATE_LOADS_PER_MINUTE: its default 30 per user caps a closed loop at 500 loads/s),
-             --env KEY=VALUE (a server setting, e.g. OO_MODEL_CACHE_SIZE=4096; repeatable)
+             --env KEY=VALUE (a server setting, e.g. OO_MODEL_CACHE_SIZE=4096; repeatable),
+             --shadows N (keep only the first N shadow policies of the registry, archive the others:
+             what the shadows cost; the default keeps them all, as shipped)
 
 What it does: starts `scripts/run` (production build, one port) on a fresh SQLite database under
 ``data/bench_load/`` (the frontend build there is reused between runs), seeds the users with
@@ -78,6 +80,28 @@ def seed(env: dict[str, str], users: int, cookies: Path) -> None:
         timeout=600,
         stdout=subprocess.DEVNULL,
     )
+
+
+def keep_shadows(env: dict[str, str], keep: int) -> list[str]:
+    """Archive every shadow policy of the server's registry but the first ``keep``; returns the serving set.
+
+    The server's serving set is cached for `policies.CACHE_SECONDS`, well within the warm-up.
+    """
+    code = (
+        "import json, sys\n"
+        "from oo.db import session_scope\n"
+        "from oo.services.learning import policies\n"
+        "with session_scope() as s:\n"
+        "    policies.ensure_registry(session=s)\n"
+        "    shadows = [p for p in policies.list_policies(session=s) if p.status == policies.SHADOW]\n"
+        "    for p in shadows[int(sys.argv[1]):]:\n"
+        "        policies.set_status(session=s, name=p.name, version=p.version, status=policies.ARCHIVED)\n"
+        "    print(json.dumps([r.key for r in policies.serving_set(session=s, fresh=True).all]))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(keep)], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def wsload(server: AppServer, args: argparse.Namespace, cookies: Path, label: str, extra: list[str]) -> dict:
@@ -199,6 +223,8 @@ def run(spec: str, args: argparse.Namespace) -> dict:
     workers = int(rest[1]) if len(rest) > 1 else (2 if redis_on else 1)
     clients = 10 if name == "idle" else args.clients
     label = f"{name}-{'redis' if redis_on else 'disk'}-w{workers}-c{clients}{'-pg' if pg else ''}"
+    if args.shadows is not None:
+        label += f"-s{args.shadows}"
     pg_name = f"oo_bench_{label.replace('-', '_')}" if pg else None
     WORK.mkdir(parents=True, exist_ok=True)
     db_path = WORK / f"{label}.db"
@@ -228,6 +254,10 @@ def run(spec: str, args: argparse.Namespace) -> dict:
             clients + (args.idle if name == "idle" else 0),
             cookies,
         )
+        serving = None
+        if args.shadows is not None:
+            serving = keep_shadows({**server.env, "PATH": os.environ["PATH"]}, args.shadows)
+            print(f"{label}: serving set {serving}", flush=True)
         started = time.time()
         if name == "idle":
             paced = [*scenario_args("closed", sub), "--think-ms", "1000"]
@@ -248,6 +278,7 @@ def run(spec: str, args: argparse.Namespace) -> dict:
     if cpu_pct is not None and eps:
         result["server_cpu_ms_per_event"] = round(10 * cpu_pct / eps, 3)
     result["workers"], result["redis"], result["spec"], result["postgres"] = workers, redis_on, spec, pg
+    result["serving_set"] = serving
     with RESULTS.open("a") as f:
         f.write(json.dumps(result) + "\n")
     lat = result.get("latency_ms", {})
@@ -288,6 +319,7 @@ def main() -> int:
     )
     ap.add_argument("--env", action="append", default=[], help="KEY=VALUE for the server (repeatable)")
     ap.add_argument("--profile", type=Path, help="py-spy executable: sample the server during the run")
+    ap.add_argument("--shadows", type=int, help="keep only the first N shadow policies (default: all)")
     args = ap.parse_args()
     tip_state_name()
     for spec in args.scenarios:
