@@ -7,8 +7,15 @@ never the authority on which tip was on screen, so a lost or stale state save (a
 expiry, two workers) cannot move a reaction to another tip. The page sends
 ``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent event is recorded
 once and does not skip the next tip. Each handler is thin: resolve the user, make one service
-call (`tips.show`, `tips.react` or `tips.take_back`), set the vars. Those run as background
-events, so the tab's state lock is taken only to read or set the vars, never across the call.
+call (`tips.show`, `tips.react` or `tips.take_back`), set the vars.
+
+Those handlers run as background events when several workers share the tabs' state through
+Redis (``OO_REDIS_URL``): the tab's state lock, which expires there, is then taken only to read or
+set the vars, never across the service call. With one worker (Reflex's disk state, the default)
+they run as ordinary events: its lock is an in-process one that cannot expire, and one state load
+and one delta per event cost about half the event overhead of a background event's two
+(`SERVICE_EVENTS_IN_BACKGROUND`; bench/README.md measures it). The handler code is the same
+either way: ``async with state`` is a no-op on an ordinary event's state.
 """
 
 from __future__ import annotations
@@ -28,6 +35,9 @@ from oo.state import ratelimit
 from oo.state.auth import AuthState
 
 log = logging.getLogger("oo.tip")
+# Background events only where the state lock can expire (Redis with several workers).
+SERVICE_EVENTS_IN_BACKGROUND = bool(get_settings().redis_url)
+service_event = rx.event(background=SERVICE_EVENTS_IN_BACKGROUND)
 LONG_PRESS_MS = 500
 SAVE_FAILED = "That didn't go through. Try again."
 FOCUS_TIP = "document.querySelector('[data-testid=tip]')?.focus()"
@@ -82,7 +92,7 @@ class TipState(AuthState):
         _assign_changed(self, wanted)
         self.view_key = shown.ref  # always sent: the answer to a load names the tip it shows
 
-    @rx.event(background=True)
+    @service_event
     async def load(self) -> rx.event.EventSpec | None:
         """Show one tip (Todoist tasks older than 30 s are refreshed first), or the pushed one."""
         return await _load(self)
@@ -138,41 +148,41 @@ class TipState(AuthState):
         self.ack, self.ack_id = text, self.ack_id + 1
         self._undo, self.can_undo = undo or {}, bool(undo)
 
-    @rx.event(background=True)
+    @service_event
     async def take_back(self) -> rx.event.EventSpec | None:
         """Undo: withdraw the last reaction (while its window is open) and show its tip again."""
         return await _take_back(self)
 
-    @rx.event(background=True)
+    @service_event
     async def done(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Done: the task is finished. ``ref`` is the served tip's reference (``view_key``)."""
         return await _react(self, "done", key, ref)
 
-    @rx.event(background=True)
+    @service_event
     async def snooze(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Snooze: not now, later. ``ref`` is the served tip's reference (``view_key``)."""
         return await _react(self, "snooze", key, ref)
 
-    @rx.event(background=True)
+    @service_event
     async def dismiss(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Dismiss: not this one (hidden for a day). ``ref`` is the served tip's reference (``view_key``)."""
         return await _react(self, "dismiss", key, ref)
 
-    @rx.event(background=True)
+    @service_event
     async def helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Helpful: a good tip. ``ref`` is the served tip's reference (``view_key``)."""
         return await _react(self, "helpful", key, ref)
 
-    @rx.event(background=True)
+    @service_event
     async def not_helpful(self, key: str = "", ref: str = "") -> rx.event.EventSpec | None:
         """Not helpful: a poor tip. ``ref`` is the served tip's reference (``view_key``)."""
         return await _react(self, "not_helpful", key, ref)
 
 
-# The handlers that call a service run as background events: the tab's state lock (Redis with
-# several workers) is taken only inside ``async with state`` to read or set the vars, never across
-# the service call. ``state`` is the handler's StateProxy; the helpers called inside a block act on
-# the fresh state.
+# The handlers that call a service (`service_event`) read and set vars only inside ``async with
+# state``. As background events (Redis with several workers) ``state`` is the handler's StateProxy:
+# the block takes the tab's state lock and the helpers called inside it act on the fresh state. As
+# ordinary events (one worker) the lock is held for the whole event and the block does nothing.
 
 
 def _assign_changed(state: TipState, wanted: dict[str, object]) -> None:
