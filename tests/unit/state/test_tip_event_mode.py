@@ -1,0 +1,37 @@
+"""/tip's service handlers are background events only where the tab's state lock can expire (Redis)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+HANDLERS = ("load", "take_back", "done", "snooze", "dismiss", "helpful", "not_helpful")
+PROBE = (
+    "import json, sys\n"
+    "from oo.state.tip import TipState\n"
+    "print(json.dumps({n: TipState.event_handlers[n].is_background for n in sys.argv[1:]}))\n"
+)
+
+
+@pytest.mark.parametrize(("redis_url", "background"), [("", False), ("redis://127.0.0.1:6379/15", True)])
+def test_service_handlers_run_in_the_background_only_with_redis(tmp_path, redis_url, background):
+    # A fresh interpreter: the mode is fixed when oo.state.tip is imported (Reflex registers handlers then).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OO_", "REFLEX_REDIS"))}
+    env |= {"OO_DATA_DIR": str(tmp_path), "OO_REDIS_URL": redis_url}
+    out = subprocess.run(
+        [sys.executable, "-c", PROBE, *HANDLERS],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    modes = json.loads(out.stdout.strip().splitlines()[-1])
+    assert modes == dict.fromkeys(HANDLERS, background)
