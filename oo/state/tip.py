@@ -14,7 +14,7 @@ Redis (``OO_REDIS_URL``): the tab's state lock, which expires there, is then tak
 set the vars, never across the service call. With one worker (Reflex's disk state, the default)
 they run as ordinary events: its lock is an in-process one that cannot expire, and an ordinary
 event passes through the state manager once where a background event passes twice (a closed loop
-of loads served 1,312–1,407 ev/s against 1,000; bench/README.md). The handler code is the same
+of loads served 1,312 to 1,407 ev/s against 1,000; bench/README.md). The handler code is the same
 either way: ``async with state`` is a no-op on an ordinary event's state.
 """
 
