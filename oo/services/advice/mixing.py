@@ -143,23 +143,20 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
     mixer = KindMixer(copy.deepcopy(_current(user_id, row).model))  # pickers may hold the cached one
     mixer.learn(x, reward)
     data = dumps(mixer.model)
+    version = row.updates + 1 if row else 1
     if row is None:
         session.add(ModelState(user_id=user_id, policy_key=MODEL_KEY, data=data, updates=1, updated_at=now))
         try:
             session.flush()
         except IntegrityError as exc:
             raise MixConflict from exc
-    else:
-        result = session.execute(
-            update(ModelState)
-            .where(col(ModelState.id) == row.id, col(ModelState.updates) == row.updates)
-            .values(data=data, updates=row.updates + 1, updated_at=now)
-        )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+    else:  # Core, as the batch path: an ORM update would also move `row` to the new version
+        params = {"row_id": row.id, "old": row.updates, "new": version, "data": data, "now": now}
+        if session.connection().execute(_WRITE, params).rowcount != 1:
             raise MixConflict
     # The next pick finds the new model by its version. Before the commit is safe: should this
     # transaction roll back, the stored version is not this one, and the next pick decodes the row.
-    _keep(user_id, (row.updates + 1 if row else 1, now), mixer)
+    _keep(user_id, (version, now), mixer)
 
 
 def learn_logged(

@@ -68,3 +68,15 @@ def test_a_learning_transaction_that_rolls_back_leaves_the_stored_model_in_use(s
         after.choose(ctx, np.random.default_rng(1)).scores
         == cold.choose(ctx, np.random.default_rng(1)).scores
     )
+
+
+def test_a_model_learned_over_a_stored_one_is_kept_under_the_version_it_wrote(session):
+    uid = accounts.create_demo_user(session=session).id
+    mixing._cache.clear()
+    ctx = context(hour=19, weekend=False, open_tasks=3, advice_recent=False)
+    x = mixing.load(session=session, user_id=uid).choose(ctx, np.random.default_rng(1)).x
+    for minute in range(3):  # the first write inserts the row; the next ones update it
+        mixing.learn(session=session, user_id=uid, x=x, reward=1.0, now=NOW.replace(minute=minute))
+        session.commit()
+        _, statements = reads(session, lambda: mixing.load(session=session, user_id=uid))
+        assert len(statements) == 1, statements  # the version only: the bytes were not read again
