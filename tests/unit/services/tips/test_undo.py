@@ -29,11 +29,16 @@ def session(app_session):
     return app_session
 
 
-@pytest.fixture
-def uid(session) -> int:
+def demo_user(session) -> int:
+    """A new demo user with Demo tasks connected."""
     user = accounts.create_demo_user(session=session)
     sources.connect_demo(session=session, user_id=user.id)
     return user.id
+
+
+@pytest.fixture
+def uid(session) -> int:
+    return demo_user(session)
 
 
 def held(session, uid: int, reaction: str = "done", key: str = "k-1", source: str | None = None):
@@ -48,6 +53,25 @@ def held(session, uid: int, reaction: str = "done", key: str = "k-1", source: st
         session.commit()
     tips.react_in(session, user_id=uid, reaction=reaction, key=key, tip_ref=shown.ref, undoable=True)
     return shown
+
+
+def held_helpfuls(session, n: int) -> list[tuple[int, tips.Shown, int]]:
+    """``n`` new demo users, each with a held Helpful on the tip shown: (user id, that tip, feedback id)."""
+    out = []
+    for i in range(n):
+        user_id = demo_user(session)
+        shown = held(session, user_id, reaction="helpful", key=f"k-{i}")
+        out.append(
+            (user_id, shown, session.exec(select(TipFeedback.id).where(TipFeedback.user_id == user_id)).one())
+        )
+    return out
+
+
+def kind_batch(session, held_: list[tuple[int, tips.Shown, int]]) -> list[tuple[int, str, str, float]]:
+    """The held tips as `mixing.learn_from_tips_once` takes them, each with reward 1."""
+    return [
+        (u, t.id, t.features, 1.0) for u, shown, _ in held_ for t in [session.get(TipView, shown.tip.tip_id)]
+    ]
 
 
 def models(session, uid: int) -> int:
@@ -123,14 +147,12 @@ def test_after_the_window_the_task_or_advice_learner_learns_once_and_never_from_
 
 def test_held_reactions_settled_together_teach_each_kind_model_once(session):
     library.seed(session=session)
-    users, ids, tips_ = [], [], []
-    for i in range(3):
-        user = accounts.create_demo_user(session=session)
-        sources.connect_demo(session=session, user_id=user.id)
-        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
-        users.append(user.id)
-        tips_.append(shown.tip.tip_id)
-        ids.append(session.exec(select(TipFeedback.id).where(TipFeedback.user_id == user.id)).one())
+    batch = held_helpfuls(session, 3)
+    users, tips_, ids = (
+        [u for u, _, _ in batch],
+        [s.tip.tip_id for _, s, _ in batch],
+        [f for _, _, f in batch],
+    )
     # Another worker already taught the second user's kind model from its tip: that tip is skipped.
     assert mixing.learn_from_tip_once(session=session, user_id=users[1], tip_id=tips_[1], reward=1.0, now=NOW)
     undo._settle(session, ids)
@@ -143,13 +165,7 @@ def test_held_reactions_settled_together_teach_each_kind_model_once(session):
 
 def test_a_batch_with_no_conflict_teaches_every_kind_model_in_one_commit(session):
     library.seed(session=session)
-    tips_ = []
-    for i in range(3):
-        user = accounts.create_demo_user(session=session)
-        sources.connect_demo(session=session, user_id=user.id)
-        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
-        tip = session.get(TipView, shown.tip.tip_id)
-        tips_.append((user.id, tip.id, tip.features, 1.0))
+    tips_ = kind_batch(session, held_helpfuls(session, 3))
     commits = []
     listener = lambda *_a: commits.append(1)  # noqa: E731
     sa.event.listen(session.get_bind(), "commit", listener)
@@ -192,17 +208,13 @@ def kind_features_left(session, tip_id: str) -> bool:
 @pytest.mark.parametrize("users", [1, 3])
 def test_a_kind_learning_that_fails_leaves_its_reactions_to_the_outbox_which_teaches_both(session, users):
     library.seed(session=session)
-    uids, ids, tip_ids, expected = [], [], [], []
-    for i in range(users):
-        user = accounts.create_demo_user(session=session)
-        sources.connect_demo(session=session, user_id=user.id)
-        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
-        uids.append(user.id)
-        tip_ids.append(shown.tip.tip_id)
-        expected.append(
-            1 + (LEARNERS if shown.tip.kind == "todo" else 0)
-        )  # task models learn from tasks only
-        ids.append(session.exec(select(TipFeedback.id).where(TipFeedback.user_id == user.id)).one())
+    batch = held_helpfuls(session, users)
+    uids, tip_ids, ids = (
+        [u for u, _, _ in batch],
+        [s.tip.tip_id for _, s, _ in batch],
+        [f for _, _, f in batch],
+    )
+    expected = [1 + (LEARNERS if s.tip.kind == "todo" else 0) for _, s, _ in batch]  # task models: tasks only
     with _LockedKindModels(session.get_bind()) as locked:
         assert undo._settle(session, ids) == 0  # nothing taught: not the kind model, not the task models
     assert locked.failures >= 1
@@ -223,31 +235,24 @@ def test_a_kind_learning_that_fails_leaves_its_reactions_to_the_outbox_which_tea
 def test_a_reaction_not_held_whose_kind_learning_fails_is_left_to_the_outbox(session):
     library.seed(session=session)
     for _ in range(30):  # a task tip with a kind draw (the draw is random): its task models must wait too
-        user = accounts.create_demo_user(session=session)
-        sources.connect_demo(session=session, user_id=user.id)
-        shown = tips.show_in(session, user_id=user.id)
+        user_id = demo_user(session)
+        shown = tips.show_in(session, user_id=user_id)
         if shown.tip.kind == "todo" and kind_features_left(session, shown.tip.tip_id):
             break
     else:
         pytest.fail("no task tip with a kind draw in 30 users")
     with _LockedKindModels(session.get_bind()) as locked:
-        tips.react_in(session, user_id=user.id, reaction="helpful", key="api-1", tip_ref=shown.ref)
+        tips.react_in(session, user_id=user_id, reaction="helpful", key="api-1", tip_ref=shown.ref)
     assert locked.failures >= 1
     assert learner_hot.flush() == 0  # the task models were not taught in memory either
-    assert session.exec(select(TipFeedback).where(TipFeedback.user_id == user.id)).one().applied_at is None
+    assert session.exec(select(TipFeedback).where(TipFeedback.user_id == user_id)).one().applied_at is None
     assert learner.apply_pending(session=session, older_than=timedelta(0)) == 1
-    assert kind_model_updates(session, user.id) == 1 and models(session, user.id) == LEARNERS + 1
+    assert kind_model_updates(session, user_id) == 1 and models(session, user_id) == LEARNERS + 1
 
 
 def test_a_batch_that_conflicts_and_then_fails_names_every_failed_tip(session):
     library.seed(session=session)
-    batch = []
-    for i in range(3):
-        user = accounts.create_demo_user(session=session)
-        sources.connect_demo(session=session, user_id=user.id)
-        shown = held(session, user.id, reaction="helpful", key=f"k-{i}")
-        tip = session.get(TipView, shown.tip.tip_id)
-        batch.append((user.id, tip.id, tip.features, 1.0))
+    batch = kind_batch(session, held_helpfuls(session, 3))
     batch[1] = (
         *batch[1][:2],
         batch[1][2] + " ",
@@ -337,11 +342,7 @@ def test_reactions_whose_windows_pass_together_are_learned_in_one_hop(session, m
     hops: list[list[int]] = []
     settle_batch = undo._settle_batch
     monkeypatch.setattr(undo, "_settle_batch", lambda ids: (hops.append(list(ids)), settle_batch(ids)))
-    users = []
-    for _ in range(5):
-        user = accounts.create_demo_user(session=session)
-        sources.connect_demo(session=session, user_id=user.id)
-        users.append(user.id)
+    users = [demo_user(session) for _ in range(5)]
 
     async def journey() -> None:
         for i, user_id in enumerate(users):
