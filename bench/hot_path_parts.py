@@ -6,7 +6,7 @@ checkout can be measured with ``cd <checkout> && <venv>/bin/python <this file>``
 
 Prints:
 
-* the copy a reaction is learned on (`learning.hot._clone`) for the seven LinUCB versions;
+* the copy a reaction is learned on (`Policy.learning_copy`) for the seven LinUCB versions;
 * the memory of one user's seven models as the cache holds them (decoded from the stored format,
   counted with tracemalloc over 200 users);
 * the advice history a pick reads (`advice.picking.history`) for a user with 3,000 tips over 60
@@ -37,7 +37,7 @@ from oo.db import session_scope
 from oo.recommender import POLICY_SPECS, dumps_binary, loads
 from oo.services.accounts import sessions as accounts
 from oo.services.advice import picking
-from oo.services.learning import hot, learner
+from oo.services.learning import learner
 
 
 def _models() -> list:
@@ -82,7 +82,7 @@ def _history_ms() -> float:
 def main() -> int:
     """Run and print."""
     models = _models()
-    clone = _per_call(lambda: [hot._clone(p) for p in models], 2000)
+    clone = _per_call(lambda: [p.learning_copy() for p in models], 2000)
     print(f"learning copy of the {len(models)} LinUCB versions: {clone * 1e6:.0f} µs")
     blobs = [dumps_binary(p) for p in models]
     gc.collect()

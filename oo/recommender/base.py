@@ -22,12 +22,13 @@ than sanitized: a NaN is an encoder bug, and a model poisoned by one silently sc
 from __future__ import annotations
 
 import abc
+import copy
 import itertools
 import math
 import sys
 from collections.abc import Mapping, Sequence
 from functools import lru_cache
-from typing import Any, ClassVar, NamedTuple, TypeAlias
+from typing import Any, ClassVar, NamedTuple, Self, TypeAlias
 
 import numpy as np
 
@@ -265,6 +266,28 @@ class Policy(abc.ABC):
     @abc.abstractmethod
     def learn(self, x: Mapping[str, float], reward: float) -> None:
         """Update the policy with the reward obtained by showing the candidate `x`."""
+
+    #: Attributes that `learn` and `set_state` never change: a `learning_copy` shares them.
+    SHARED: ClassVar[frozenset[str]] = frozenset()
+
+    def learning_copy(self) -> Self:
+        """A copy to learn on, so that readers of this one never see a half-taught model.
+
+        Arrays are copied (in their memory order) and containers or objects holding learning state
+        (a change detector) deep-copied; `SHARED` attributes, immutable values and the random
+        generator are shared, which makes it several times faster than a deep copy.
+        """
+        twin = copy.copy(self)
+        for name, value in vars(self).items():
+            if name in self.SHARED:
+                continue
+            if isinstance(value, np.ndarray):
+                setattr(twin, name, value.copy(order="K"))  # keeps Fortran order for in-place updates
+            elif isinstance(value, list | dict | set) or (
+                hasattr(value, "__dict__") and not isinstance(value, np.random.Generator)
+            ):
+                setattr(twin, name, copy.deepcopy(value))
+        return twin
 
     def score(self, candidates: Candidates, context: Mapping[str, float] | None = None) -> list[float]:
         """Score every candidate (higher is better) without learning.

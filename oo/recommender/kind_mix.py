@@ -129,8 +129,11 @@ class KindMixer:
 
     def scores(self, ctx: Mapping[str, float]) -> dict[str, float]:
         """Upper confidence score of each kind."""
-        X = FeatureMatrix.from_dicts([arm_features(k, ctx) for k in KINDS], FEATURES)
-        return dict(zip(KINDS, self.model.score_array(X).tolist(), strict=True))
+        row = [float(ctx.get(name, 0.0)) for name in CONTEXT]
+        X = np.zeros((len(KINDS), len(FEATURES)))  # arm k's row: the context in block k (`arm_features`)
+        for k in range(len(KINDS)):
+            X[k, k * len(CONTEXT) : (k + 1) * len(CONTEXT)] = row
+        return dict(zip(KINDS, self.model.score_array(FeatureMatrix(FEATURES, X)).tolist(), strict=True))
 
     def probability(self, ctx: Mapping[str, float], scores: Mapping[str, float] | None = None) -> float:
         """P(advice) in this context (exact; in [FLOOR, 1 - FLOOR])."""

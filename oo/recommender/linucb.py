@@ -102,6 +102,8 @@ class LinUCBPolicy(Policy):
     """
 
     name = "linucb"
+    # Set in __init__, never changed by `learn` or `set_state`: a `learning_copy` shares them.
+    SHARED = frozenset({"features", "_index", "prior_mean", "prior_precisions", "change", "_p0", "_p0_m0"})
 
     def __init__(
         self,

@@ -238,6 +238,8 @@ def active_pieces(*, session: Session) -> list[Piece]:
         return hit[1]
     rows = session.exec(select(Advice).where(Advice.status == ACTIVE).order_by(col(Advice.id))).all()
     pieces = [to_piece(r) for r in rows]
+    if hit is not None and hit[1] == pieces:
+        pieces = hit[1]  # unchanged: the same list, so what is kept per list (the picker's rankings) stays
     with _lock:
         _cached[url] = (time.monotonic(), pieces)
     return pieces

@@ -9,7 +9,6 @@ features hold `FEATURES_KEY`, i.e. only from decisions it actually made.
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import threading
@@ -26,7 +25,7 @@ from sqlmodel import Session, col, select
 
 from oo import singletons
 from oo.models import ModelState, TipView
-from oo.recommender import LinUCBPolicy, StoreError, dumps, loads
+from oo.recommender import LinUCBPolicy, StoreError, dumps_binary, loads
 from oo.recommender.kind_mix import KindChoice, KindMixer
 
 log = logging.getLogger("oo.advice.mixing")
@@ -140,9 +139,9 @@ def learn(*, session: Session, user_id: int, x: Mapping[str, float], reward: flo
         ValueError: Features that are not the mixer's.
     """
     row = _row(session, user_id)
-    mixer = KindMixer(copy.deepcopy(_current(user_id, row).model))  # pickers may hold the cached one
+    mixer = KindMixer(_current(user_id, row).model.learning_copy())  # pickers may hold the cached one
     mixer.learn(x, reward)
-    data = dumps(mixer.model)
+    data = dumps_binary(mixer.model)
     version = row.updates + 1 if row else 1
     if row is None:
         session.add(ModelState(user_id=user_id, policy_key=MODEL_KEY, data=data, updates=1, updated_at=now))
@@ -301,10 +300,10 @@ def _learn_batch(
     mixers: dict[int, KindMixer] = {}
     for user_id, _, _, reward, x, _ in drawn:
         if user_id not in mixers:
-            mixers[user_id] = KindMixer(copy.deepcopy(_current(user_id, stored.get(user_id)).model))  # type: ignore[arg-type]
+            mixers[user_id] = KindMixer(_current(user_id, stored.get(user_id)).model.learning_copy())  # type: ignore[arg-type]
         mixers[user_id].learn(x, reward)
     # Every row ready before the first write: SQLite's write lock is held from the claims to the commit.
-    data = {u: dumps(m.model) for u, m in mixers.items()}
+    data = {u: dumps_binary(m.model) for u, m in mixers.items()}
     writes = [
         {"row_id": row.id, "old": row.updates, "new": row.updates + 1, "data": data[u], "now": now}
         for u, row in stored.items()

@@ -9,6 +9,7 @@ number (logged as the item propensity). A piece tagged only ``no_tasks`` needs a
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -16,6 +17,7 @@ import numpy as np
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from oo import singletons
 from oo.models import TipView
 from oo.recommender.kind_mix import time_of_day
 from oo.services.advice.library import Piece
@@ -144,16 +146,50 @@ def pick(
     rng: np.random.Generator,
 ) -> AdvicePick | None:
     """The best-fitting piece not resting (uniform among ties), or None when none fits now."""
-    scored = []
-    for piece in pieces:
-        if piece.key in resting:
-            continue
-        score, why = match(piece, moment)
-        if score >= 0:
-            scored.append((score, piece, why))
+    fitting = ranked(pieces, moment)
+    scored = [(score, piece, why) for score, piece, why in fitting if piece.key not in resting]
     if not scored:
         return None
-    best = max(s for s, _, _ in scored)
+    best = scored[0][0]  # `ranked` puts the best first
     top = [(p, why) for s, p, why in scored if s == best]
     piece, why = top[int(rng.integers(len(top)))]
     return AdvicePick(piece, best, len(top), len(scored), why)
+
+
+def ranked(pieces: list[Piece], moment: Moment) -> list[tuple[float, Piece, tuple[str, ...]]]:
+    """Every piece that fits the moment with its score and words, best first (ties in library order).
+
+    `match` reads only a few facts of the moment (`_facts`), so each library list (`library.active_pieces`
+    returns one list until it reloads) is scored once per combination of them and kept: a pick then
+    only filters out the resting pieces, instead of matching the whole library each time.
+    """
+    facts = _facts(moment)
+    with _ranked_lock:
+        if _ranked.get("pieces") is not pieces:  # a reloaded library: start over
+            _ranked.clear()
+            _ranked["pieces"] = pieces
+        hit = _ranked.get(facts)
+    if hit is None:
+        scored = [
+            (score, piece, why) for piece in pieces for score, why in [match(piece, moment)] if score >= 0
+        ]
+        hit = sorted(scored, key=lambda item: -item[0])  # stable: ties keep the library's order
+        with _ranked_lock:
+            if _ranked.get("pieces") is pieces:
+                _ranked[facts] = hit
+    return hit  # type: ignore[return-value]
+
+
+def _facts(moment: Moment) -> tuple[str, bool, bool, bool]:
+    """All that `match` reads of a moment: part of day, weekend, busy, and whether nothing is open."""
+    return (
+        moment.part,
+        moment.weekend,
+        moment.busy or moment.open_tasks >= BUSY_TASKS,
+        moment.open_tasks == 0,
+    )
+
+
+_ranked_lock = threading.Lock()
+_ranked: dict[object, object] = {}  # "pieces": the library list scored; `_facts` -> its ranking
+singletons.on_reset("advice.ranked", _ranked.clear)

@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 from sqlalchemy import update
 from sqlmodel import Session, col, select
@@ -36,7 +34,7 @@ from sqlmodel import Session, col, select
 from oo import singletons
 from oo.db import session_scope
 from oo.models import ModelState, TipFeedback, utcnow
-from oo.recommender import LinUCBPolicy, Policy, dumps_binary
+from oo.recommender import dumps_binary
 from oo.services.learning import learner
 from oo.services.learning.learner import Pending, _Entry, _write, cache, hot_lock, pending
 from oo.services.learning.policies import serving_set
@@ -46,29 +44,6 @@ log = logging.getLogger("oo.learner_hot")
 FLUSH_SECONDS = 0.25
 _dirty: set[int] = set()
 singletons.on_reset("learning.hot", _dirty.clear)
-
-
-# LinUCBPolicy attributes set in its __init__ and never changed by `learn` or `set_state`.
-_LINUCB_CONSTANTS = frozenset(
-    {"features", "_index", "prior_mean", "prior_precisions", "change", "_p0", "_p0_m0"}
-)
-
-
-def _clone(policy: Policy) -> Policy:
-    """A copy to learn on: LinUCB's arrays and learning-state objects copied, its constants shared (else deepcopy)."""
-    if type(policy) is not LinUCBPolicy:
-        return copy.deepcopy(policy)
-    twin = copy.copy(policy)
-    for name, value in vars(policy).items():
-        if name in _LINUCB_CONSTANTS:
-            continue  # the feature index, priors and settings: shared, never changed after __init__
-        if isinstance(value, np.ndarray):
-            setattr(twin, name, value.copy(order="K"))  # keeps Fortran order for the in-place updates
-        elif isinstance(value, list | dict | set) or (
-            hasattr(value, "__dict__") and not isinstance(value, np.random.Generator)
-        ):  # learning state held in an object of its own (linucb@7's change detector) is copied too
-            setattr(twin, name, copy.deepcopy(value))
-    return twin
 
 
 def learn_now(
@@ -89,7 +64,7 @@ def learn_now(
             if entry is None:  # evicted meanwhile: the replay at the next load teaches it
                 pending.setdefault(key, []).append(Pending(feedback_id, xs[ref.encoder], reward))
                 continue
-            policy = _clone(entry.policy)
+            policy = entry.policy.learning_copy()
             try:
                 policy.learn(xs[ref.encoder], reward)
             except ValueError as exc:

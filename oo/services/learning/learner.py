@@ -14,7 +14,6 @@ in one transaction: a crash replays the update, and two workers never apply it t
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import threading
@@ -120,7 +119,7 @@ def with_pending(key: tuple[int, str], policy: Policy) -> Policy:
     items = pending.get(key)
     if not items:
         return policy
-    policy = copy.deepcopy(policy)
+    policy = policy.learning_copy()
     for item in items:
         try:
             policy.learn(item.x, item.reward)
@@ -228,7 +227,7 @@ def _working_copy(user_id: int, ref: PolicyRef, row: ModelState | None) -> Polic
         and (entry.updates, entry.updated_at) == stored
         and not pending.get((user_id, ref.key))
     ):
-        return copy.deepcopy(entry.policy)
+        return entry.policy.learning_copy()
     return _decode(row, ref) if row else _fresh(ref, user_id)
 
 

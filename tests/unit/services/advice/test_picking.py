@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+import numpy as np
+
+from oo.services.advice import library
 from oo.services.advice.library import Piece, Tags
-from oo.services.advice.picking import Moment, match
+from oo.services.advice.picking import Moment, match, pick
 
 WEDNESDAY_EVENING = datetime(2026, 11, 25, 19, 0)
 SATURDAY_MORNING = datetime(2026, 11, 28, 9, 0)
@@ -93,3 +96,44 @@ def test_the_history_reads_what_rests_and_the_last_advice_without_the_rest_of_th
         session=session, user_id=uid, now=now, repeat_days=0, dismiss_days=60, recent=timedelta(hours=3)
     )
     assert within.resting == {"dismissed-30d"} and within.last_shown == now - timedelta(hours=2)
+
+
+def _brute_pick(pieces, moment, resting, rng):
+    """What `pick` did before it kept rankings: match every piece now."""
+    scored = [(s, p, w) for p in pieces if p.key not in resting for s, w in [match(p, moment)] if s >= 0]
+    if not scored:
+        return None
+    best = max(s for s, _, _ in scored)
+    top = [(p, w) for s, p, w in scored if s == best]
+    p, w = top[int(rng.integers(len(top)))]
+    return (p.key, best, len(top), len(scored), w)
+
+
+def test_the_kept_rankings_pick_what_matching_the_whole_library_picks(session):
+    """Every part of the day, weekday or weekend, open-task count and resting set: the same draws."""
+    library.seed(session=session)
+    pieces = library.active_pieces(session=session)
+    keys = [p.key for p in pieces]
+    checked = 0
+    for day in (25, 28):  # a Wednesday, a Saturday
+        for hour in range(0, 24, 2):
+            for open_tasks in (0, 1, 9, 10, 40):
+                for busy in (False, True):
+                    moment = Moment(datetime(2026, 11, day, hour), open_tasks=open_tasks, busy=busy)
+                    for resting in (frozenset(), frozenset(keys[::3]), frozenset(keys[1:])):
+                        got = pick(pieces, moment, resting, np.random.default_rng(hour))
+                        want = _brute_pick(pieces, moment, resting, np.random.default_rng(hour))
+                        if got is not None:
+                            checked += 1
+                            got = (got.piece.key, got.match, got.tied, got.eligible, got.reasons)
+                        assert got == want, (moment, resting)
+    assert checked > 100
+
+
+def test_a_reloaded_library_is_ranked_again():
+    moment = Moment(WEDNESDAY_EVENING, open_tasks=3)
+    assert pick([piece()], moment, frozenset(), np.random.default_rng(0)).piece.key == "k"
+    other = Piece(
+        2, "other", "t", "rest", Tags(("evening",), "low", 2, ("end_of_day",)), "", "builtin", "active"
+    )
+    assert pick([other], moment, frozenset(), np.random.default_rng(0)).piece.key == "other"

@@ -12,6 +12,7 @@ from sqlmodel import Session, SQLModel, select
 from oo import db, settings
 from oo.models import ModelState, TipFeedback
 from oo.recommender import POLICY_SPECS
+from oo.recommender.linucb import LinUCBPolicy
 from oo.services.accounts import sessions as accounts
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, policies
@@ -203,13 +204,12 @@ def test_many_users_are_written_in_one_transaction(session):
 def test_learning_on_a_copy_leaves_the_cached_model_as_it_was():
     """Copy-on-write: readers of the cached model never see a half-taught one (arrays, change detector)."""
     from oo.recommender import POLICY_SPECS
-    from oo.services.learning import hot
     from oo.services.learning.learner import build_policy
 
     spec = next(s for s in POLICY_SPECS if s.name == "linucb" and "change" in s.params)
     original = build_policy(spec.name, spec.version, spec.params, seed=1)
     before = original.get_state()
-    twin = hot._clone(original)
+    twin = original.learning_copy()
     for _ in range(5):
         twin.learn(dict.fromkeys(original.features[:3], 1.0), 1.0)
     assert twin.get_state() != before
@@ -217,13 +217,13 @@ def test_learning_on_a_copy_leaves_the_cached_model_as_it_was():
 
 
 def test_a_copy_to_learn_on_shares_only_what_learning_never_changes():
-    """`_clone` shares LinUCB's constants; every version's learning and restoring leave them as they were."""
+    """`learning_copy` shares LinUCB's constants; every version's learning and restoring leave them as they were."""
     for spec in (s for s in POLICY_SPECS if s.name == "linucb"):
         original = learner.build_policy(spec.name, spec.version, spec.params, seed=1)
-        assert learner_hot._LINUCB_CONSTANTS.issubset(vars(original))  # a renamed one would be copied again
-        frozen = {name: copy.deepcopy(getattr(original, name)) for name in learner_hot._LINUCB_CONSTANTS}
-        twin = learner_hot._clone(original)
-        assert all(getattr(twin, n) is getattr(original, n) for n in learner_hot._LINUCB_CONSTANTS)
+        assert LinUCBPolicy.SHARED.issubset(vars(original))  # a renamed one would be copied again
+        frozen = {name: copy.deepcopy(getattr(original, name)) for name in LinUCBPolicy.SHARED}
+        twin = original.learning_copy()
+        assert all(getattr(twin, n) is getattr(original, n) for n in LinUCBPolicy.SHARED)
         for i in range(60):
             twin.learn({f: float((i + j) % 3) for j, f in enumerate(original.features)}, (-1.0) ** i)
         twin.set_state(twin.get_state())
