@@ -9,7 +9,6 @@ features hold `FEATURES_KEY`, i.e. only from decisions it actually made.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -27,6 +26,7 @@ from oo import singletons
 from oo.models import ModelState, TipView
 from oo.recommender import LinUCBPolicy, StoreError, dumps_binary, loads
 from oo.recommender.kind_mix import KindChoice, KindMixer
+from oo.services.platform import jsontext
 
 log = logging.getLogger("oo.advice.mixing")
 
@@ -182,7 +182,7 @@ def learn_logged(
     claim = session.execute(
         update(TipView)
         .where(col(TipView.id) == tip_id, col(TipView.features) == features)
-        .values(features=json.dumps(rest))
+        .values(features=jsontext.dumps(rest))
     )
     if claim.rowcount != 1:  # type: ignore[attr-defined]
         return False
@@ -295,7 +295,7 @@ def _learn_batch(
 ) -> tuple[dict[int, KindMixer], dict[int, Any]]:
     """Claim every tip's kind features and write every user's model, then commit (the batch path)."""
     conn = session.connection()
-    claims = [{"tip_id": t, "old": text, "new": json.dumps(rest)} for _, t, text, _, _, rest in drawn]
+    claims = [{"tip_id": t, "old": text, "new": jsontext.dumps(rest)} for _, t, text, _, _, rest in drawn]
     stored = {row.user_id: row for row in conn.execute(_STORED, {"users": sorted({d[0] for d in drawn})})}
     mixers: dict[int, KindMixer] = {}
     for user_id, _, _, reward, x, _ in drawn:
@@ -339,7 +339,7 @@ def _learn_one_logged(
 def _kind_of(text: str | None) -> tuple[dict[str, float] | None, dict[str, object]]:
     """The kind features logged with a tip, and the rest of its features (without them)."""
     try:
-        xs = json.loads(text or "{}")
+        xs = jsontext.loads(text or "{}")
     except ValueError:
         return None, {}
     x = xs.pop(FEATURES_KEY, None) if isinstance(xs, dict) else None

@@ -14,7 +14,6 @@ in one transaction: a crash replays the update, and two workers never apply it t
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections import OrderedDict
@@ -34,6 +33,7 @@ from oo.services.advice import mixing
 from oo.services.learning import stats as learner_stats
 from oo.services.learning.policies import PolicyRef, serving_set
 from oo.services.learning.stats import PolicyStats
+from oo.services.platform import jsontext
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.learner")
@@ -212,7 +212,7 @@ def served_features(tip: TipView) -> dict[str, dict[str, float]]:
 def logged_features(text: str | None) -> dict[str, dict[str, float]]:
     """``tip_view.features`` (JSON text) as features per encoder; {} when unreadable."""
     try:
-        data = json.loads(text or "{}")
+        data = jsontext.loads(text or "{}")
     except ValueError:
         return {}
     return {k: v for k, v in data.items() if isinstance(v, dict)} if isinstance(data, dict) else {}

@@ -15,7 +15,6 @@ anything at a source: it has no task, and `oo.services.tips.feedback` skips advi
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from oo.models import TipScore, TipView, User, table
 from oo.recommender.kind_mix import KindChoice, context
 from oo.services.advice import library, mixing, picking, preferences
 from oo.services.advice.picking import ADVICE_SOURCE, AdvicePick, Moment
+from oo.services.platform import jsontext
 from oo.services.tips.explain import Explanation, FeatureContribution, Recommendation
 from oo.settings import get_settings
 
@@ -206,7 +206,7 @@ def serve(
             "id": tip_id, "user_id": user_id, "task_id": None, "source": ADVICE_SOURCE,
             "external_id": piece.key, "kind": "advice", "channel": channel,
             "policy": mixing.POLICY_NAME, "policy_version": mixing.POLICY_VERSION, "score": score,
-            "fallback": False, "features": json.dumps(xs), "explanation": json.dumps(logged),
+            "fallback": False, "features": jsontext.dumps(xs), "explanation": jsontext.dumps(logged),
             "latency_ms": latency, "served_at": now, "reaction": None, "reacted_at": None,
             "propensity": propensity,
         },
@@ -216,7 +216,7 @@ def serve(
         {
             "request_id": tip_id, "tip_id": tip_id, "user_id": user_id, "policy": mixing.POLICY_NAME,
             "policy_version": mixing.POLICY_VERSION, "role": "active", "task_id": None, "score": score,
-            "candidates": decision.advice.eligible, "features": json.dumps(xs.get(mixing.FEATURES_KEY, {})),
+            "candidates": decision.advice.eligible, "features": jsontext.dumps(xs.get(mixing.FEATURES_KEY, {})),
             "latency_ms": latency, "created_at": now, "served_probability": propensity,
         },
     )  # fmt: skip

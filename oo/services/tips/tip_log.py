@@ -8,7 +8,6 @@ transaction, and returns the `Recommendation`.
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -24,6 +23,7 @@ from oo.models import TipScore, TipView, table
 from oo.recommender import Context, FeatureMatrix, TaskBatch, get_encoder
 from oo.services.learning import signals
 from oo.services.learning.policies import PolicyRef
+from oo.services.platform import jsontext
 from oo.services.tips import advice, explain, facts
 from oo.services.tips.explain import Recommendation
 
@@ -198,8 +198,8 @@ def view_row(
         "policy_version": served.ref.version,
         "score": served.score,
         "fallback": served.role == "fallback",
-        "features": json.dumps(xs),
-        "explanation": json.dumps(logged),
+        "features": jsontext.dumps(xs),
+        "explanation": jsontext.dumps(logged),
         "latency_ms": latency,
         "served_at": now,
         "reaction": None,
@@ -224,7 +224,7 @@ def score_row(o: Outcome, tip_id: str, pick: Pick, served: int, kind_p: float = 
         "task_id": ids[o.index],
         "score": o.score,
         "candidates": len(ids),
-        "features": json.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
+        "features": jsontext.dumps(X.row(o.index) if isinstance(X, FeatureMatrix) else {}),
         "latency_ms": o.latency_ms,
         "created_at": now,
         "served_probability": None if p is None else p * kind_p,
