@@ -114,14 +114,33 @@ def dumps_binary(policy: Policy) -> bytes:
         else:
             state[key] = {"$array": list(arr.shape)}
             arrays.append(np.ascontiguousarray(arr, dtype="<f8").tobytes())
-    doc = {
-        "format": FORMAT,
-        "format_version": BINARY_VERSION,
-        "policy": {"name": policy.name, "version": policy.version, "params": policy.params},
-        "state": state,
-    }
-    header = json.dumps(doc, allow_nan=False, separators=(",", ":"), sort_keys=True).encode()
+    # The header is `_compact` of {"format", "format_version", "policy": {"name", "params",
+    # "version"}, "state"}, spelled out in that (sorted) order so that the params' text, the same
+    # for every model of a policy version, is written once per process rather than once per model.
+    header = (
+        f'{{"format":{_compact(FORMAT)},"format_version":{BINARY_VERSION},'
+        f'"policy":{{"name":{_compact(policy.name)},"params":{_params_text(policy)},'
+        f'"version":{_compact(policy.version)}}},"state":{_compact(state)}}}'
+    ).encode()
     return b"".join([MAGIC, _LEN.pack(len(header)), header, *arrays])
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, allow_nan=False, separators=(",", ":"), sort_keys=True)
+
+
+_params: dict[tuple[str, int], tuple[dict[str, Any], str]] = {}  # policy key -> its params and their text
+
+
+def _params_text(policy: Policy) -> str:
+    """`_compact` of the policy's params, kept per policy version while they are the same params."""
+    params, key = policy.params, (policy.name, policy.version)
+    hit = _params.get(key)
+    if hit is not None and hit[0] == params:
+        return hit[1]
+    text = _compact(params)
+    _params[key] = (params, text)
+    return text
 
 
 def _split_binary(data: bytes) -> dict[str, Any]:

@@ -81,3 +81,33 @@ def test_binary_writes_the_arrays_without_a_list_round_trip_and_the_same_bytes(v
     assert dumps_binary(policy) == direct  # byte for byte (Fortran-ordered covariance included)
     assert calls == [True]  # the store asks for arrays
     assert isinstance(real(policy, arrays=True)["covariance"], np.ndarray)
+
+
+def test_the_binary_header_is_the_sorted_compact_json_of_the_whole_document():
+    """The header spelled out piecewise (params' text kept per version) is byte for byte the one-shot dump."""
+    import json
+    import struct
+
+    from oo.recommender import POLICY_SPECS, build_policy, dumps_binary
+    from oo.recommender.kind_mix import KindMixer, arm_features, context
+    from oo.recommender.store import BINARY_VERSION, FORMAT, MAGIC
+
+    policies = [build_policy(s.name, s.version, s.params, seed=1) for s in POLICY_SPECS]
+    policies += [build_policy("linucb", 3, {"alpha": 0.7}, seed=2), KindMixer(seed=3).model]
+    for step in range(3):
+        for p in policies:
+            data = dumps_binary(p)
+            (size,) = struct.Struct(">I").unpack(data[4:8])
+            header = json.loads(data[8 : 8 + size])
+            doc = {
+                "format": FORMAT,
+                "format_version": BINARY_VERSION,
+                "policy": {"name": p.name, "version": p.version, "params": p.params},
+                "state": header["state"],
+            }
+            assert data[:4] == MAGIC
+            assert data[8 : 8 + size] == json.dumps(doc, separators=(",", ":"), sort_keys=True).encode()
+            if p.name == "linucb" and p is not policies[-1]:
+                p.learn({f: float(step + 1) for f in p.features[:4]}, 1.0)
+        ctx = context(hour=9 + step, weekend=False, open_tasks=4, advice_recent=bool(step))
+        policies[-1].learn(arm_features("advice", ctx), 1.0)
