@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -47,15 +47,24 @@ singletons.on_reset("learning.hot", _dirty.clear)
 
 
 def learn_now(
-    *, session: Session, user_id: int, feedback_id: int, reward: float, xs: dict[str, dict[str, float]]
+    *,
+    session: Session,
+    user_id: int,
+    feedback_id: int,
+    reward: float,
+    xs: dict[str, dict[str, float]],
+    versions: Mapping[str, tuple[int, datetime | None]] | None = None,
 ) -> int:
     """Teach the user's cached models one recorded reaction now; persisted by the next `flush`.
+
+    ``versions``: the user's stored model versions, when the caller read them (`learner.versions_of`,
+    one statement for a batch of users); else `learner.get_models` reads them.
 
     Returns:
         How many models learned it.
     """
     refs = [r for r in serving_set(session=session).all if r.learns and r.encoder in xs]
-    learner.get_models(session=session, user_id=user_id, refs=refs)  # current: stored + pending
+    learner.get_models(session=session, user_id=user_id, refs=refs, versions=versions)  # stored + pending
     learned = 0
     with hot_lock:
         for ref in refs:

@@ -99,3 +99,34 @@ def test_a_reload_of_the_tip_on_screen_costs_two_statements(session):
         again = asyncio.run(tips.show(user_id=user.id, timezone="UTC", again=True))
     assert again.tip.tip_id == first.tip.tip_id
     assert reload.n <= RELOAD_BUDGET, reload.statements
+
+
+# settling held reactions (`undo._settle`, the settling task's batch): what is still held, the
+# kind model's batch (none drawn here: advice is not seeded), the model versions of all the batch's
+# users — a fixed count, whatever the batch's size
+SETTLE_BUDGET = 2
+
+
+def test_settling_a_batch_of_held_reactions_costs_the_same_statements_for_one_user_or_many(session):
+    from oo.services.tips import undo
+
+    def held(n: int) -> list[int]:
+        ids = []
+        for i in range(n):
+            user = accounts.create_demo_user(session=session)
+            sources.connect_demo(session=session, user_id=user.id)
+            shown = tips.show_in(session, user_id=user.id, timezone="UTC")
+            reacted = tips.react_in(
+                session, user_id=user.id, reaction="helpful", key=f"h{i}", tip_ref=shown.ref, undoable=True
+            )
+            tips.show_in(session, user_id=user.id, timezone="UTC")  # models cached, as in a running server
+            ids.append(reacted.feedback.feedback_id)
+        return ids
+
+    one, five = held(1), held(5)
+    with Counter(db.get_engine()) as settle_one:
+        assert undo._settle(session, one) == 1
+    with Counter(db.get_engine()) as settle_five:
+        assert undo._settle(session, five) == 5
+    assert settle_one.n <= SETTLE_BUDGET, settle_one.statements
+    assert settle_five.n == settle_one.n, settle_five.statements
