@@ -9,6 +9,8 @@ from oo.loopback import accepted_origins
 from oo.settings import get_settings
 
 settings = get_settings()
+if settings.redis_url and settings.redis_oplock:  # read by Reflex's Redis state manager at its start
+    os.environ.setdefault("REFLEX_OPLOCK_ENABLED", "true")
 # `make run` serves the production build on one port (OO_PORT); `make dev` splits Vite (OO_PORT)
 # and the backend (OO_BACKEND_PORT, default 8000). scripts/run sets REFLEX_ENV_MODE accordingly.
 single_port = os.environ.get("REFLEX_ENV_MODE", "dev") == "prod"

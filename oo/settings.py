@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     google_calendar_cache_seconds: int = Field(300, ge=0, le=3600)
 
     redis_url: str = ""
+    # With Redis, a worker keeps a tab's state and its lock while the tab's events keep coming
+    # (Reflex's opportunistic lock, REFLEX_OPLOCK_ENABLED; rxconfig.py): one Redis read and write per
+    # few seconds of a tab's events instead of per event. Another worker that needs the tab's state
+    # asks for the lock, and the holder writes the state and lets go at once.
+    redis_oplock: bool = True
     bus_url: str = ""
     scheduler: bool = True
     # Rate limits (issue 16): sign-in starts and demo accounts per client address and minute

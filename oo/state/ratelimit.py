@@ -33,6 +33,7 @@ import logging
 from typing import TYPE_CHECKING
 
 import reflex as rx
+from reflex.istate.data import RouterData
 from reflex.middleware import Middleware
 from reflex.state import BaseState, StateUpdate
 from reflex_base.event import Event, get_hydrate_event
@@ -59,14 +60,12 @@ class LimitState(rx.State):
     slow: bool = False
 
 
-def _who(state: BaseState) -> tuple[str, str]:
-    """(connection key, user key) of the tab whose event this is."""
-    router = state.router
-    token = router.session.client_token or "none"
-    return token, session_key(router.headers.cookie) or "a" + (router.session.client_ip or "unknown")
+def _who(router: RouterData, cookie_key: str) -> tuple[str, str]:
+    """(connection key, user key) of the tab whose event this is (``cookie_key``: its `session_key`)."""
+    return router.session.client_token or "none", cookie_key or "a" + (router.session.client_ip or "unknown")
 
 
-async def _bind_to_session(state: BaseState) -> None:
+async def _bind_to_session(state: BaseState, cookie_key: str) -> None:
     """Reset a tab's state when it is used with another session than the one it was filled for.
 
     Anyone holding a tab's token could otherwise connect with it and ``hydrate`` that tab's
@@ -77,7 +76,7 @@ async def _bind_to_session(state: BaseState) -> None:
     """
     root = state._get_root_state()
     auth = await root.get_state(AuthState)
-    if auth._session_key and auth._session_key != session_key(root.router.headers.cookie):
+    if auth._session_key and auth._session_key != cookie_key:
         log.warning("a tab token was used with another session: its state was reset")
         for cls in tab_erasure.state_classes():  # load the whole tree (Redis loads it in parts)
             if issubclass(cls, AuthState):
@@ -94,13 +93,15 @@ class EventRateLimit(Middleware):
 
     async def preprocess(self, app: App, state: BaseState, event: Event) -> StateUpdate | None:
         """None to run the event; a "slow down" update when it is refused or deferred."""
-        await _bind_to_session(state)
+        router = state.router  # each read of `router` assembles a new RouterData: once per event
+        cookie_key = session_key(router.headers.cookie)
+        await _bind_to_session(state, cookie_key)
         if event.name == get_hydrate_event(state):
             return None
         settings = get_settings()
-        token, user = _who(state)
+        token, user = _who(router, cookie_key)
         if event.name.endswith(FRONTEND_ERROR):  # only signed-in sessions, a few a minute
-            cookie = read_cookie(state.router.headers.cookie, session_cookie_name(settings.secure_cookies))
+            cookie = read_cookie(router.headers.cookie, session_cookie_name(settings.secure_cookies))
             return None if await frontend_errors.gate(cookie, user) else StateUpdate()
         handler = event.name.rpartition(".")[2]
         is_tip = event.name.rpartition(".")[0].endswith("tip_state")
