@@ -35,3 +35,37 @@ def test_service_handlers_run_in_the_background_only_with_redis(tmp_path, redis_
     )
     modes = json.loads(out.stdout.strip().splitlines()[-1])
     assert modes == dict.fromkeys(HANDLERS, background)
+
+
+OPLOCK_PROBE = (
+    "from reflex_base.config import get_config\n"
+    "get_config()  # loads rxconfig.py, as the app does before its state manager starts\n"
+    "from reflex_base.environment import environment\n"
+    "print(environment.REFLEX_OPLOCK_ENABLED.get())\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("redis_url", "oplock", "enabled"),
+    [
+        ("", "", False),  # one worker: no Redis state manager
+        ("redis://127.0.0.1:6379/15", "", True),  # the default with Redis
+        ("redis://127.0.0.1:6379/15", "false", False),  # turned off
+    ],
+)
+def test_the_redis_state_manager_holds_a_busy_tab_s_lock_unless_turned_off(
+    tmp_path, redis_url, oplock, enabled
+):
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OO_", "REFLEX_REDIS", "REFLEX_OPLOCK"))}
+    env |= {"OO_DATA_DIR": str(tmp_path), "OO_REDIS_URL": redis_url}
+    env |= {"OO_REDIS_OPLOCK": oplock} if oplock else {}
+    out = subprocess.run(
+        [sys.executable, "-c", OPLOCK_PROBE],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert out.stdout.strip().splitlines()[-1] == str(enabled)
