@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Collection, Mapping
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
@@ -46,6 +46,27 @@ _dirty: set[int] = set()
 singletons.on_reset("learning.hot", _dirty.clear)
 
 
+_USERS_VERSIONS = select(
+    ModelState.user_id, ModelState.policy_key, ModelState.updates, ModelState.updated_at
+).where(col(ModelState.user_id).in_(sa.bindparam("users", expanding=True)))
+
+
+def versions_of(
+    session: Session, user_ids: Collection[int]
+) -> dict[int, dict[str, tuple[int, datetime | None]]]:
+    """Every stored model's version of several users, by user and policy key, in one statement.
+
+    What `learner.get_models` takes as ``versions`` (a user without a stored model maps to ``{}``).
+    """
+    out: dict[int, dict[str, tuple[int, datetime | None]]] = {u: {} for u in user_ids}
+    if out:
+        for user_id, key, updates, at in session.connection().execute(
+            _USERS_VERSIONS, {"users": sorted(out)}
+        ):
+            out[user_id][key] = (updates, at)
+    return out
+
+
 def learn_now(
     *,
     session: Session,
@@ -57,7 +78,7 @@ def learn_now(
 ) -> int:
     """Teach the user's cached models one recorded reaction now; persisted by the next `flush`.
 
-    ``versions``: the user's stored model versions, when the caller read them (`learner.versions_of`,
+    ``versions``: the user's stored model versions, when the caller read them (`versions_of`,
     one statement for a batch of users); else `learner.get_models` reads them.
 
     Returns:

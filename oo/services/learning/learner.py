@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -131,27 +131,6 @@ def with_pending(key: tuple[int, str], policy: Policy) -> Policy:
 _VERSIONS = select(ModelState.policy_key, ModelState.updates, ModelState.updated_at).where(
     ModelState.user_id == sa.bindparam("user_id")
 )
-
-
-_USERS_VERSIONS = select(
-    ModelState.user_id, ModelState.policy_key, ModelState.updates, ModelState.updated_at
-).where(col(ModelState.user_id).in_(sa.bindparam("users", expanding=True)))
-
-
-def versions_of(
-    session: Session, user_ids: Collection[int]
-) -> dict[int, dict[str, tuple[int, datetime | None]]]:
-    """Every stored model's version of several users, by user and policy key, in one statement.
-
-    What `get_models` takes as ``versions`` (a user without a stored model maps to ``{}``).
-    """
-    out: dict[int, dict[str, tuple[int, datetime | None]]] = {u: {} for u in user_ids}
-    if out:
-        for user_id, key, updates, at in session.connection().execute(
-            _USERS_VERSIONS, {"users": sorted(out)}
-        ):
-            out[user_id][key] = (updates, at)
-    return out
 
 
 def random_policy() -> Policy:

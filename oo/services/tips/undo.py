@@ -205,7 +205,7 @@ def _settle(session: Session, feedback_ids: list[int]) -> int:
         (r.user_id, r.tip_id, r.features, r.reward) for f in feedback_ids if (r := held.get(f)) is not None
     ]
     failed = mixing.learn_from_tips_once(session=session, tips=kinds, now=utcnow()).failed
-    versions = learner.versions_of(session, {r.user_id for r in held.values()})  # one read for the batch
+    versions = learner_hot.versions_of(session, {r.user_id for r in held.values()})  # one read for the batch
     learned = 0
     for feedback_id in feedback_ids:  # in the order they came
         if feedback_id not in held:
