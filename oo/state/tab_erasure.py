@@ -132,7 +132,7 @@ async def _erase_redis(manager: Any, user_id: int, keep: str | None) -> int:
         if state is not None and belongs_to(state, user_id):
             await redis.delete(key)
             erased += 1
-            tokens.add(getattr(state, "_tab_token", "") or "")
+            tokens.add(getattr(state, "_tab_token", "") or name.partition(f"_{State.get_full_name()}")[0])
     # A tab's substates sit in keys of their own, and only the state that declares `_user_id`
     # remembers the person: the tab's other keys (the tip's text) go by its token.
     for token in tokens - {"", keep}:
@@ -174,6 +174,8 @@ async def erase_user_tabs(user_id: int, *, keep_token: str | None = None, manage
     With Redis leases (`OO_REDIS_OPLOCK`), another worker may still hold one of the person's tabs in
     memory and write it back when its lease ends, within the lease time; so Redis is swept again
     after one lease time and after two (a lease begun from a state written back by the first).
+    A tab the person opens under a new session within those seconds is swept too: its next event
+    starts from a fresh state (its reactions name their tip by reference, so none is misplaced).
 
     Returns:
         How many states (in memory, on disk or in Redis) were removed now. Never raises: a failure
