@@ -6,16 +6,11 @@ import asyncio
 
 import pytest
 from redis.asyncio import Redis
-from reflex.istate.data import RouterData
 from reflex.istate.manager.redis import StateManagerRedis
-from reflex.istate.manager.token import BaseStateToken
-from reflex.state import State
-from reflex_base import constants
 
-from oo.services.accounts.sessions import CurrentUser
 from oo.state import tab_erasure
-from oo.state.tip import TipState
 from tests.support.loopback import scaleout_marks
+from tests.support.tabs import fill_tab
 
 REDIS_URL = "redis://127.0.0.1:6379/13"
 pytestmark = [*scaleout_marks(REDIS_URL, 6379, "Redis"), pytest.mark.anyio]
@@ -30,20 +25,6 @@ def _worker() -> StateManagerRedis:
         lock_warning_threshold=1500,
         oplock_hold_time_ms=HOLD_MS,
     )
-
-
-async def _tab(manager: StateManagerRedis, token: str, user_id: int, text: str) -> None:
-    async with manager.modify_state(BaseStateToken(ident=token, cls=State)) as root:
-        root.router = RouterData.from_router_data(
-            {constants.RouteVar.CLIENT_TOKEN: token, "pathname": "/tip"}
-        )
-        tip = await root.get_state(TipState)
-        tip._remember(
-            CurrentUser(
-                id=user_id, role="user", name=f"Name of {user_id}", email="", is_demo=True, timezone="UTC"
-            )
-        )
-        tip.text = text
 
 
 async def _stored() -> bytes:
@@ -62,11 +43,11 @@ async def test_a_deleted_person_s_leased_tabs_are_gone_from_every_worker_after_t
     here, there = _worker(), _worker()  # two workers
     try:
         for manager in (here, there):  # the lease needs the lock-release subscription running
-            await _tab(manager, f"warm-{id(manager)}", 9, "warm-up")
+            await fill_tab(manager, f"warm-{id(manager)}", 9, "warm-up")
             await asyncio.wait_for(manager._lock_updates_subscribed.wait(), 5)
-        await _tab(here, "tab-a1", 7, "SECRET-TASK-HERE")
-        await _tab(there, "tab-a2", 7, "SECRET-TASK-THERE")
-        await _tab(there, "tab-b", 8, "OTHER-PERSON-TASK")
+        await fill_tab(here, "tab-a1", 7, "SECRET-TASK-HERE")
+        await fill_tab(there, "tab-a2", 7, "SECRET-TASK-THERE")
+        await fill_tab(there, "tab-b", 8, "OTHER-PERSON-TASK")
         assert "tab-a1" in here._cached_states and "tab-a2" in there._cached_states  # leased: in memory
         await tab_erasure.erase_user_tabs(7, manager=here)
         assert "tab-a1" not in here._cached_states  # this worker's copy is dropped at once

@@ -10,7 +10,7 @@ number (logged as the item propensity). A piece tagged only ``no_tasks`` needs a
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
@@ -156,7 +156,7 @@ def pick(
     return AdvicePick(piece, best, len(top), len(scored), why)
 
 
-def ranked(pieces: list[Piece], moment: Moment) -> list[tuple[float, Piece, tuple[str, ...]]]:
+def ranked(pieces: list[Piece], moment: Moment) -> Ranking:
     """Every piece that fits the moment with its score and words, best first (ties in library order).
 
     `match` reads only a few facts of the moment (`_facts`), so each library list (`library.active_pieces`
@@ -165,19 +165,18 @@ def ranked(pieces: list[Piece], moment: Moment) -> list[tuple[float, Piece, tupl
     """
     facts = _facts(moment)
     with _ranked_lock:
-        if _ranked.get("pieces") is not pieces:  # a reloaded library: start over
-            _ranked.clear()
-            _ranked["pieces"] = pieces
-        hit = _ranked.get(facts)
+        if _ranked.pieces is not pieces:  # a reloaded library: start over
+            _ranked.pieces, _ranked.by_facts = pieces, {}
+        hit = _ranked.by_facts.get(facts)
     if hit is None:
         scored = [
             (score, piece, why) for piece in pieces for score, why in [match(piece, moment)] if score >= 0
         ]
         hit = sorted(scored, key=lambda item: -item[0])  # stable: ties keep the library's order
         with _ranked_lock:
-            if _ranked.get("pieces") is pieces:
-                _ranked[facts] = hit
-    return hit  # type: ignore[return-value]
+            if _ranked.pieces is pieces:
+                _ranked.by_facts[facts] = hit
+    return hit
 
 
 def _facts(moment: Moment) -> tuple[str, bool, bool, bool]:
@@ -190,6 +189,24 @@ def _facts(moment: Moment) -> tuple[str, bool, bool, bool]:
     )
 
 
+Ranking = list[tuple[float, Piece, tuple[str, ...]]]
+
+
+@dataclass
+class _Rankings:
+    """The library list last scored, and its ranking per `_facts`."""
+
+    pieces: list[Piece] | None = None
+    by_facts: dict[tuple[str, bool, bool, bool], Ranking] = field(default_factory=dict)
+
+
 _ranked_lock = threading.Lock()
-_ranked: dict[object, object] = {}  # "pieces": the library list scored; `_facts` -> its ranking
-singletons.on_reset("advice.ranked", _ranked.clear)
+_ranked = _Rankings()
+
+
+def _forget_rankings() -> None:
+    with _ranked_lock:
+        _ranked.pieces, _ranked.by_facts = None, {}
+
+
+singletons.on_reset("advice.ranked", _forget_rankings)

@@ -3,31 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from reflex.istate.data import RouterData
 from reflex.istate.manager.disk import StateManagerDisk
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import State
-from reflex_base import constants
 
-from oo.services.accounts.sessions import CurrentUser
 from oo.state import tab_erasure
 from oo.state.tip import TipState
+from tests.support.tabs import fill_tab
 
 pytestmark = pytest.mark.anyio
-
-
-async def _tab(manager: StateManagerDisk, token: str, user_id: int, text: str) -> None:
-    async with manager.modify_state(BaseStateToken(ident=token, cls=State)) as root:
-        root.router = RouterData.from_router_data(
-            {constants.RouteVar.CLIENT_TOKEN: token, "pathname": "/tip"}
-        )
-        tip = await root.get_state(TipState)
-        tip._remember(
-            CurrentUser(
-                id=user_id, role="user", name=f"Name of {user_id}", email="", is_demo=True, timezone="UTC"
-            )
-        )
-        tip.text = text
 
 
 def _on_disk(directory) -> bytes:
@@ -38,12 +22,12 @@ async def test_every_tab_of_the_person_is_erased_and_others_stay(tmp_path, monke
     monkeypatch.setenv("REFLEX_STATES_WORKDIR", str(tmp_path / "states"))
     manager = StateManagerDisk()
     try:
-        await _tab(manager, "tab-a1", 7, "SECRET-TASK-ONE")
-        await _tab(manager, "tab-a2", 7, "SECRET-TASK-TWO")
-        await _tab(manager, "tab-b", 8, "OTHER-PERSON-TASK")
+        await fill_tab(manager, "tab-a1", 7, "SECRET-TASK-ONE")
+        await fill_tab(manager, "tab-a2", 7, "SECRET-TASK-TWO")
+        await fill_tab(manager, "tab-b", 8, "OTHER-PERSON-TASK")
         await manager._flush_write_queue()
         assert b"SECRET-TASK-ONE" in _on_disk(tmp_path)  # the finding: it was there
-        await _tab(manager, "tab-a1", 7, "SECRET-TASK-THREE")  # a pending write, not yet on disk
+        await fill_tab(manager, "tab-a1", 7, "SECRET-TASK-THREE")  # a pending write, not yet on disk
         erased = await tab_erasure.erase_user_tabs(7, manager=manager)
         assert erased >= 2
         await manager._flush_write_queue()
@@ -53,7 +37,7 @@ async def test_every_tab_of_the_person_is_erased_and_others_stay(tmp_path, monke
         assert "tab-a1" not in manager.states and "tab-b" in manager.states
         # a restarted worker (nothing in memory) still finds the person's files
         fresh = StateManagerDisk()
-        await _tab(manager, "tab-a3", 7, "SECRET-TASK-FOUR")
+        await fill_tab(manager, "tab-a3", 7, "SECRET-TASK-FOUR")
         await manager._flush_write_queue()
         assert await tab_erasure.erase_user_tabs(7, manager=fresh) >= 1
         assert b"SECRET-TASK-FOUR" not in _on_disk(tmp_path)
@@ -65,7 +49,7 @@ async def test_the_asking_tab_is_reset_not_deleted(tmp_path, monkeypatch):
     monkeypatch.setenv("REFLEX_STATES_WORKDIR", str(tmp_path / "states"))
     manager = StateManagerDisk()
     try:
-        await _tab(manager, "tab-a1", 7, "SECRET-TASK-ONE")
+        await fill_tab(manager, "tab-a1", 7, "SECRET-TASK-ONE")
         async with manager.modify_state(BaseStateToken(ident="tab-a1", cls=State)) as root:
             await tab_erasure.erase_user_tabs(7, keep_token="tab-a1", manager=manager)
             tab_erasure.reset_tab(root)

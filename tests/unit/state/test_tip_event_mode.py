@@ -19,13 +19,10 @@ PROBE = (
 )
 
 
-@pytest.mark.parametrize(("redis_url", "background"), [("", False), ("redis://127.0.0.1:6379/15", True)])
-def test_service_handlers_run_in_the_background_only_with_redis(tmp_path, redis_url, background):
-    # A fresh interpreter: the mode is fixed when oo.state.tip is imported (Reflex registers handlers then).
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OO_", "REFLEX_REDIS"))}
-    env |= {"OO_DATA_DIR": str(tmp_path), "OO_REDIS_URL": redis_url}
+def _probe(env: dict[str, str], code: str, *args: str) -> str:
+    """The last line ``code`` prints, run in a fresh interpreter with ``env``."""
     out = subprocess.run(
-        [sys.executable, "-c", PROBE, *HANDLERS],
+        [sys.executable, "-c", code, *args],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -33,7 +30,15 @@ def test_service_handlers_run_in_the_background_only_with_redis(tmp_path, redis_
         timeout=120,
         check=True,
     )
-    modes = json.loads(out.stdout.strip().splitlines()[-1])
+    return out.stdout.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize(("redis_url", "background"), [("", False), ("redis://127.0.0.1:6379/15", True)])
+def test_service_handlers_run_in_the_background_only_with_redis(tmp_path, redis_url, background):
+    # A fresh interpreter: the mode is fixed when oo.state.tip is imported (Reflex registers handlers then).
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OO_", "REFLEX_REDIS"))}
+    env |= {"OO_DATA_DIR": str(tmp_path), "OO_REDIS_URL": redis_url}
+    modes = json.loads(_probe(env, PROBE, *HANDLERS))
     assert modes == dict.fromkeys(HANDLERS, background)
 
 
@@ -59,13 +64,4 @@ def test_the_redis_state_manager_holds_a_busy_tab_s_lock_unless_turned_off(
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OO_", "REFLEX_REDIS", "REFLEX_OPLOCK"))}
     env |= {"OO_DATA_DIR": str(tmp_path), "OO_REDIS_URL": redis_url}
     env |= {"OO_REDIS_OPLOCK": oplock} if oplock else {}
-    out = subprocess.run(
-        [sys.executable, "-c", OPLOCK_PROBE],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    assert out.stdout.strip().splitlines()[-1] == str(enabled)
+    assert _probe(env, OPLOCK_PROBE) == str(enabled)
