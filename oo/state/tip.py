@@ -29,6 +29,7 @@ from oo import routes
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.push import opened as pushed
 from oo.services.tips import feedback, undo
+from oo.services.tips import refs as tip_refs
 from oo.services.tips import serving as tips
 from oo.settings import get_settings
 from oo.state import ratelimit
@@ -254,10 +255,12 @@ async def _react(state: TipState, reaction: str, key: object, ref: object) -> rx
     user = await _signed_in(state)
     if user is None:
         return rx.redirect(routes.SIGNIN, replace=True)
+    # No ``ref``: the reference the page put in the key (``<view_key>-<reaction>``), checked the same way.
+    ref = ref if isinstance(ref, str) and ref else tip_refs.in_key(key, reaction)
     try:
         reacted = await tips.react(
             user_id=user.id,
-            tip_ref=ref if isinstance(ref, str) else "",
+            tip_ref=ref,
             reaction=reaction,
             key=key if isinstance(key, str) else "",
             timezone=user.timezone,
@@ -279,7 +282,7 @@ async def _react(state: TipState, reaction: str, key: object, ref: object) -> rx
         return None
     if reacted.next is not None:  # None: the same tap twice; the next tip is already showing
         async with state:
-            previous = {"ref": str(ref), "key": str(key), "text": state.text, "why": state.why}
+            previous = {"ref": ref, "key": str(key), "text": state.text, "why": state.why}
             state._set(reacted.next)
             text = ACK.get(reaction, "Noted.").format(hours=get_settings().snooze_hours)
             state._acknowledge(text, undo=previous)

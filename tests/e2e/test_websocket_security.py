@@ -114,3 +114,24 @@ def test_a_reaction_lands_on_the_tip_its_reference_names_and_only_for_its_user(a
         call_handler(app.url, handler(TipState, "helpful"), {"key": "k-helpful", "ref": ref}, cookie=attacker)
         call_handler(app.url, handler(TipState, "helpful"), {"key": "k2-helpful", "ref": ref[:32] + "B" * 16})
     assert count(app, "select count(*) from tip_feedback where tip_id = ?", newer[:32]) == 0
+
+
+def test_a_reaction_that_names_its_tip_only_in_its_key_lands_on_that_tip_for_its_user_only(app):
+    """A client that sends ``{"key": "<view_key>-helpful"}`` without ``ref`` (as the shared load
+    generator's README does) is answered: the reference in the key is checked like a ``ref``."""
+    cookie, uid = demo_cookie(app)
+    call_handler(app.url, handler(ConnectState, "connect"), {"provider": "demo"}, cookie=cookie)
+    ref = view_keys(call_handler(app.url, handler(TipState, "load"), cookie=cookie))[-1]
+    attacker, attacker_id = demo_cookie(app)
+    for key in (f"{ref}-helpful", f"{ref[:32]}{'C' * 16}-helpful"):  # a copied key, a forged mac
+        call_handler(app.url, handler(TipState, "helpful"), {"key": key}, cookie=attacker, wait=0.5)
+    assert count(app, "select count(*) from tip_feedback where user_id = ?", attacker_id) == 0
+    call_handler(app.url, handler(TipState, "helpful"), {"key": f"{ref}-done"}, cookie=cookie, wait=0.5)
+    assert (
+        count(app, "select count(*) from tip_feedback where user_id = ?", uid) == 0
+    )  # a key of another reaction
+    deltas = call_handler(app.url, handler(TipState, "helpful"), {"key": f"{ref}-helpful"}, cookie=cookie)
+    assert (
+        count(app, "select count(*) from tip_feedback where tip_id = ? and user_id = ?", ref[:32], uid) == 1
+    )
+    assert view_keys(deltas) and view_keys(deltas)[-1] != ref, "the answer carries the next tip"

@@ -43,6 +43,23 @@ def issue(*, user_id: int, tip_id: str) -> str:
     return tip_id + _mac(user_id, tip_id)
 
 
+def in_key(key: object, reaction: str) -> str:
+    """The reference inside an idempotency key the page made (``<reference>-<reaction>``), else "".
+
+    A client that sends only the key (no ``ref``) still names its tip: the page builds the key
+    from the reference it was served. Nothing is trusted here; `verify` checks what this returns.
+
+    Examples:
+        >>> ref = "0" * 32 + "A" * 16
+        >>> in_key(ref + "-helpful", "helpful") == ref, in_key(ref + "-done", "helpful"), in_key("k-1", "done")
+        (True, '', '')
+    """
+    if not isinstance(key, str) or len(key) != REF_LEN + 1 + len(reaction):
+        return ""
+    ref, dash, said = key[:REF_LEN], key[REF_LEN], key[REF_LEN + 1 :]
+    return ref if dash == "-" and said == reaction and REF_RE.match(ref) else ""
+
+
 def verify(*, user_id: int, ref: object) -> str:
     """The tip id named by ``ref``, if this server issued it to this user.
 
