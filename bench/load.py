@@ -3,11 +3,12 @@
 Usage (each scenario starts its own production server; several run one after the other):
     .venv/bin/python bench/load.py mix             # 1,000 users x ~1 ev/s, Helpful/load mix, 1 worker, SQLite
     .venv/bin/python bench/load.py closed          # 1,000 users, closed loop, tip loads only, 1 worker
+    .venv/bin/python bench/load.py reactions       # 1,000 users, closed loop, Helpfuls only: a reaction's cost
     .venv/bin/python bench/load.py mix:redis:2     # the mix with Redis state and 2 workers (SQLite, WAL)
     .venv/bin/python bench/load.py idle            # server memory per idle connected client
     .venv/bin/python bench/load.py mix:redis:2:pg  # ... with a fresh Postgres database (127.0.0.1:5432)
     options: -c CLIENTS, -d SECONDS, --think-ms MS, --procs N, --generator PATH (wsload.py), --keep,
-             --profile PY_SPY (sample the server with py-spy, GIL holder only; collapsed stacks beside
+             --profile PY_SPY (sample the server with py-spy, GIL holder only, per thread; collapsed stacks beside
              the results; summarise with bench/profile_shares.py), --loads-per-minute N (the server's
              OO_RATE_LOADS_PER_MINUTE: its default 30 per user caps a closed loop at 500 loads/s),
              --env KEY=VALUE (a server setting, e.g. OO_MODEL_CACHE_SIZE=4096; repeatable),
@@ -155,6 +156,7 @@ def profiler(server: AppServer, args: argparse.Namespace, label: str) -> subproc
         "--subprocesses",
         "--nonblocking",
         "--gil",
+        "--threads",
     ]
     cmd += ["-r", "50", "-d", str(int(args.warmup + args.duration)), "--format", "raw", "-o", str(out)]
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -209,6 +211,8 @@ def scenario_args(name: str, args: argparse.Namespace) -> list[str]:
         return [*helpful, *load, "--think-ms", str(args.think_ms)]
     if name == "closed":
         return load
+    if name == "reactions":  # Helpfuls back to back: a reaction's whole cost, without the loads
+        return helpful
     if name == "idle":
         return [*load, "--think-ms", "1000", "--idle", str(args.idle)]
     raise SystemExit(f"unknown scenario {name}")
@@ -304,7 +308,9 @@ def main() -> int:
     """Run the scenarios in turn and print/append their numbers."""
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument(
-        "scenarios", nargs="+", help="mix | closed | idle, optionally :redis[:WORKERS], then optionally :pg"
+        "scenarios",
+        nargs="+",
+        help="mix | closed | reactions | idle, optionally :redis[:WORKERS], then optionally :pg",
     )
     ap.add_argument("-c", "--clients", type=int, default=1000)
     ap.add_argument("-d", "--duration", type=float, default=30.0)
@@ -323,7 +329,7 @@ def main() -> int:
     args = ap.parse_args()
     tip_state_name()
     for spec in args.scenarios:
-        if spec.split(":")[0] not in ("mix", "closed", "idle"):
+        if spec.split(":")[0] not in ("mix", "closed", "reactions", "idle"):
             raise SystemExit(f"unknown scenario {spec}")
     for spec in args.scenarios:
         run(spec, args)
