@@ -6,8 +6,10 @@ tip the reference names, after checking it was issued to the caller. The tab's s
 never the authority on which tip was on screen, so a lost or stale state save (a Redis lock
 expiry, two workers) cannot move a reaction to another tip. The page sends
 ``<view_key>-<reaction>`` as the idempotency key, so a double tap or a resent event is recorded
-once and does not skip the next tip. Each handler is thin: resolve the user, make one service
-call (`tips.show`, `tips.react` or `tips.take_back`), set the vars.
+once and does not skip the next tip; a reaction sent with that key and no reference names its
+tip by the reference inside the key (`oo.services.tips.refs.in_key`), checked the same way. Each
+handler is thin: resolve the user, make one service call (`tips.show`, `tips.react` or
+`tips.take_back`), set the vars.
 
 Those handlers run as background events when several workers share the tabs' state through
 Redis (``OO_REDIS_URL``): the tab's state lock, which expires there, is then taken only to read or
