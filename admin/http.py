@@ -7,7 +7,6 @@ non-admin answer a real ``403`` before any admin page code reaches the browser.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -15,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from admin import routes
 from oo.cookies import read_cookie, session_cookie_name
 from oo.db import session_scope
+from oo.offload import slow
 from oo.services.accounts import sessions as accounts
 from oo.settings import get_settings
 
@@ -61,7 +61,7 @@ class AdminGate:
             return
         cookie = dict(scope.get("headers") or []).get(b"cookie", b"").decode("latin-1") or None
         try:
-            role = await asyncio.to_thread(_role, cookie)
+            role = await slow(_role, cookie)
         except Exception:
             log.exception("admin gate could not check the session; refusing")
             role = "unknown"

@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlmodel import Session, create_engine
 
-from oo import singletons
+from oo import offload, singletons
 from oo.settings import get_settings
 
 log = logging.getLogger("oo.db")
@@ -83,7 +83,7 @@ async def sqlite_checkpointer(interval: float = CHECKPOINT_EVERY_SECONDS) -> Asy
     async def loop() -> None:
         while not stop.is_set():
             try:
-                await asyncio.to_thread(checkpoint, engine)
+                await offload.slow(checkpoint, engine)
             except sa.exc.SQLAlchemyError as exc:  # a busy database: the next round catches up
                 log.debug("checkpoint skipped: %s", exc)
             with contextlib.suppress(TimeoutError):

@@ -87,6 +87,10 @@ class Settings(BaseSettings):
     redis_oplock: bool = True
     bus_url: str = ""
     scheduler: bool = True
+    # Threads off the event loop (`oo.offload`): the quick calls (the tip paths, Reflex's state
+    # writes) share this many, and the slow ones (admin, exports, syncs, push, jobs) a pool of their own.
+    quick_threads: int = Field(1, ge=1, le=32)
+    slow_threads: int = Field(4, ge=1, le=64)
     # Rate limits (issue 16): sign-in starts and demo accounts per client address and minute
     # (ten times that over all addresses); reactions per user and minute on the websocket; any
     # websocket event per connection and 10 s (three times that per user).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import reflex as rx
@@ -10,6 +9,7 @@ import reflex as rx
 from admin.state.base import AdminPageMixin
 from admin.state.guard import acting_admin, admin_event
 from oo.db import session_scope
+from oo.offload import slow
 from oo.services.accounts.sessions import CurrentUser
 from oo.services.admin import saved_queries as admin_saved_queries
 from oo.services.admin import sql_runner as admin_sql
@@ -63,7 +63,7 @@ class AdminSqlState(AdminPageMixin, AuthState):
         if isinstance(sql, str):
             self.sql = sql[: admin_sql.MAX_SQL]
         try:
-            result = await asyncio.to_thread(_run, admin.id, sql)
+            result = await slow(_run, admin.id, sql)
         except AdminInputError as exc:
             self.error, self.columns, self.result = str(exc), [], []
             return None

@@ -8,7 +8,6 @@ answer is never cached.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from oo import routes
+from oo import offload, routes
 from oo.cookies import read_cookie, session_cookie_name
 from oo.db import session_scope
 from oo.http.caller import same_origin
@@ -44,7 +43,7 @@ async def download_my_data(request: Request) -> Response:
         return PlainTextResponse("Cross-site request refused.", status_code=403)
     token = read_cookie(request.headers.get("cookie"), session_cookie_name(settings.secure_cookies))
     try:
-        data = await asyncio.to_thread(_export, token)
+        data = await offload.slow(_export, token)
     except Exception:
         log.exception("exporting a user's data failed")
         return PlainTextResponse("Your data could not be put together. Please try again.", status_code=500)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from oo import offload
 from oo.db import session_scope
 from oo.services.learning import learner
 from oo.settings import Settings
@@ -28,4 +27,4 @@ async def run() -> dict[str, int]:
         with session_scope() as session:
             return learner.apply_pending(session=session)
 
-    return {"applied": await asyncio.to_thread(apply)}
+    return {"applied": await offload.slow(apply)}

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-
+from oo import offload
 from oo.db import session_scope
 from oo.services.platform import retention
 from oo.settings import Settings, get_settings
@@ -30,4 +29,4 @@ async def run() -> dict[str, int]:
             logs = retention.purge(session=session)
             return {**logs, **retention.purge_push_decisions(session=session, days=push_days)}
 
-    return await asyncio.to_thread(purge)
+    return await offload.slow(purge)

@@ -6,8 +6,7 @@ the first Overview on a fresh deployment rolls the whole series (`services/admin
 
 from __future__ import annotations
 
-import asyncio
-
+from oo import offload
 from oo.db import session_scope
 from oo.services.admin import activity
 from oo.settings import Settings
@@ -32,4 +31,4 @@ async def run() -> dict[str, int]:
         with session_scope() as session:
             return {"days": activity.roll_recent(session=session)}
 
-    return await asyncio.to_thread(roll)
+    return await offload.slow(roll)

@@ -12,6 +12,7 @@ from collections import deque
 
 import httpx
 
+from oo import offload
 from oo.db import session_scope
 from oo.services.sources.todoist import connection as todoist
 from oo.services.sources.todoist import sync as todoist_sync
@@ -36,7 +37,7 @@ def jitter(settings: Settings) -> float:
 
 async def run(*, concurrency: int = CONCURRENCY) -> dict[str, int]:
     """Sync every connected user once; returns how many synced and how many did not."""
-    work = deque(await asyncio.to_thread(_work_list))
+    work = deque(await offload.slow(_work_list))
     total = len(work)
     outcome = {"synced": 0, "failed": 0}
 

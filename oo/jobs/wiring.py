@@ -7,7 +7,6 @@ subscribes to it and is closed last.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -15,6 +14,7 @@ from datetime import timedelta
 
 import reflex as rx
 
+from oo import offload
 from oo.bus import TASK_COMPLETED, TIP_FEEDBACK, Event
 from oo.db import session_scope, sqlite_checkpointer
 from oo.jobs import scheduler
@@ -68,13 +68,13 @@ async def learning_startup() -> AsyncIterator[None]:
     A failure here (a missing migration, say) must not stop the server: picks fall back anyway.
     """
     try:
-        await asyncio.to_thread(_prepare_learning)
+        await offload.slow(_prepare_learning)
     except Exception:
         log.exception("learning start-up housekeeping failed")
     try:
         yield
     finally:  # the shadow picks of the last tips served are written before the process ends
-        if not await asyncio.to_thread(shadows.drain, 5.0):
+        if not await offload.slow(shadows.drain, 5.0):
             log.warning("shadow picks still queued at shutdown were not logged")
 
 
@@ -89,6 +89,7 @@ async def outside_clients() -> AsyncIterator[None]:
 
 def register(app: rx.App) -> None:
     """Register the lifespan tasks in the order they start."""
+    app.register_lifespan_task(offload.lifespan)  # 0. quick calls on one thread, slow ones on their own pool
     app.register_lifespan_task(event_bus.bus_lifespan)  # 1. the event bus (in-process or NATS)
     app.register_lifespan_task(subscriptions)  # 2. its subscribers
     app.register_lifespan_task(sqlite_checkpointer)  # 3. WAL checkpoints off the commit path

@@ -21,6 +21,8 @@ from typing import Any
 from reflex.istate.manager.token import BaseStateToken
 from reflex.state import BaseState, State
 
+from oo import offload
+
 log = logging.getLogger("oo.tab_erasure")
 MAX_SCAN = 100_000  # files or keys looked at per erasure
 
@@ -85,7 +87,7 @@ async def _erase_disk(manager: Any, user_id: int, keep: str | None) -> int:
             erased += 1
     directory: Path | None = getattr(manager, "states_directory", None)
     if directory is not None and directory.exists():
-        erased += await asyncio.to_thread(_erase_files, manager, directory, user_id, tokens, keep)
+        erased += await offload.slow(_erase_files, manager, directory, user_id, tokens, keep)
     return erased
 
 

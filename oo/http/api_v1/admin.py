@@ -6,7 +6,6 @@ The role is re-read from the database on every request (`caller(..., admin=True)
 
 from __future__ import annotations
 
-import asyncio
 import json
 from typing import Any
 
@@ -14,6 +13,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.responses import Response
 
+from oo import offload
 from oo.db import session_scope
 from oo.http.api_v1.admin_models import (
     FeatureRow,
@@ -71,7 +71,7 @@ async def score(request: Request) -> Response:
             except learner_ops.UnknownPolicy as exc:
                 raise ApiError(404, "policy_not_found", str(exc)) from None
 
-    result = await asyncio.to_thread(run)
+    result = await offload.slow(run)
     items = [
         ScoredTask(
             task_id=i["task_id"],
@@ -115,7 +115,7 @@ async def reward(request: Request) -> Response:
             )
 
     with feedback_errors("no such tip for that user"):
-        result = await asyncio.to_thread(run)
+        result = await offload.slow(run)
     return ok(FeedbackOut.of(result), 200 if result.duplicate else 201)
 
 
@@ -136,7 +136,7 @@ async def reset(request: Request) -> Response:
             )
             return learner.reset(session=session, user_id=req.user_id, policy_key=req.policy)
 
-    return ok(ResetOut(user_id=req.user_id, deleted=await asyncio.to_thread(run)))
+    return ok(ResetOut(user_id=req.user_id, deleted=await offload.slow(run)))
 
 
 async def stats(request: Request) -> Response:
@@ -158,7 +158,7 @@ async def stats(request: Request) -> Response:
                 models=[ModelOut(**m) for m in models],
             )
 
-    return ok(await asyncio.to_thread(run))
+    return ok(await offload.slow(run))
 
 
 async def features(request: Request) -> Response:
@@ -182,7 +182,7 @@ async def features(request: Request) -> Response:
             )
             return FeaturesOut(user_id=user_id, rows=[FeatureRow(**r) for r in rows])
 
-    return ok(await asyncio.to_thread(run))
+    return ok(await offload.slow(run))
 
 
 async def offpolicy(request: Request) -> Response:
@@ -196,4 +196,4 @@ async def offpolicy(request: Request) -> Response:
                 admin_offpolicy.evaluate_shadows(session=session, window=query.window)
             )
 
-    return ok(await asyncio.to_thread(run))
+    return ok(await offload.slow(run))

@@ -7,13 +7,13 @@ one transaction (`oo.services.advice.library`).
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 from starlette.requests import Request
 from starlette.responses import Response
 
+from oo import offload
 from oo.db import session_scope
 from oo.http.api_v1.common import ApiError, body, caller, limit, ok, validate
 from oo.http.api_v1.models import Request as RequestModel
@@ -178,7 +178,7 @@ async def _write(run: Any) -> library.Piece:
             return library.to_piece(row)
 
     try:
-        return await asyncio.to_thread(job)
+        return await offload.slow(job)
     except AdminInputError as exc:
         raise ApiError(422, "invalid", str(exc)) from None
     except LookupError:
@@ -194,7 +194,7 @@ async def list_advice(request: Request) -> Response:
         with session_scope() as session:
             return library.list_pieces(session=session, status=query.status)
 
-    return ok(AdviceList(items=[LibraryPieceOut.of(p) for p in await asyncio.to_thread(run)]))
+    return ok(AdviceList(items=[LibraryPieceOut.of(p) for p in await offload.slow(run)]))
 
 
 async def create_advice(request: Request) -> Response:
@@ -241,4 +241,4 @@ async def advice_performance(request: Request) -> Response:
             report = performance.report(session=session, days=query.days)
             return report | {"kind": performance.kind_offpolicy(session=session, days=query.days)}
 
-    return ok(AdvicePerformanceOut.model_validate(await asyncio.to_thread(run)))
+    return ok(AdvicePerformanceOut.model_validate(await offload.slow(run)))

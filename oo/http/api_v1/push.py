@@ -6,11 +6,10 @@ Session-authenticated (cookie, same-origin) or by API token; the subscription is
 
 from __future__ import annotations
 
-import asyncio
-
 from starlette.requests import Request
 from starlette.responses import Response
 
+from oo import offload
 from oo.db import session_scope
 from oo.http.api_v1.common import ApiError, body, caller, limit, ok
 from oo.http.api_v1.models import (
@@ -41,7 +40,7 @@ async def subscribe(request: Request) -> Response:
             return len(push.subscriptions(session=session, user_id=user.id))
 
     try:
-        devices = await asyncio.to_thread(store)
+        devices = await offload.slow(store)
     except InvalidSubscription as exc:
         raise ApiError(422, "invalid_subscription", str(exc)) from None
     return ok(PushSubscribed(subscribed=True, devices=devices), 201)
@@ -57,7 +56,7 @@ async def unsubscribe(request: Request) -> Response:
         with session_scope() as session:
             return push.unsubscribe(session=session, user_id=user.id, endpoint=req.endpoint)
 
-    if not await asyncio.to_thread(drop):
+    if not await offload.slow(drop):
         raise ApiError(404, "subscription_not_found", "no such subscription of yours")
     return Response(status_code=204)
 

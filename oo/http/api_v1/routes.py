@@ -8,13 +8,13 @@ accepts the caller's own tips (another user's tip is a 404, indistinguishable fr
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from oo import offload
 from oo.db import session_scope
 from oo.http.api_v1.common import ApiError, body, caller, feedback_errors, limit, ok
 from oo.http.api_v1.models import (
@@ -99,7 +99,7 @@ async def create_token(request: Request) -> Response:
             return api_tokens.create(session=session, user_id=user.id, name=req.name, days=req.days)
 
     try:
-        secret, info = await asyncio.to_thread(create)
+        secret, info = await offload.slow(create)
     except api_tokens.TokenError as exc:
         raise ApiError(422, "invalid_token_request", str(exc)) from None
     return ok(TokenCreated(token=secret, **_token_out(info).model_dump()), 201)
@@ -113,7 +113,7 @@ async def list_tokens(request: Request) -> Response:
         with session_scope() as session:
             return api_tokens.list_tokens(session=session, user_id=user.id)
 
-    return ok(TokenList(tokens=[_token_out(i) for i in await asyncio.to_thread(read)]))
+    return ok(TokenList(tokens=[_token_out(i) for i in await offload.slow(read)]))
 
 
 async def revoke_token(request: Request) -> Response:
@@ -127,7 +127,7 @@ async def revoke_token(request: Request) -> Response:
         with session_scope() as session:
             return api_tokens.revoke(session=session, user_id=user.id, token_id=int(raw))
 
-    if not await asyncio.to_thread(revoke):
+    if not await offload.slow(revoke):
         raise ApiError(404, "token_not_found", "no such token")
     return Response(status_code=204)
 
@@ -145,7 +145,7 @@ async def rotate_token(request: Request) -> Response:
             return api_tokens.rotate(session=session, user_id=user.id, token_id=int(raw), days=req.days)
 
     try:
-        made = await asyncio.to_thread(rotate)
+        made = await offload.slow(rotate)
     except api_tokens.TokenError as exc:
         raise ApiError(422, "invalid_token_request", str(exc)) from None
     if made is None:

@@ -7,7 +7,6 @@ the server (scripts, tests) may call `bus()` too and gets a started in-memory bu
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import threading
@@ -20,7 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, delete, select
 
-from oo import singletons
+from oo import offload, singletons
 from oo.bus import Event, EventBus, create_bus
 from oo.db import get_engine
 from oo.models import EventRecord
@@ -185,7 +184,7 @@ async def bus_lifespan() -> AsyncIterator[None]:
             await _bus.close()
             _bus = None
         if isinstance(store, DbEventStore):
-            await asyncio.to_thread(store.stop_writer)
+            await offload.slow(store.stop_writer)
 
 
 async def publish(event: Event) -> None:

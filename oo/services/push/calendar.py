@@ -26,7 +26,7 @@ from enum import StrEnum
 import httpx
 from sqlmodel import Session, col, delete, select
 
-from oo import singletons
+from oo import offload, singletons
 from oo.crypto import CryptoError
 from oo.db import session_scope
 from oo.integrations import google_calendar as gcal
@@ -273,7 +273,7 @@ async def _access_token(user_id: int, creds: dict, cfg: CalendarConfig, *, force
         refresh_token=refresh,
     )
     if tokens.refresh_token and tokens.refresh_token != refresh:  # rotated: keep the new one
-        await asyncio.to_thread(_store, user_id, refresh, tokens)
+        await offload.slow(_store, user_id, refresh, tokens)
         refresh = tokens.refresh_token
     _access[user_id] = (refresh, tokens.access_token, tokens.expires_at)
     creds.update(refresh_token=refresh, access_token=tokens.access_token, expires_at=tokens.expires_at)
@@ -289,7 +289,7 @@ async def fetch(
         gcal.CalendarError: The calendar could not be read (``GrantRevoked`` also marks the row).
     """
     if creds is None:
-        creds = (await asyncio.to_thread(_load_many, [user_id])).get(user_id)
+        creds = (await offload.slow(_load_many, [user_id])).get(user_id)
     if creds is None:
         return None
     try:
@@ -304,7 +304,7 @@ async def fetch(
                 http_client(user_id), cfg.api_url, access_token=token, time_min=now, time_max=now + WINDOW
             )
     except gcal.GrantRevoked:
-        await asyncio.to_thread(_needs_reconnect, user_id, str(creds["refresh_token"]))
+        await offload.slow(_needs_reconnect, user_id, str(creds["refresh_token"]))
         raise
 
 
@@ -340,7 +340,7 @@ async def busy_many(user_ids: list[int], now: datetime) -> dict[int, list[gcal.B
     fresh = time.monotonic()
     cached = {u: c[1] for u in user_ids if (c := _cache.get(u)) and c[0] > fresh}
     wanted = [u for u in user_ids if u not in cached]
-    creds = await asyncio.to_thread(_load_many, wanted) if wanted else {}
+    creds = await offload.slow(_load_many, wanted) if wanted else {}
     gate = asyncio.Semaphore(CONCURRENCY)
 
     async def one(uid: int) -> list[gcal.Busy] | None:

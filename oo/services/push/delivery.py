@@ -27,6 +27,7 @@ from functools import partial
 
 from sqlmodel import Session, col, select
 
+from oo import offload
 from oo.bus import Event, PushSent
 from oo.db import session_scope
 from oo.integrations.push_subscription import Subscription
@@ -294,7 +295,7 @@ async def _calendars(user_ids: list[int], now: datetime, settings: Settings) -> 
     if calendar.config() is None:  # as `calendar.busy_many`: nothing to read, no screen either
         return {}
     inp = RoundInput(now, settings, {}, random.random)
-    wanted = await asyncio.to_thread(_worth_reading, user_ids, inp)
+    wanted = await offload.slow(_worth_reading, user_ids, inp)
     return await calendar.busy_many(wanted, now)
 
 
@@ -319,7 +320,7 @@ async def run_round(
         with session_scope() as session:
             return sorted(set(session.exec(select(PushSubscription.user_id)).all()))
 
-    user_ids = await asyncio.to_thread(subscribed)
+    user_ids = await offload.slow(subscribed)
     batches = [user_ids[i : i + BATCH] for i in range(0, len(user_ids), BATCH)]
     # The next batch's calendars are read, and this batch's pushes sent, while the next batch is
     # decided; the database work (decide, record) stays one batch at a time.
@@ -331,7 +332,7 @@ async def run_round(
             calendars = await ahead
             more = i + 1 < len(batches)
             ahead = asyncio.create_task(_calendars(batches[i + 1], now, settings)) if more else None
-            plans = await asyncio.to_thread(
+            plans = await offload.slow(
                 _decide_batch, batch, RoundInput(now, settings, calendars, draw), stats
             )
             if sending is not None:
@@ -350,7 +351,7 @@ async def _send(plans: list[Planned], sender: WebPushSender) -> tuple[list[Plann
 async def _finish(done: tuple[list[Planned], list[dict[int, str]]], stats: RoundStats) -> None:
     """Record a sent batch's results, then announce each push."""
     plans, sent = done
-    delivered = await asyncio.to_thread(_record_batch, plans, sent, stats)
+    delivered = await offload.slow(_record_batch, plans, sent, stats)
     for plan, ok in zip(plans, delivered, strict=True):
         await _announce(plan, ok=ok)
 

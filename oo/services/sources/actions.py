@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select, update
 
+from oo import offload
 from oo.bus import Event
 from oo.db import session_scope
 from oo.integrations.todoist import TodoistAuthError, TodoistError, TodoistGoneError
@@ -142,7 +143,7 @@ async def run_due(*, user_id: int | None = None, limit: int = BATCH) -> RunRepor
     """Claim and carry out due actions (all users, or one); never raises."""
     report = RunReport()
     try:
-        ids = await asyncio.to_thread(_due_ids, user_id, limit)
+        ids = await offload.slow(_due_ids, user_id, limit)
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(action_id: int) -> None:
@@ -189,10 +190,10 @@ async def _carry_out(action_id: int) -> str | None:
     if action is None:
         return None
     if creds is None:  # disconnected or refused since the query: wait for a reconnect
-        await asyncio.to_thread(_finish, action, "wait", "Todoist is not connected.")
+        await offload.slow(_finish, action, "wait", "Todoist is not connected.")
         return "waiting"
     outcome, error = await _close(action, creds.token)
-    await asyncio.to_thread(_finish, action, outcome, error)
+    await offload.slow(_finish, action, outcome, error)
     if outcome == "done":
         todoist_sync.request_sync(user_id=action.user_id, fresh=True)
         return "done"
@@ -223,7 +224,7 @@ async def _close(action: SourceAction, token: str) -> tuple[str, str | None]:
             await client.close_task_once(action.external_id, command_uuid(action))
     except TodoistAuthError:
         log.warning("Todoist refused the token of user %s while closing a task", action.user_id)
-        await asyncio.to_thread(_needs_reconnect, action.user_id, token)
+        await offload.slow(_needs_reconnect, action.user_id, token)
         return "wait", "Todoist no longer accepts oO's access."
     except TodoistGoneError as exc:
         log.error("closing Todoist task %s: %s", action.external_id, exc)

@@ -7,13 +7,13 @@ second worker is a no-op).
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from datetime import datetime, timedelta
 
 from sqlmodel import Session, col, select
 
+from oo import offload
 from oo.bus import Event
 from oo.db import session_scope
 from oo.models import TipView, utcnow
@@ -98,7 +98,7 @@ async def on_task_completed(event: Event) -> None:
     """Bus handler: a task completed at its source → delayed +1 on its most recent tip."""
     if event.user_id is None or not event.data.get("external"):
         return  # completed inside oO: the Done reaction was the reward
-    result = await asyncio.to_thread(_record_completion, event)
+    result = await offload.slow(_record_completion, event)
     if result is not None and not result.duplicate:
         log.info("delayed reward on tip %s (learned: %s)", result.tip_id, result.learned)
         await events.publish(feedback.feedback_event(result, user_id=event.user_id))

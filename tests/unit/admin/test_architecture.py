@@ -28,6 +28,7 @@ ALLOWED_OO = (
     "oo.state.auth",
     "oo.state.guard",  # the shared handler guard (`guarded`)
     "oo.services",
+    "oo.offload",  # slow calls off the event loop, on their own pool
     "oo.db",
     "oo.models",
     "oo.settings",

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import httpx
 from sqlmodel import select
 
+from oo import offload
 from oo.bus import Event, SyncCounts, TaskSynced
 from oo.db import session_scope
 from oo.integrations.todoist import (
@@ -105,7 +106,7 @@ async def refresh_if_stale(*, user_id: int, max_age: float = STALE_SECONDS, budg
     Stale tasks are served when Todoist is slower than ``budget`` (the sync finishes later).
     """
     try:
-        row = await asyncio.to_thread(_last_sync, user_id)
+        row = await offload.slow(_last_sync, user_id)
         if row is None or (row[1] is not None and utcnow() - row[1] < timedelta(seconds=max_age)):
             return
         await refresh(user_id=user_id, budget=budget)
@@ -145,13 +146,13 @@ async def _sync_once(
 ) -> SyncCounts | None:
     started = time.perf_counter()
     if creds is None:
-        creds = await asyncio.to_thread(_load, user_id)
+        creds = await offload.slow(_load, user_id)
     if creds is None:
         return None
     fetched = await _fetch(creds, http)
     if fetched is None:
         return None
-    counts = await asyncio.to_thread(_store, creds, fetched)
+    counts = await offload.slow(_store, creds, fetched)
     duration_ms = (time.perf_counter() - started) * 1000
     await publish(
         Event.of(TaskSynced(source=TODOIST, counts=counts, duration_ms=duration_ms), user_id=user_id)
@@ -177,17 +178,13 @@ async def _fetch(creds: todoist.Credentials, http: httpx.AsyncClient | None) -> 
             return _Fetched(await client.sync(None), True)
     except TodoistAuthError:
         log.warning("Todoist rejected the token of user %s; marking needs reconnect", creds.user_id)
-        await asyncio.to_thread(_needs_reconnect, creds.user_id, creds.token)
+        await offload.slow(_needs_reconnect, creds.user_id, creds.token)
     except TodoistGoneError as exc:
         log.error("Todoist sync for user %s: %s", creds.user_id, exc)
-        await asyncio.to_thread(
-            _record, creds.user_id, "Todoist retired the API oO uses; an update is needed."
-        )
+        await offload.slow(_record, creds.user_id, "Todoist retired the API oO uses; an update is needed.")
     except (TodoistError, httpx.HTTPError) as exc:
         log.warning("Todoist sync for user %s failed: %s", creds.user_id, exc)
-        await asyncio.to_thread(
-            _record, creds.user_id, "Todoist could not be reached; showing your last sync."
-        )
+        await offload.slow(_record, creds.user_id, "Todoist could not be reached; showing your last sync.")
     return None
 
 

@@ -9,7 +9,6 @@ closed it after a Done. Every item event refreshes that user's cache in the back
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import logging
 from datetime import datetime, timedelta
@@ -18,6 +17,7 @@ from enum import StrEnum
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, delete, select
 
+from oo import offload
 from oo.bus import Event, TaskCompleted
 from oo.db import session_scope
 from oo.integrations.todoist import WebhookEvent, parse_webhook
@@ -61,8 +61,8 @@ async def receive(*, raw_body: bytes, delivery_id: str | None) -> Outcome:
     """
     event = parse_webhook(raw_body)
     key = delivery_key(delivery_id, raw_body)
-    user_ids = await asyncio.to_thread(_users_of, event.user_id)
-    claimed = await asyncio.to_thread(_claim, key, event.event_name, user_ids[0] if user_ids else None)
+    user_ids = await offload.slow(_users_of, event.user_id)
+    claimed = await offload.slow(_claim, key, event.event_name, user_ids[0] if user_ids else None)
     if not claimed:
         log.info("Todoist delivery %s already processed", key)
         return Outcome.DUPLICATE
@@ -72,7 +72,7 @@ async def receive(*, raw_body: bytes, delivery_id: str | None) -> Outcome:
         for user_id in user_ids:
             await _apply(user_id, event, key)
     except BaseException:
-        await asyncio.to_thread(_release, key)
+        await offload.slow(_release, key)
         raise
     return Outcome.PROCESSED
 
@@ -81,7 +81,7 @@ async def _apply(user_id: int, event: WebhookEvent, key: str) -> None:
     if event.task_id is None:
         return  # project, label, note... events do not change the task cache
     if event.is_completion:
-        completed = await asyncio.to_thread(_completion, user_id, event.task_id, key)
+        completed = await offload.slow(_completion, user_id, event.task_id, key)
         if completed is not None:
             await publish(completed)
     todoist_sync.request_sync(user_id=user_id, fresh=True)
