@@ -22,17 +22,17 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from oo.bus import Event
 from oo.bus import TipFeedback as TipFeedbackPayload
-from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, table, utcnow
+from oo.models import DEMO, SourceAction, Task, TipFeedback, TipView, utcnow
 from oo.recommender import REWARDS
 from oo.services.advice import mixing
 from oo.services.learning import hot as learner_hot
 from oo.services.learning import learner, signals
+from oo.services.tips import reaction_rows as rows
 
 log = logging.getLogger("oo.feedback")
 
@@ -101,7 +101,11 @@ def check_reaction(reaction: object) -> str:
 
 
 def _result(
-    row: TipFeedback, task_id: int | None, first: bool, duplicate: bool, learn: bool | None = None
+    row: TipFeedback | rows.FeedbackRow,
+    task_id: int | None,
+    first: bool,
+    duplicate: bool,
+    learn: bool | None = None,
 ) -> FeedbackResult:
     assert row.id is not None
     learn = first if learn is None else learn
@@ -119,15 +123,9 @@ def _result(
     )
 
 
-_KEY_USED = sa.select(col(TipFeedback.id)).where(
-    col(TipFeedback.user_id) == sa.bindparam("user_id"),
-    col(TipFeedback.idempotency_key) == sa.bindparam("key"),
-)
-
-
 def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: str) -> FeedbackResult | None:
     # The common case is a new key: one prebuilt Core statement says so without the ORM.
-    if session.connection().execute(_KEY_USED, {"user_id": user_id, "key": key}).first() is None:
+    if session.connection().execute(rows.KEY_USED, {"user_id": user_id, "key": key}).first() is None:
         return None
     row = session.exec(
         select(TipFeedback).where(TipFeedback.user_id == user_id, TipFeedback.idempotency_key == key)
@@ -148,7 +146,7 @@ def _existing(session: Session, user_id: int, key: str, tip_id: str, reaction: s
 def _apply_to_task(
     session: Session,
     user_id: int,
-    tip: _Tip,
+    tip: rows.Tip,
     reaction: str,
     now: datetime,
     snooze_hours: int,
@@ -220,20 +218,36 @@ def record(
         IdempotencyConflict: When the key was used for another tip or reaction.
     """
     key, reaction = _checked(idempotency_key, reaction, origin, tip_id)
-    # The common case, a new key on an existing tip, in one statement: the tip, and the key's row if any.
-    found = session.connection().execute(_TIP, {"tip_id": tip_id, "user_id": user_id, "key": key}).first()
-    if found is None or found.key_used is not None:
-        known = _existing(session, user_id, key, tip_id, reaction)
-        if known is not None:
-            return known
-    if found is None or found.user_id != user_id:
-        raise TipNotFound("no such tip")
-    tip = _Tip(**{name: found._mapping[name] for name in _TIP_COLUMNS})
     now = now or utcnow()
-    written = _write(session, tip, key, reaction, origin, now, snooze_hours, hold)
+    row = rows.FeedbackRow(tip_id, user_id, reaction, REWARDS[reaction], key, origin, now)
+    # The common case, a first reaction with a new key, in one statement: claim the tip (the
+    # caller's, still unanswered) and read what the reaction needs of it. A key used before
+    # fails the insert below, which rolls the claim back and answers from the stored row.
+    # Only in a session with nothing else in flight: a claim that matches no row still took
+    # SQLite's write lock, which the rollback below lets go of.
+    fresh = not session.in_transaction()
+    claimed = (
+        session.connection().execute(rows.CLAIM_FIRST, rows.claim_params(row)).first() if fresh else None
+    )
+    if claimed is not None:
+        tip = rows.tip_of(claimed)
+    else:
+        if fresh:
+            session.rollback()
+        found = (
+            session.connection().execute(rows.TIP, {"tip_id": tip_id, "user_id": user_id, "key": key}).first()
+        )
+        if found is None or found.key_used is not None:
+            known = _existing(session, user_id, key, tip_id, reaction)
+            if known is not None:
+                return known
+        if found is None or found.user_id != user_id:
+            raise TipNotFound("no such tip")
+        tip = rows.tip_of(found)
+    written = _write(session, tip, row, snooze_hours, hold, claimed=claimed is not None)
     if isinstance(written, FeedbackResult):
         return written  # the same key raced in from another request, which recorded it
-    row, first, learn = written
+    first, learn = written
     if learn and not hold:  # held: learned once its undo window has passed (`undo.settle`)
         _teach(session, tip, row, now, write_behind=write_behind)
     return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
@@ -249,90 +263,46 @@ def _checked(idempotency_key: object, reaction: object, origin: str, tip_id: obj
     return key, checked
 
 
-@dataclass(frozen=True)
-class _Tip:
-    """What a reaction needs of its tip (read with Core: no ORM object, no explanation text)."""
-
-    id: str
-    user_id: int
-    kind: str
-    task_id: int | None
-    features: str | None
-
-
-_TIP_COLUMNS = ("id", "user_id", "kind", "task_id", "features")
-_TIP = (
-    sa.select(
-        *(table(TipView).c[name] for name in _TIP_COLUMNS),
-        table(TipFeedback).c.id.label("key_used"),
-    )
-    .select_from(table(TipView))
-    .outerjoin(
-        table(TipFeedback),
-        sa.and_(
-            table(TipFeedback).c.user_id == sa.bindparam("user_id"),
-            table(TipFeedback).c.idempotency_key == sa.bindparam("key"),
-        ),
-    )
-    .where(table(TipView).c.id == sa.bindparam("tip_id"))
-)
-_INSERT = sa.insert(table(TipFeedback))
-_APPLIED = sa.select(table(TipFeedback).c.applied_at).where(table(TipFeedback).c.id == sa.bindparam("id"))
-_CLAIM = (
-    sa.update(table(TipView))
-    .where(table(TipView).c.id == sa.bindparam("tip_id"), table(TipView).c.reaction.is_(None))
-    .values(reaction=sa.bindparam("reaction"), reacted_at=sa.bindparam("reacted_at"))
-)
-
-
 def _write(
     session: Session,
-    tip: _Tip,
-    key: str,
-    reaction: str,
-    origin: str,
-    now: datetime,
+    tip: rows.Tip,
+    row: rows.FeedbackRow,
     snooze_hours: int,
     hold: timedelta | None,
-) -> tuple[TipFeedback, bool, bool] | FeedbackResult:
-    """Claim the tip's first reaction, apply it to the task, insert the row: one commit.
+    *,
+    claimed: bool,
+) -> tuple[bool, bool] | FeedbackResult:
+    """Claim the tip's first reaction (unless ``claimed``), apply it to the task, insert the row: one commit.
 
-    Returns the row, whether it is the tip's first reaction and whether the learner should learn
-    from it; or, when the same key raced in from another request, that request's result.
+    Returns whether it is the tip's first reaction and whether the learner should learn from it
+    (``row`` gets its id); or, when the same key raced in from another request (or was used
+    before), that request's result.
     """
-    row = TipFeedback(
-        tip_id=tip.id,
-        user_id=tip.user_id,
-        reaction=reaction,
-        reward=REWARDS[reaction],
-        idempotency_key=key,
-        origin=origin,
-        created_at=now,
-    )
-    params = row.model_dump(exclude={"id"})  # before the first write: SQLite's lock is held from the claim on
+    now, reaction = row.created_at, row.reaction
     # Core, built once: the ORM's bulk update (with its session sync) cost ~0.9 ms per reaction.
-    claim = session.connection().execute(_CLAIM, {"tip_id": tip.id, "reaction": reaction, "reacted_at": now})
-    first = claim.rowcount == 1
+    first = claimed or session.connection().execute(rows.CLAIM, rows.claim_params(row)).rowcount == 1
     learn = first or signals.later_absorbed(session, tip.id, reaction)
     signals.note_answered(tip.user_id, tip.id)
-    if origin == "user":
+    if row.origin == "user":
         _apply_to_task(session, tip.user_id, tip, reaction, now, snooze_hours, hold)
-    row.applied_at = params["applied_at"] = None if learn else now
-    try:  # a Core insert (the row object stays outside the session): no unit-of-work flush
-        inserted = session.connection().execute(_INSERT, params).inserted_primary_key
+    row.applied_at = None if learn else now
+    try:  # a Core insert: no ORM object, no unit-of-work flush
+        inserted = session.connection().execute(rows.INSERT, row.values()).inserted_primary_key
         assert inserted is not None
         row.id = inserted[0]
         session.commit()
     except IntegrityError:
-        session.rollback()
-        raced = _existing(session, tip.user_id, key, tip.id, reaction)
+        session.rollback()  # the claim too: the tip stays as the stored reaction left it
+        raced = _existing(session, tip.user_id, row.idempotency_key, tip.id, reaction)
         if raced is None:
             raise
         return raced
-    return row, first, learn
+    return first, learn
 
 
-def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, write_behind: bool) -> None:
+def _teach(
+    session: Session, tip: rows.Tip, row: rows.FeedbackRow, now: datetime, *, write_behind: bool
+) -> None:
     """Teach the learner from a recorded reaction: in memory (write-behind) or written now.
 
     A failure is logged and left to the outbox job (the row stays unapplied), never raised.
@@ -343,7 +313,7 @@ def _teach(session: Session, tip: _Tip, row: TipFeedback, now: datetime, *, writ
         except Exception:
             session.rollback()
             log.exception("learning from feedback %s failed; the outbox job will retry", row.id)
-        row.applied_at = session.connection().execute(_APPLIED, {"id": row.id}).scalar()
+        row.applied_at = session.connection().execute(rows.APPLIED, {"id": row.id}).scalar()
         return
     if not _learn_kind_once(
         session, user_id=tip.user_id, tip_id=tip.id, features=tip.features, reward=row.reward, now=now

@@ -57,6 +57,23 @@ def test_a_key_reused_for_another_reaction_is_a_conflict(session, user_id):
     assert len(session.exec(select(TipFeedback)).all()) == 1
 
 
+def test_a_key_used_on_one_tip_is_refused_on_a_fresh_tip_which_stays_unanswered(session, user_id):
+    first = recommend(session=session, user_id=user_id)
+    react(session, user_id, first.tip_id, "helpful", "same")
+    fresh = recommend(session=session, user_id=user_id, exclude_task_ids=[first.task_id])
+    session.commit()
+    assert not session.in_transaction()  # the one-statement claim is tried (a fresh session, as /tip's)
+    with pytest.raises(feedback.IdempotencyConflict):
+        react(session, user_id, fresh.tip_id, "dismiss", "same")
+    tip = session.get(TipView, fresh.tip_id)
+    session.refresh(tip)
+    assert tip.reaction is None and tip.reacted_at is None  # the claim was rolled back with the insert
+    session.commit()
+    again = react(session, user_id, fresh.tip_id, "dismiss", "new")
+    assert again.first and not again.duplicate
+    assert len(session.exec(select(TipFeedback)).all()) == 2
+
+
 def test_first_reward_wins_later_reactions_are_recorded_not_learned(session, user_id):
     rec = recommend(session=session, user_id=user_id)
     first = react(session, user_id, rec.tip_id, "helpful", "a")

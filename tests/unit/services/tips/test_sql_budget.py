@@ -25,9 +25,9 @@ from oo.services.tips import serving as tips
 # show: integrations, open tasks, the user row with their model versions (the Advice switch comes
 # with them), the tip_view and tip_score inserts, the task text
 SHOW_BUDGET = 6
-# react (a Helpful): the tip with its key's row, the first-reaction claim, the feedback insert, model
+# react (a Helpful): the first-reaction claim that reads the tip back, the feedback insert, model
 # versions, then a show (a Done, Snooze or Dismiss also reads and updates its task)
-REACT_BUDGET = 4 + SHOW_BUDGET
+REACT_BUDGET = 3 + SHOW_BUDGET
 # a reload of the tip on screen (`reshow`): integrations, then the latest tip with its task and switch
 RELOAD_BUDGET = 2
 # stored versions, the applied claim, then one model write per learning policy (linucb@1-5)
