@@ -14,6 +14,7 @@ the cache at the next sync; a user may move to another time zone), so `recommend
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -42,11 +43,25 @@ def zone_known(name: str | None) -> bool:
     return bool(name) and (name == "UTC" or zone(name) is not UTC_ZONE)
 
 
-def source_stale(*, session: Session, user_id: int, source: str, now: datetime) -> bool:
-    """Whether the user's ``source`` needs a reconnect or has not synced for `STALE_AFTER`."""
+def source_stale(
+    *,
+    session: Session,
+    user_id: int,
+    source: str,
+    now: datetime,
+    integrations: Iterable[tuple[str, str, datetime | None]] | None = None,
+) -> bool:
+    """Whether the user's ``source`` needs a reconnect or has not synced for `STALE_AFTER`.
+
+    ``integrations``: the user's (provider, status, last sync) rows when the request has read them
+    already (`oo.services.tips.source_state`); else they are read here.
+    """
     if not source or source in LOCAL_SOURCES:
         return False
-    row = session.connection().execute(_SOURCE, {"user_id": user_id, "source": source}).first()
+    if integrations is not None:
+        row = next(((status, at) for provider, status, at in integrations if provider == source), None)
+    else:
+        row = session.connection().execute(_SOURCE, {"user_id": user_id, "source": source}).first()
     if row is None:
         return True
     status, last_sync = row

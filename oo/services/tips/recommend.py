@@ -171,6 +171,7 @@ def recommend(
     channel: str = "web",
     exclude_task_ids: Collection[int] = (),
     later: list[tip_log.ShadowJob] | None = None,
+    integrations: tuple[tuple[str, str, datetime | None], ...] | None = None,
 ) -> Recommendation:
     """Pick one tip for the user now, log it, and say why.
 
@@ -183,6 +184,8 @@ def recommend(
         exclude_task_ids: Tasks not to pick this time (e.g. the one just reacted to).
         later: Score the shadows after serving: their work is appended here for
             `oo.services.tips.shadows.run` (the served policy's row is logged now either way).
+        integrations: The user's (provider, status, last sync) rows when the caller read them
+            in this request (`oo.services.tips.source_state`); else the tip log reads them.
 
     Returns:
         The recommendation: a task (``kind`` "todo") or a piece of advice (``kind`` "advice",
@@ -217,7 +220,7 @@ def recommend(
         outcomes.append(served)
     assert served.index is not None
     pick = tip_log.Pick(
-        user_id, ids, views, ctx, matrices, outcomes, started, now, zone_ok, mix, deferred or []
+        user_id, ids, views, ctx, matrices, outcomes, started, now, zone_ok, mix, deferred or [], integrations
     )
     return _log(session, pick, served, tz=ctx.now.tzinfo or tz, channel=channel, later=later)
 
@@ -306,6 +309,7 @@ def _log(
             channel=channel,
             exclude_task_ids=[pick.ids[served.index]],
             later=later,
+            integrations=pick.integrations,
         )
     return tip_log.write(session, pick, served, task, channel=channel, later=later)
 

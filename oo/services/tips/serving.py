@@ -98,6 +98,7 @@ def _pick(
         exclude_task_ids=exclude,
         tz=_tz(timezone),
         later=later,
+        integrations=sources.integrations,
     )
     ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
     return Shown(rec, ref, sources)

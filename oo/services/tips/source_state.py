@@ -7,7 +7,7 @@ answers for several users at once (the batched reshow check, `reshow.check`).
 from __future__ import annotations
 
 from collections.abc import Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,10 @@ class SourceState:
 
     has_source: bool
     needs_reconnect: bool
+    # The rows it was read from, (provider, status, last sync), for the pick's frozen facts (None: not read).
+    integrations: tuple[tuple[str, str, datetime | None], ...] | None = field(
+        default=None, compare=False, repr=False
+    )
 
 
 _ROWS = sa.select(
@@ -59,4 +63,9 @@ def _state(rows: Collection[tuple[Any, ...]], now: datetime) -> tuple[SourceStat
         p == TODOIST and s == "connected" and (t is None or now - t >= max_age) for _, p, s, t in rows
     )
     statuses = [s for _, p, s, _ in rows if p != "google_calendar"]  # a calendar is not a task source
-    return SourceState(has_source=bool(statuses), needs_reconnect=NEEDS_RECONNECT in statuses), stale
+    state = SourceState(
+        has_source=bool(statuses),
+        needs_reconnect=NEEDS_RECONNECT in statuses,
+        integrations=tuple((p, s, t) for _, p, s, t in rows),
+    )
+    return state, stale

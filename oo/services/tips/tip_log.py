@@ -103,6 +103,7 @@ class Pick:
     zone_ok: bool = True
     mix: advice.Decision | None = None
     deferred: list[Deferred] = field(default_factory=list)
+    integrations: tuple[tuple[str, str, datetime | None], ...] | None = None  # as read for the page, if read
 
 
 def write(
@@ -166,7 +167,9 @@ def facts_of(session: Session, pick: Pick, source: str, i: int) -> dict[str, Any
     """What the tip log freezes about this pick (see `oo.services.tips.facts`)."""
     views, ctx = pick.views, pick.ctx
     has_due = not (np.isnan(views.due_at[i]) and np.isnan(views.due_date[i]))
-    stale = facts.source_stale(session=session, user_id=pick.user_id, source=source, now=ctx.now)
+    stale = facts.source_stale(
+        session=session, user_id=pick.user_id, source=source, now=ctx.now, integrations=pick.integrations
+    )
     return {
         "task_priority": int(views.priority[i]),
         "local_hour": ctx.now.hour,

@@ -218,3 +218,29 @@ def test_the_tip_log_freezes_priority_local_hour_and_what_was_defaulted(session)
     )
     view = session.get(TipView, pick(session=session, user_id=uid, now=now).tip_id)
     assert (view.task_priority, view.local_hour, view.imputed) == (4, 23, "unknown_tz")
+
+
+@pytest.mark.parametrize(
+    ("synced_ago", "imputed"), [(timedelta(days=2), "stale_source"), (timedelta(hours=1), "")]
+)
+def test_a_tip_for_the_page_freezes_the_source_fact_from_the_rows_the_page_read(session, synced_ago, imputed):
+    from sqlalchemy import event
+
+    from oo.services.tips import serving
+
+    due = datetime.now(UTC).date() + timedelta(days=1)
+    uid = _one_task_user(session, timezone="UTC", last_sync=datetime.now(UTC) - synced_ago, due=due)
+    read: list[str] = []
+
+    def count(_conn, _cursor, statement, *_a) -> None:
+        if "FROM integration" in statement:
+            read.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        shown = serving.show_in(session, user_id=uid, timezone="UTC")
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert session.get(TipView, shown.tip.tip_id).imputed == imputed
+    assert len(read) == 1, read  # the page's source state; the tip log reuses its rows
