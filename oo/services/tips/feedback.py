@@ -220,37 +220,51 @@ def record(
     key, reaction = _checked(idempotency_key, reaction, origin, tip_id)
     now = now or utcnow()
     row = rows.FeedbackRow(tip_id, user_id, reaction, REWARDS[reaction], key, origin, now)
-    # The common case, a first reaction with a new key, in one statement: claim the tip (the
-    # caller's, still unanswered) and read what the reaction needs of it. A key used before
-    # fails the insert below, which rolls the claim back and answers from the stored row.
-    # Only in a session with nothing else in flight: a claim that matches no row still took
-    # SQLite's write lock, which the rollback below lets go of.
-    fresh = not session.in_transaction()
-    claimed = (
-        session.connection().execute(rows.CLAIM_FIRST, rows.claim_params(row)).first() if fresh else None
-    )
-    if claimed is not None:
-        tip = rows.tip_of(claimed)
-    else:
-        if fresh:
-            session.rollback()
-        found = (
-            session.connection().execute(rows.TIP, {"tip_id": tip_id, "user_id": user_id, "key": key}).first()
-        )
-        if found is None or found.key_used is not None:
-            known = _existing(session, user_id, key, tip_id, reaction)
-            if known is not None:
-                return known
-        if found is None or found.user_id != user_id:
-            raise TipNotFound("no such tip")
-        tip = rows.tip_of(found)
-    written = _write(session, tip, row, snooze_hours, hold, claimed=claimed is not None)
+    found = _claim_or_find(session, row)
+    if isinstance(found, FeedbackResult):
+        return found  # a key recorded before
+    tip, claimed = found
+    written = _write(session, tip, row, snooze_hours, hold, claimed=claimed)
     if isinstance(written, FeedbackResult):
         return written  # the same key raced in from another request, which recorded it
     first, learn = written
     if learn and not hold:  # held: learned once its undo window has passed (`undo.settle`)
         _teach(session, tip, row, now, write_behind=write_behind)
     return _result(row, tip.task_id, first=first, duplicate=False, learn=learn)
+
+
+def _claim_or_find(session: Session, row: rows.FeedbackRow) -> tuple[rows.Tip, bool] | FeedbackResult:
+    """The tip a new reaction answers and whether it was claimed here; or a recorded key's result.
+
+    The common case, a first reaction with a new key, is one statement: claim the tip (the
+    caller's, still unanswered) and read back what the reaction needs of it. It is tried only in a
+    session with nothing else in flight, because a claim that matches no row still took SQLite's
+    write lock, which the rollback lets go of. A key used before fails the insert later, which
+    rolls the claim back and answers from the stored row.
+
+    Raises:
+        TipNotFound: When the tip does not exist or is another user's.
+        IdempotencyConflict: When the key was used for another tip or reaction.
+    """
+    fresh = not session.in_transaction()
+    claimed = (
+        session.connection().execute(rows.CLAIM_FIRST, rows.claim_params(row)).first() if fresh else None
+    )
+    if claimed is not None:
+        return rows.tip_of(claimed), True
+    if fresh:
+        session.rollback()
+    user_id, key = row.user_id, row.idempotency_key
+    found = (
+        session.connection().execute(rows.TIP, {"tip_id": row.tip_id, "user_id": user_id, "key": key}).first()
+    )
+    if found is None or found.key_used is not None:
+        known = _existing(session, user_id, key, row.tip_id, row.reaction)
+        if known is not None:
+            return known
+    if found is None or found.user_id != user_id:
+        raise TipNotFound("no such tip")
+    return rows.tip_of(found), False
 
 
 def _checked(idempotency_key: object, reaction: object, origin: str, tip_id: object) -> tuple[str, str]:

@@ -184,8 +184,7 @@ def recommend(
         exclude_task_ids: Tasks not to pick this time (e.g. the one just reacted to).
         later: Score the shadows after serving: their work is appended here for
             `oo.services.tips.shadows.run` (the served policy's row is logged now either way).
-        integrations: The user's (provider, status, last sync) rows when the caller read them
-            in this request (`oo.services.tips.source_state`); else the tip log reads them.
+        integrations: The user's integration rows if this request read them (`source_state`).
 
     Returns:
         The recommendation: a task (``kind`` "todo") or a piece of advice (``kind`` "advice",
