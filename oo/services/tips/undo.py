@@ -48,7 +48,11 @@ UNDO_SECONDS = 8  # how long /tip offers Undo after a reaction
 GRACE_SECONDS = 4  # the server still takes an Undo this much later (latency, a slow tap)
 HOLD = timedelta(seconds=UNDO_SECONDS + GRACE_SECONDS)
 
-SETTLE_BATCH = 500  # reactions learned in one thread hop and one session
+# At most this many reactions learned in one thread hop and one session (~2 s of learning). Each hop
+# takes every reaction due, so behind a long queue of tips settling keeps pace with the reactions
+# coming in: capped at 500, it fell behind a saturated worker that took 166 a second while each hop
+# waited 5 s for its turn (bench/README.md).
+SETTLE_BATCH = 5_000
 SETTLE_SLACK = 0.05  # seconds: reactions due this soon join the batch
 
 _timers: set[asyncio.Task[None]] = set()

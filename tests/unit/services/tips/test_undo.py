@@ -362,3 +362,20 @@ def test_reactions_whose_windows_pass_together_are_learned_in_one_hop(session, m
     session.expire_all()
     rows = session.exec(select(TipFeedback)).all()
     assert len(rows) == 4 and all(r.applied_at is not None for r in rows)
+
+
+def test_a_backlog_of_due_reactions_is_settled_in_one_hop(monkeypatch):
+    """Behind a long queue of tips, each hop takes every reaction due (up to `SETTLE_BATCH`), not a few hundred."""
+    monkeypatch.setattr(undo, "HOLD", timedelta(seconds=0.05))
+    monkeypatch.setattr(undo.source_actions, "kick", lambda **kw: None)
+    hops: list[int] = []
+    monkeypatch.setattr(undo, "_settle_batch", lambda ids: hops.append(len(ids)))
+    n = 1_200  # 7 s of Helpfuls at 166 a second, the rate a saturated worker took them (bench/README.md)
+
+    async def backlog() -> None:
+        for i in range(n):
+            undo.schedule_settle(user_id=1 + i % 50, feedback_id=i + 1, kick=False)
+        await asyncio.sleep(0.8)  # every window has passed; the runner has made its hops
+
+    asyncio.run(backlog())
+    assert hops == [n]
