@@ -56,18 +56,18 @@ _ROW_COLUMNS = (
     "created_at",
     "applied_at",
 )
-TIP_COLUMNS = ("id", "user_id", "kind", "task_id", "features")
+_TIP_COLUMNS = ("id", "user_id", "kind", "task_id", "features")
 
 
 def tip_of(row: sa.Row[Any]) -> Tip:
     """The `Tip` in a row of `TIP` or `CLAIM_FIRST`."""
-    return Tip(**{name: row._mapping[name] for name in TIP_COLUMNS})
+    return Tip(**{name: row._mapping[name] for name in _TIP_COLUMNS})
 
 
 # The tip, and the caller's row with the key if there is one.
 TIP = (
     sa.select(
-        *(table(TipView).c[name] for name in TIP_COLUMNS),
+        *(table(TipView).c[name] for name in _TIP_COLUMNS),
         table(TipFeedback).c.id.label("key_used"),
     )
     .select_from(table(TipView))
@@ -101,7 +101,7 @@ CLAIM_FIRST = (
         table(TipView).c.reaction.is_(None),
     )
     .values(reaction=sa.bindparam("reaction"), reacted_at=sa.bindparam("reacted_at"))
-    .returning(*(table(TipView).c[name] for name in TIP_COLUMNS))
+    .returning(*(table(TipView).c[name] for name in _TIP_COLUMNS))
 )
 
 
