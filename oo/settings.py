@@ -90,6 +90,9 @@ class Settings(BaseSettings):
     # Threads off the event loop (`oo.offload`): the quick calls (the tip paths, Reflex's state
     # writes) share this many, and the slow ones (admin, exports, syncs, push, jobs) a pool of their own.
     quick_threads: int = Field(1, ge=1, le=32)
+    # Where /tip's service calls run (`oo.services.tips.engine`): "process", a child process of each
+    # worker with a core of its own, or "thread", the worker's quick thread.
+    tip_engine: Literal["process", "thread"] = "process"
     slow_threads: int = Field(4, ge=1, le=64)
     # Rate limits (issue 16): sign-in starts and demo accounts per client address and minute
     # (ten times that over all addresses); reactions per user and minute on the websocket; any

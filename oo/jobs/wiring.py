@@ -27,6 +27,7 @@ from oo.services.push import calendar_prefetch
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import connection as todoist
 from oo.services.tips import delayed_reward, recommend, shadows
+from oo.services.tips import engine as tip_engine
 
 log = logging.getLogger("oo.wiring")
 
@@ -99,3 +100,4 @@ def register(app: rx.App) -> None:
     app.register_lifespan_task(session_cache.listener)  # 7. other workers' session revocations (Redis)
     app.register_lifespan_task(learner_hot.flusher)  # 8. models written behind (stops first: a last flush)
     app.register_lifespan_task(calendar_prefetch.lifespan)  # 9. picks' background calendar reads
+    app.register_lifespan_task(tip_engine.lifespan)  # 10. /tip's service calls in a process of their own

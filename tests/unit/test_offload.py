@@ -21,6 +21,7 @@ QUICK = {
     "oo/services/learning/hot.py",
     "oo/services/platform/batching.py",
     "oo/services/push/opened.py",
+    "oo/services/tips/cores.py",
     "oo/services/tips/serving.py",
     "oo/services/tips/undo.py",
     "oo/state/frontend_errors.py",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -377,11 +377,16 @@ def reset(*, session: Session, user_id: int, policy_key: str | None = None) -> i
 
 
 def forget_user(user_id: int, policy_key: str | None = None) -> None:
-    """Drop the user's cached models and pending reactions in this process (reset, deletion)."""
+    """Drop the user's cached models and pending reactions in this process (reset, deletion), then tell `forgetting`."""
     with hot_lock:
         for key in [k for k in pending if k[0] == user_id and policy_key in (None, k[1])]:
             del pending[key]
         cache.drop_user(user_id, policy_key)
+    for tell in forgetting:
+        tell(user_id, policy_key)
+
+
+forgetting: list[Callable[[int, str | None], None]] = []  # other processes' caches (the tip engine)
 
 
 def stats(*, session: Session, user_id: int | None = None) -> list[PolicyStats]:

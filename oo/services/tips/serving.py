@@ -1,8 +1,9 @@
 """The tip as the app serves it: one service call per user action, off the event loop.
 
-/tip (TipState), push and the JSON API call these coroutines; each runs its synchronous core in
-a worker thread with one database session (so a pick never blocks the server's event loop), then
-publishes ``signals.tip.served`` / ``signals.tip.feedback``:
+/tip (TipState), push and the JSON API call these coroutines; each runs its synchronous core
+(`oo.services.tips.cores`) with one database session off the event loop — in the tip engine's
+process when the server runs one (`oo.services.tips.engine`, ``OO_TIP_ENGINE=process``), else on
+the worker's quick thread — then publishes ``signals.tip.served`` / ``signals.tip.feedback``:
 
 * `show` — pick, log and return the user's next tip with its reference and the source state
   (opening /tip, Retry);
@@ -17,142 +18,29 @@ never by what the tab's saved state remembers.
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Collection
-from dataclasses import dataclass
-from datetime import tzinfo
 from typing import Any
-
-from sqlmodel import Session
 
 from oo.db import session_scope
 from oo.services.platform import event_bus as events
 from oo.services.sources import actions as source_actions
 from oo.services.sources.todoist import sync as todoist_sync
-from oo.services.tips import feedback, reshow, shadows, undo
+from oo.services.tips import cores, engine, feedback, reshow, undo
 from oo.services.tips import refs as tip_refs
-from oo.services.tips.candidates import zone
+from oo.services.tips.cores import Reacted as Reacted
+from oo.services.tips.cores import Shown as Shown
+from oo.services.tips.cores import react_in as react_in
+from oo.services.tips.cores import show_in as show_in
+from oo.services.tips.cores import source_state as source_state
 from oo.services.tips.explain import Recommendation
 from oo.services.tips.feedback import FeedbackResult
-from oo.services.tips.recommend import CHANNELS, recommend, served_event
-from oo.services.tips.source_state import SourceState
-from oo.services.tips.source_state import read as read_sources
-from oo.services.tips.tip_log import ShadowJob
-from oo.settings import get_settings
+from oo.services.tips.recommend import recommend, served_event
+from oo.services.tips.source_state import SourceState as SourceState
+
+log = logging.getLogger("oo.serving")
 
 Gate = Callable[[], Awaitable[bool]]  # asked before a new pick (`show`); False: `Throttled`
-
-
-@dataclass(frozen=True)
-class Shown:
-    """A tip to show (or none), with the reference a reaction to it must carry."""
-
-    tip: Recommendation
-    ref: str  # `tip_refs.issue` of the tip; "" when there is none
-    sources: SourceState
-
-
-@dataclass(frozen=True)
-class Reacted:
-    """One reaction's outcome: the recorded row (``feedback.feedback_id`` names it) and what comes next."""
-
-    feedback: FeedbackResult
-    next: Shown | None  # None: a repeat of a recorded key (the next tip is already on screen), or not asked
-
-
-def source_state(*, session: Session, user_id: int) -> SourceState:
-    """Whether the user has any source, and whether one of them needs a reconnect."""
-    return read_sources(session, user_id)[0]
-
-
-def _tz(timezone: str | None) -> tzinfo | None:
-    return zone(timezone) if timezone is not None else None
-
-
-def show_in(
-    session: Session,
-    *,
-    user_id: int,
-    channel: str = "web",
-    timezone: str | None = None,
-    exclude_task_ids: Collection[int] = (),
-    later: list[ShadowJob] | None = None,
-) -> Shown:
-    """The synchronous core of `show`, on the caller's session (``later``: see `recommend`)."""
-    sources = source_state(session=session, user_id=user_id)
-    return _pick(session, user_id, channel, timezone, exclude_task_ids, later, sources)
-
-
-def _pick(
-    session: Session,
-    user_id: int,
-    channel: str,
-    timezone: str | None,
-    exclude: Collection[int],
-    later: list[ShadowJob] | None,
-    sources: SourceState,
-) -> Shown:
-    rec = recommend(
-        session=session,
-        user_id=user_id,
-        channel=channel,
-        exclude_task_ids=exclude,
-        tz=_tz(timezone),
-        later=later,
-        integrations=sources.integrations,
-    )
-    ref = tip_refs.issue(user_id=user_id, tip_id=rec.tip_id) if rec.tip_id else ""
-    return Shown(rec, ref, sources)
-
-
-def react_in(
-    session: Session,
-    *,
-    user_id: int,
-    reaction: str,
-    key: str,
-    tip_ref: str | None = None,
-    tip_id: str | None = None,
-    channel: str = "web",
-    origin: str = "user",
-    timezone: str | None = None,
-    show_next: bool = True,
-    undoable: bool = False,
-    write_behind: bool = True,
-    later: list[ShadowJob] | None = None,
-) -> Reacted:
-    """The synchronous core of `react`, on the caller's session (``later``: see `recommend`)."""
-    if channel not in CHANNELS:
-        raise feedback.FeedbackError(f"channel must be one of {CHANNELS}")
-    if (tip_ref is None) == (tip_id is None):
-        raise feedback.FeedbackError("name the tip by its reference (or, in the API, its id)")
-    if tip_ref is not None:
-        tip_id = tip_refs.verify(user_id=user_id, ref=tip_ref)
-    assert tip_id is not None
-    result = feedback.record(
-        session=session,
-        user_id=user_id,
-        tip_id=tip_id,
-        reaction=reaction,
-        idempotency_key=key,
-        origin=origin,
-        snooze_hours=get_settings().snooze_hours,
-        hold=undo.HOLD if undoable else None,
-        write_behind=write_behind,
-    )
-    if result.duplicate or not show_next:
-        return Reacted(result, None)
-    exclude = (result.task_id,) if result.task_id is not None else ()
-    return Reacted(
-        result,
-        show_in(
-            session,
-            user_id=user_id,
-            channel=channel,
-            timezone=timezone,
-            exclude_task_ids=exclude,
-            later=later,
-        ),
-    )
 
 
 async def _announce(user_id: int, channel: str, shown: Shown | None, result: FeedbackResult | None) -> None:
@@ -210,47 +98,45 @@ async def _show(
     remembered: tuple[Recommendation, str] | None,
     gate: Gate | None,
 ) -> Shown:
-    later: list[ShadowJob] = []  # the shadow policies are scored after the tip is served
     if remembered is not None:  # batched with other users' reloads (`reshow.check`)
         fits, sources, stale = await reshow.check(user_id, remembered[0])
         if fits and not (refresh and stale):
             return Shown(remembered[0], remembered[1], sources)  # shown again: nothing to log
         remembered = remembered if fits else None  # stale: refreshed below, then checked again
 
-    def run(check: bool, reuse: tuple[Recommendation, str] | None, may_pick: bool) -> Shown | str:
-        with session_scope() as session:
-            sources, stale = read_sources(session, user_id)
-            if check and stale:
-                return _STALE
-            if reuse is not None and reshow.still_current(session, user_id=user_id, tip=reuse[0]):
-                return Shown(reuse[0], reuse[1], sources)
-            if not may_pick:
-                return _GATE
-            return _pick(session, user_id, channel, timezone, exclude_task_ids, later, sources)
-
     check, may_pick = refresh, gate is None
     while True:
         if not may_pick and remembered is None:
             may_pick = await _pass(gate)
-        shown = await asyncio.to_thread(run, check, remembered, may_pick)
-        if shown is _STALE:
+        shown = await _engine_or_here(
+            "show", cores.show_here, user_id=user_id, channel=channel, timezone=timezone,
+            exclude_task_ids=tuple(exclude_task_ids), check=check, reuse=remembered, may_pick=may_pick,
+        )  # fmt: skip
+        if shown == cores.STALE:
             await todoist_sync.refresh_if_stale(user_id=user_id)
             check = False
-        elif shown is _GATE:
+        elif shown == cores.GATE:
             remembered = None  # not current any more: a new pick, if the gate lets it through
         else:
             break
     assert isinstance(shown, Shown)
-    if remembered is not None and shown.tip is remembered[0]:
+    if remembered is not None and shown.tip == remembered[0]:
         return shown  # shown again: no new decision to log or announce
-    shadows.start(later)
     if channel == "web":
         reshow.remember(user_id, shown.tip, shown.ref)
     await _announce(user_id, channel, shown, None)
     return shown
 
 
-_STALE, _GATE = "stale", "gate"  # what `show`'s synchronous part asks for before it can go on
+async def _engine_or_here(name: str, here: Callable[..., Awaitable[Any]], **kwargs: Any) -> Any:
+    """``here(**kwargs)`` in the tip engine when the server runs one (`engine`), else in this process."""
+    running = engine.client()
+    if running is not None:
+        try:
+            return await running.call(name, kwargs)
+        except engine.EngineUnavailable:
+            log.warning("the tip engine is unavailable; %s runs in the worker", name)
+    return await here(**kwargs)
 
 
 class Throttled(Exception):
@@ -261,12 +147,6 @@ async def _pass(gate: Gate | None) -> bool:
     if gate is not None and not await gate():
         raise Throttled
     return True
-
-
-def _in_session(fn: Callable[..., Any], /, **kwargs: Any) -> Any:
-    """Run ``fn(session, **kwargs)`` in one database session (in the calling worker thread)."""
-    with session_scope() as session:
-        return fn(session, **kwargs)
 
 
 async def react(
@@ -310,20 +190,14 @@ async def react(
         feedback.FeedbackError: For invalid input or a reference that is not the caller's
             (`feedback.TipNotFound`), or a reused key (`feedback.IdempotencyConflict`).
     """
-    later: list[ShadowJob] = []  # the shadow policies are scored after the next tip is served
-    reacted: Reacted = await asyncio.to_thread(
-        _in_session, react_in, user_id=user_id, reaction=reaction, key=key, tip_ref=tip_ref,
+    reacted: Reacted = await _engine_or_here(
+        "react", cores.react_here, user_id=user_id, reaction=reaction, key=key, tip_ref=tip_ref,
         tip_id=tip_id, channel=channel, origin=origin, timezone=timezone, show_next=show_next,
-        undoable=undoable, write_behind=write_behind, later=later,
+        undoable=undoable, write_behind=write_behind,
     )  # fmt: skip
-    shadows.start(later)
     if channel == "web" and reacted.next is not None:
         reshow.remember(user_id, reacted.next.tip, reacted.next.ref)
     await _announce(user_id, channel, reacted.next, reacted.feedback)
-    if undoable and reacted.feedback.first and not reacted.feedback.duplicate:
-        undo.schedule_settle(  # only a Done can have queued an action at the source
-            user_id=user_id, feedback_id=reacted.feedback.feedback_id, kick=reaction == "done"
-        )
     return reacted
 
 
@@ -366,7 +240,7 @@ async def next_tip(
                 user_id=user_id,
                 channel=channel,
                 exclude_task_ids=exclude_task_ids,
-                tz=_tz(timezone),
+                tz=cores.tz(timezone),
             )
 
     rec = await asyncio.to_thread(pick)
