@@ -18,12 +18,15 @@ from oo.state.connect import ConnectState
 from oo.state.push import PushState
 from oo.state.ratelimit import EventRateLimit
 from oo.state.signin import SignInState
+from oo.state.state_files import sweep_at_most_every
 from oo.state.tip import TipState
 from oo.state.yours import YoursState
 
 # Full collections every second at load set the latency tail (reflex-notes §12; bench/README.md):
 # a larger young-generation threshold cut p99 in half for the same work.
 gc.set_threshold(50_000, 20, 100)
+# Reflex's sweep of expired tab-state files stats every file several times a second at load.
+sweep_at_most_every()
 
 HEAD = [
     rx.el.link(rel="manifest", href="/manifest.webmanifest"),
