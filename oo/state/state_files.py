@@ -22,7 +22,9 @@ from reflex.istate.manager.disk import StateManagerDisk
 SWEEP_SECONDS = 60.0
 
 
-def sweep_at_most_every(seconds: float = SWEEP_SECONDS, cls: type = StateManagerDisk) -> None:
+def sweep_at_most_every(
+    seconds: float = SWEEP_SECONDS, cls: type[StateManagerDisk] = StateManagerDisk
+) -> None:
     """Make ``cls._purge_expired_states`` run at most once per ``seconds`` in this process (idempotent)."""
     original: Callable[[Any], None] = getattr(
         cls._purge_expired_states, "__wrapped__", cls._purge_expired_states
@@ -39,4 +41,4 @@ def sweep_at_most_every(seconds: float = SWEEP_SECONDS, cls: type = StateManager
             last[0] = now
         original(self)
 
-    cls._purge_expired_states = sweep  # type: ignore[method-assign]
+    setattr(cls, "_purge_expired_states", sweep)  # noqa: B010 - replaces Reflex's method
