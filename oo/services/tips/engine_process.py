@@ -3,10 +3,13 @@
 One thread does everything, one thing at a time: each call, and between calls the settling of
 held reactions and the write-behind flush. The event loop's default executor runs its work
 inline (`Inline`), so the same service code that hops to a thread in the worker
-(``asyncio.to_thread``) runs here on the loop's own thread: the engine's writes never wait for
-each other's SQLite lock, and its Python never waits for another of its threads' GIL. Shadow
-picks keep their writer thread (`oo.services.tips.shadows`, batched), source actions their slow
-pool (`oo.offload`).
+(``asyncio.to_thread``) runs here on the loop's own thread, and the shadow picks are scored and
+logged there too (`shadows.write_on_loop`, batched as in the worker): the engine's writes never
+wait for each other's SQLite lock, and its Python never waits for another of its threads' GIL.
+With the shadows on a thread of their own, the engine's main thread slept in SQLite's busy
+handler about a seventh of the time at load, and the mix served ~7 % less (bench/README.md).
+Source actions keep their slow pool (`oo.offload`), the active pick its budgeted pool
+(`oo.services.tips.recommend`).
 
 The engine exits when the worker closes the socket (or dies): a last flush of the models, the
 shadow picks still queued, and the HTTP clients closed. Held reactions whose window had not
@@ -82,6 +85,7 @@ async def answer(name: str, kwargs: dict[str, Any]) -> tuple[bool, Any]:
 async def serve(sock: socket.socket) -> None:
     """Answer the worker's calls in order until it closes the socket."""
     asyncio.get_running_loop().set_default_executor(Inline())
+    shadows.write_on_loop()
     reader, writer = await asyncio.open_unix_connection(sock=sock)
     async with hot.flusher():  # and a last flush when the worker goes
         writer.write(engine.encode(engine.READY, (True, None)))

@@ -19,6 +19,7 @@ shadows inline.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import queue
@@ -103,14 +104,53 @@ class _Writer:
             return self._idle.wait_for(lambda: self._busy == 0, timeout)
 
 
+class _LoopWriter:
+    """The same batches on an event loop's own thread: for a process whose writes all go there."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._jobs: list[ShadowJob] = []
+        self._timer: asyncio.TimerHandle | None = None
+
+    def put(self, jobs: list[ShadowJob]) -> None:
+        self._jobs.extend(jobs)
+        if self._timer is None:
+            self._timer = self._loop.call_later(LINGER, self._write)
+
+    def _write(self) -> None:
+        self._timer = None
+        while self._jobs:
+            batch, self._jobs = self._jobs[:BATCH], self._jobs[BATCH:]
+            try:
+                run(batch)
+            except Exception:
+                log.exception("scoring %s shadow jobs failed", len(batch))
+
+    def wait(self, timeout: float) -> bool:
+        if self._timer is not None:
+            self._timer.cancel()
+        self._write()
+        return True
+
+
 BATCH = 200  # jobs per transaction at most
 LINGER = 0.1  # seconds the writer waits after a first job for more (a per-job commit costs more)
-_writer = _Writer()
+_writer: _Writer | _LoopWriter = _Writer()
 singletons.on_reset("tips.shadows", lambda: None if _writer.wait(10.0) else log.warning("shadow jobs left"))
 
 
+def write_on_loop() -> None:
+    """Score and log the shadows on the running event loop's thread from now on (the tip engine).
+
+    Called from that loop. Jobs already queued for the writer thread are written by it first.
+    """
+    global _writer
+    _writer.wait(10.0)
+    _writer = _LoopWriter(asyncio.get_running_loop())
+
+
 def start(jobs: list[ShadowJob]) -> None:
-    """Queue the jobs for the writer thread (the caller does not wait)."""
+    """Queue the jobs for the writer (the caller does not wait)."""
     if jobs:
         _writer.put(jobs)
 

@@ -85,3 +85,38 @@ def test_the_tip_path_writes_every_shadow_row_after_answering(session, user_id):
 
     tip_id = asyncio.run(serve())
     assert set(rows_of(session, tip_id)) == {s.key for s in POLICY_SPECS}
+
+
+def test_on_the_loop_shadows_are_written_on_its_thread_after_the_linger_and_at_drain(session, user_id):
+    import threading
+
+    seen: list[str] = []
+    real_run = shadows.run
+
+    def run(jobs):
+        seen.append(threading.current_thread().name)
+        return real_run(jobs)
+
+    async def engine_like() -> tuple[int, int, int]:
+        shadows.write_on_loop()
+        first: list = []
+        tips.show_in(session, user_id=user_id, later=first)
+        shadows.start(first)
+        before = len(rows_of(session, first[0].tip_id))
+        await asyncio.sleep(shadows.LINGER * 3)
+        after = len(rows_of(session, first[0].tip_id))
+        second: list = []
+        tips.show_in(session, user_id=user_id, later=second)
+        shadows.start(second)
+        assert shadows.drain(1.0)  # written now, without waiting for the linger
+        return before, after, len(rows_of(session, second[0].tip_id))
+
+    try:
+        shadows.run = run
+        before, after, drained = asyncio.run(engine_like())
+    finally:
+        shadows.run = real_run
+        shadows._writer = shadows._Writer()
+    assert before == 1 and after > 1  # the active row in the request; the shadows' after the linger
+    assert drained == after  # the same policies, written by the drain
+    assert seen == ["MainThread", "MainThread"]
