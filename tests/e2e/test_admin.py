@@ -254,9 +254,14 @@ def test_user_actions_each_write_one_audit_row(admin_page, app, seeded):
     open_admin(admin_page, app, "/admin/users")
     admin_page.get_by_placeholder("Id, email or name").fill(str(uid))
     admin_page.get_by_role("button", name="Search").click()
-    admin_page.get_by_test_id("table-users").locator("tbody tr").first.get_by_role(
-        "button", name="Open"
-    ).click()
+    # The row of that user (waits for the search's answer: the first row of the page before it is
+    # another user, who may be an admin).
+    row = (
+        admin_page.get_by_test_id("table-users")
+        .locator("tbody tr")
+        .filter(has=admin_page.locator("td").filter(has_text=re.compile(rf"^\s*{uid}\s*$")))
+    )
+    row.get_by_role("button", name="Open").click()
     expect(admin_page.get_by_text("User detail")).to_be_visible()
     admin_page.get_by_role("button", name="Grant admin").click()
     confirm(admin_page, app, expect_text=f"Grant the admin role to user {uid}", action="role.grant")
