@@ -136,26 +136,33 @@ class Client:
         self._retry_at = time.monotonic() + RETRY_SECONDS  # one that dies sooner is not restarted before
         loop = asyncio.get_running_loop()
         self._loop, self._ready = loop, loop.create_future()
-        task = loop.create_task(self._read(parent), name="tip-engine-answers")
+        task = loop.create_task(self._read(parent, self._proc, self._ready), name="tip-engine-answers")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _read(self, sock: socket.socket) -> None:
-        reader, self._writer = await asyncio.open_unix_connection(sock=sock)
+    async def _read(
+        self, sock: socket.socket, proc: subprocess.Popen[bytes], ready: asyncio.Future[None]
+    ) -> None:
+        """Answers of one engine (``proc``); when it goes, and it is still the current one, `_gone`."""
+        reader, writer = await asyncio.open_unix_connection(sock=sock)
+        if self._proc is proc:
+            self._writer = writer
         try:
             while True:
                 call_id, (ok, value) = decode(await read_frame(reader))
                 if call_id == READY:
-                    if self._ready is not None and not self._ready.done():
-                        self._ready.set_result(None)
+                    if not ready.done():
+                        ready.set_result(None)
                     continue
                 future = self._waiting.pop(call_id, None)
                 if future is not None and not future.done():
                     future.set_result(value) if ok else future.set_exception(value)
         except (asyncio.IncompleteReadError, ConnectionError, EngineGone, pickle.UnpicklingError) as exc:
-            self._gone(EngineGone(f"the tip engine went away: {exc!r}"))
+            if self._proc is proc:  # not an engine already given up (a timeout) or stopped
+                self._gone(EngineGone(f"the tip engine went away: {exc!r}"))
         except asyncio.CancelledError:
-            self._gone(EngineGone("the worker is stopping"))
+            if self._proc is proc:
+                self._gone(EngineGone("the worker is stopping"))
             raise
 
     def _gone(self, exc: EngineGone) -> None:
@@ -228,6 +235,7 @@ class Client:
     async def stop(self, timeout: float = STOP_SECONDS) -> None:
         """Close the socket: the engine makes its last flush and exits (killed after ``timeout``)."""
         proc, writer = self._proc, self._writer
+        self._proc = self._writer = self._ready = None  # its reader sees the end of the stream: not a failure
         if writer is not None:
             writer.close()
         if proc is not None:
@@ -238,7 +246,6 @@ class Client:
                 proc.kill()
         for task in list(self._tasks):
             task.cancel()
-        self._proc = self._writer = self._ready = None
 
 
 _client: Client | None = None

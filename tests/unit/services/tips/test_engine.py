@@ -57,10 +57,11 @@ def test_a_load_and_a_reaction_run_in_the_engine_and_land_where_the_worker_sees_
                 user_id=uid, reaction="helpful", key="k-1", tip_ref=shown.ref, undoable=True
             )
             status = await client.call("status", {})
-            return client.starts, status, shown, reacted
+            return client.starts, status, shown, reacted, client._proc
 
-    starts, status, shown, reacted = asyncio.run(journey())
+    starts, status, shown, reacted, proc = asyncio.run(journey())
     assert starts == 1 and status["pid"] != os.getpid()
+    assert proc.returncode == 0  # at shutdown it flushed and exited by itself, not killed
     assert status["cached_models"] > 0 and len(learner.cache) == 0  # the picks ran there, not here
     row = session.exec(select(TipFeedback)).one()
     assert row.tip_id == shown.tip.tip_id and reacted.feedback.feedback_id == row.id
